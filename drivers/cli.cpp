@@ -1,0 +1,171 @@
+#include "cli.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "innmf/core/error.hpp"
+
+namespace innmf::cli {
+namespace {
+
+/// CLI11 config reader backed by toml++ (the full TOML grammar, with line numbers in errors).
+/// Keys are option long names (n_fft or n-fft). Top-level keys apply to whichever subcommand
+/// reads the file (keys that belong to other subcommands are skipped, unknown keys are an
+/// error); a table named after a subcommand holds keys for it alone and wins over top-level
+/// ones, so one file can configure a whole pipeline.
+class TomlConfig : public CLI::Config {
+ public:
+  explicit TomlConfig(const CLI::App* sub) : sub_(sub) {}
+
+  std::string to_config(const CLI::App*, bool, bool, std::string) const override {
+    return {};  // writing config files is not offered
+  }
+
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::stringstream buffer;
+    buffer << input.rdbuf();
+    toml::table root;
+    try {
+      root = toml::parse(buffer.str());
+    } catch (const toml::parse_error& e) {
+      throw CLI::ConfigError(fmt::format("--config: line {}, column {}: {}", e.source().begin.line,
+                                         e.source().begin.column, e.description()));
+    }
+    std::map<std::string, std::vector<std::string>> values;  // option name → inputs
+    if (const auto* own = root[sub_->get_name()].as_table()) add_table(*own, values, true);
+    add_table(root, values, false);
+    std::vector<CLI::ConfigItem> items;
+    for (auto& [name, inputs] : values) {
+      CLI::ConfigItem item;
+      item.name = name;
+      item.inputs = inputs;
+      items.push_back(std::move(item));
+    }
+    return items;
+  }
+
+ private:
+  static std::string normalise(std::string key) {
+    for (auto& c : key)
+      if (c == '_') c = '-';
+    return key;
+  }
+
+  bool is_subcommand_name(const std::string& key) const {
+    const auto* root = sub_->get_parent();
+    if (!root) return false;
+    for (const auto* other : root->get_subcommands([](const CLI::App*) { return true; }))
+      if (other->get_name() == key) return true;
+    return false;
+  }
+
+  bool belongs_to_other_subcommand(const std::string& name) const {
+    const auto* root = sub_->get_parent();
+    if (!root) return false;
+    for (const auto* other : root->get_subcommands([](const CLI::App*) { return true; }))
+      if (other != sub_ && other->get_option_no_throw("--" + name)) return true;
+    return false;
+  }
+
+  static std::string scalar_text(const toml::node& node, const std::string& key) {
+    if (auto s = node.value<std::string>(); s && node.is_string()) return *s;
+    if (node.is_boolean()) return *node.value<bool>() ? "true" : "false";
+    if (node.is_integer()) return std::to_string(*node.value<std::int64_t>());
+    if (node.is_floating_point()) return fmt::format("{}", *node.value<double>());
+    throw CLI::ConfigError(fmt::format("--config: key '{}' must be a string, number or boolean", key));
+  }
+
+  void add_table(const toml::table& table, std::map<std::string, std::vector<std::string>>& values,
+                 bool own_table) const {
+    for (const auto& [raw_key, node] : table) {
+      const std::string key(raw_key.str());
+      if (node.is_table()) {
+        if (own_table || !is_subcommand_name(key))
+          throw CLI::ConfigError(fmt::format("--config: [{}] is not a subcommand's table", key));
+        continue;  // another subcommand's table
+      }
+      const std::string name = normalise(key);
+      const bool known = sub_->get_option_no_throw("--" + name) || sub_->get_option_no_throw(name);
+      if (!known) {
+        if (!own_table && belongs_to_other_subcommand(name)) continue;
+        throw CLI::ConfigError(fmt::format("--config: unknown option '{}' for `innmf {}`", key,
+                                           sub_->get_name()));
+      }
+      if (values.count(name)) continue;  // the subcommand's own table was read first and wins
+      std::vector<std::string> inputs;
+      if (const auto* array = node.as_array()) {
+        for (const auto& element : *array) inputs.push_back(scalar_text(element, key));
+      } else {
+        inputs.push_back(scalar_text(node, key));
+      }
+      values[name] = inputs;
+    }
+  }
+
+  const CLI::App* sub_;
+};
+
+nlohmann::json typed(const std::string& text) {
+  if (text == "true") return true;
+  if (text == "false") return false;
+  char* end = nullptr;
+  const double number = std::strtod(text.c_str(), &end);
+  if (!text.empty() && end == text.c_str() + text.size()) {
+    if (text.find_first_of(".eEnN") == std::string::npos) return std::stoll(text);
+    return number;
+  }
+  return text;
+}
+
+}  // namespace
+
+log::Verbosity CommonOptions::verbosity() const {
+  if (quiet) return log::Verbosity::quiet;
+  if (verbose) return log::Verbosity::verbose;
+  return log::Verbosity::normal;
+}
+
+void add_common_options(CLI::App& sub, CommonOptions& common) {
+  sub.add_option("--threads", common.threads,
+                 "OpenMP threads per rank (0: OpenMP's default, i.e. OMP_NUM_THREADS or all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->group("Common options");
+  sub.add_flag("-v,--verbose", common.verbose, "Log more (timings per phase)")->group("Common options");
+  sub.add_flag("-q,--quiet", common.quiet, "Log warnings and errors only")->group("Common options");
+  sub.set_config("--config", "", "Read options from a TOML file (keys are option names; "
+                                 "the command line wins)")
+      ->check(CLI::ExistingFile)
+      ->group("Common options");
+  sub.config_formatter(std::make_shared<TomlConfig>(&sub));
+}
+
+std::string resolved_config_json(const CLI::App& sub) {
+  nlohmann::json options = nlohmann::json::object();
+  for (const auto* option : sub.get_options()) {
+    std::string name = option->get_single_name();
+    if (name.empty() || name == "help" || name == "config" || name == "h") continue;
+    const auto& results = option->results();
+    if (option->count() > 0 || !results.empty()) {
+      if (option->get_items_expected_max() > 1 || results.size() > 1) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& r : results) list.push_back(typed(r));
+        options[name] = list;
+      } else if (!results.empty()) {
+        options[name] = typed(results.front());
+      }
+    } else if (!option->get_default_str().empty()) {
+      options[name] = typed(option->get_default_str());
+    } else {
+      options[name] = nullptr;
+    }
+  }
+  return nlohmann::json{{"command", sub.get_name()}, {"options", options},
+                        {"innmf_version", INNMF_VERSION}}
+      .dump();
+}
+
+}  // namespace innmf::cli

@@ -1,0 +1,44 @@
+#pragma once
+// Command-line plumbing shared by the subcommands: common options, TOML config files, the
+// resolved configuration echoed into output files.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "innmf/core/log.hpp"
+#include "innmf/mpi/comm.hpp"
+
+namespace innmf::cli {
+
+/// Options every subcommand has.
+struct CommonOptions {
+  int threads = 0;  ///< OpenMP threads per rank; 0: OpenMP's default (OMP_NUM_THREADS)
+  bool verbose = false;
+  bool quiet = false;
+  log::Verbosity verbosity() const;
+};
+
+/// A subcommand: its CLI11 app and what runs it. `run` returns the exit code.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int(const mpi::Comm&)> run;
+};
+
+/// Adds --threads, --verbose, --quiet and --config (a TOML file whose keys are this
+/// subcommand's long option names; see README) to `sub`.
+void add_common_options(CLI::App& sub, CommonOptions& common);
+
+/// The resolved options of `sub` (given, from the config file, or defaults) as a JSON object.
+std::string resolved_config_json(const CLI::App& sub);
+
+// Subcommand registration (one file each in drivers/).
+Command add_features_command(CLI::App& app, CommonOptions& common);
+Command add_info_command(CLI::App& app, CommonOptions& common);
+/// Subcommands listed in DESIGN.md §6 that this version does not have yet: they explain and
+/// exit with code 2.
+std::vector<Command> add_pending_commands(CLI::App& app, CommonOptions& common);
+
+}  // namespace innmf::cli

@@ -1,0 +1,89 @@
+// innmf features AUDIO... -o POINTS.h5: audio → time-frequency point set.
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include "cli.hpp"
+#include "innmf/core/error.hpp"
+#include "innmf/core/log.hpp"
+#include "innmf/core/timer.hpp"
+#include "innmf/corpus/feature_extraction.hpp"
+#include "innmf/corpus/inputs.hpp"
+
+namespace innmf::cli {
+
+Command add_features_command(CLI::App& app, CommonOptions& common) {
+  auto* sub = app.add_subcommand("features", "Audio files → time-frequency point set (HDF5)");
+  struct Options {
+    std::vector<std::string> inputs;
+    std::string output;
+    std::string repr = "stft";
+    std::string window = "sqrt-hann";
+    corpus::FeatureConfig config;
+  };
+  auto options = std::make_shared<Options>();
+  sub->add_option("inputs", options->inputs,
+                  "Audio files (any format libsndfile reads), folders (searched recursively) or "
+                  "@list.txt (one path per line, relative to the list's folder)")
+      ->required();
+  sub->add_option("-o,--output", options->output, "Point-set file to write (HDF5)")->required();
+  sub->add_option("--repr", options->repr, "Representation (this version: stft)");
+  sub->add_option("--n-fft", options->config.stft.n_fft, "STFT window and FFT length [samples]");
+  sub->add_option("--hop", options->config.stft.hop, "STFT hop [samples]");
+  sub->add_option("--window", options->window, "Analysis window: sqrt-hann, hann, hamming, blackman");
+  sub->add_option("--sr", options->config.sample_rate,
+                  "Resample every file to this rate [Hz] (0: keep the files' rate, which must "
+                  "then be the same for all)");
+  sub->add_option("--clip-seconds", options->config.clip_seconds,
+                  "Cut longer files into equal clips of at most this length [s]");
+  sub->add_option("--compression", options->config.compression,
+                  "Deflate level of the points, 0 (none, fastest) to 9");
+  add_common_options(*sub, common);
+
+  Command command;
+  command.app = sub;
+  command.run = [sub, options](const mpi::Comm& comm) {
+    if (options->repr != "stft")
+      throw UsageError(fmt::format("--repr {}: this version computes stft only (cqt, wavelet, "
+                                   "sines and hybrids are planned)",
+                                   options->repr));
+    auto& config = options->config;
+    config.stft.window = tf::parse_window(options->window);
+    config.config_json = resolved_config_json(*sub);
+    corpus::validate(config);
+
+    Stopwatch watch;
+    std::vector<std::string> files;
+    std::exception_ptr failure;
+    if (comm.is_root()) {
+      try {
+        files = corpus::expand_inputs(options->inputs);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    comm.agree_on_failure(failure);
+    std::uint64_t n_files = files.size();
+    comm.broadcast(&n_files, 1);
+    files.resize(n_files);
+    for (auto& file : files) comm.broadcast(file);
+
+    log::info("{} file{} → {} (STFT n_fft {} hop {} {}, {} rank{} × {} thread{})", files.size(),
+              files.size() == 1 ? "" : "s", options->output, config.stft.n_fft, config.stft.hop,
+              options->window, comm.size(), comm.size() == 1 ? "" : "s", omp_get_max_threads(),
+              omp_get_max_threads() == 1 ? "" : "s");
+    const auto report = corpus::extract_features(files, config, options->output, comm);
+    const double seconds = watch.seconds();
+    log::info("wrote {}: {} clip{}, {} points, {:.1f} s of audio at {} Hz in {:.2f} s ({:.0f} s of "
+              "audio per second)",
+              options->output, report.clips, report.clips == 1 ? "" : "s", report.points,
+              report.audio_seconds, report.sample_rate, seconds, report.audio_seconds / seconds);
+    for (const auto& phase : report.phases)
+      log::debug("  {:<9} min {:8.3f} s  avg {:8.3f} s  max {:8.3f} s", phase.phase,
+                 phase.min_seconds, phase.avg_seconds, phase.max_seconds);
+    return 0;
+  };
+  return command;
+}
+
+}  // namespace innmf::cli

@@ -1,0 +1,48 @@
+// innmf info FILE.h5...: what a file holds.
+
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "innmf/core/error.hpp"
+#include "innmf/io/point_file.hpp"
+
+namespace innmf::cli {
+
+Command add_info_command(CLI::App& app, CommonOptions& common) {
+  auto* sub = app.add_subcommand("info", "Summarise innmf HDF5 files (point sets)");
+  struct Options {
+    std::vector<std::string> files;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  sub->add_option("files", options->files, "innmf HDF5 files")->required();
+  sub->add_flag("--json", options->json, "Print JSON (one object per file) instead of text");
+  add_common_options(*sub, common);
+
+  Command command;
+  command.app = sub;
+  command.run = [options](const mpi::Comm& comm) {
+    // Reading is cheap: rank 0 does it and the others wait for the verdict.
+    std::exception_ptr failure;
+    if (comm.is_root()) {
+      try {
+        for (std::size_t i = 0; i < options->files.size(); ++i) {
+          const io::PointFile file(options->files[i]);
+          const auto summary = io::summarize(file);
+          const auto text = options->json ? io::to_json(summary) : io::to_text(summary);
+          std::fputs(text.c_str(), stdout);
+          if (options->json || i + 1 < options->files.size()) std::fputs("\n", stdout);
+        }
+        std::fflush(stdout);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    comm.agree_on_failure(failure);
+    return 0;
+  };
+  return command;
+}
+
+}  // namespace innmf::cli

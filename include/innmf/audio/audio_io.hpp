@@ -1,0 +1,43 @@
+#pragma once
+// Audio file input and output through libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, …).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace innmf::audio {
+
+/// What a file's header says, read without decoding the samples.
+struct AudioInfo {
+  std::string path;
+  double sample_rate = 0;  ///< Hz
+  int channels = 0;
+  std::int64_t frames = 0;  ///< samples per channel
+  std::string format;       ///< e.g. "WAV (Microsoft) / Signed 16 bit PCM"
+  double seconds() const { return sample_rate > 0 ? static_cast<double>(frames) / sample_rate : 0; }
+};
+
+/// Mono audio: samples in [-1, 1] (full scale) at `sample_rate` Hz.
+struct Audio {
+  std::vector<float> samples;
+  double sample_rate = 0;  ///< Hz
+  double seconds() const { return sample_rate > 0 ? samples.size() / sample_rate : 0; }
+};
+
+/// Reads the header of `path`. Throws InputError for a missing, unreadable or empty file.
+AudioInfo probe_audio(const std::string& path);
+
+/// Reads `path` whole and mixes its channels down to mono (the mean of the channels).
+/// Throws InputError naming the file when it is missing, not audio, truncated (fewer samples
+/// than its header promises), empty, or holds NaN/Inf samples.
+Audio read_audio(const std::string& path);
+
+/// Writes mono `audio` as 16-bit PCM WAV (`subtype` "pcm16", or "float" for 32-bit float).
+/// Samples outside [-1, 1] are clipped by libsndfile (pcm16). Throws InputError if the file
+/// cannot be created.
+void write_wav(const std::string& path, const Audio& audio, const std::string& subtype = "pcm16");
+
+/// Throws InputError naming `path` if any sample is NaN or infinite.
+void check_finite(const std::string& path, const Audio& audio);
+
+}  // namespace innmf::audio

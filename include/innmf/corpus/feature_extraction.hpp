@@ -1,0 +1,46 @@
+#pragma once
+// `innmf features`: audio files → one point-set file, shared out across MPI ranks.
+//
+// Rank 0 reads every file's header (cheap) and checks them; files are assigned whole to ranks
+// by length; each rank decodes, resamples and transforms its own files (OpenMP inside each
+// transform); rank 0 then writes the clips in input order, receiving other ranks' clips as it
+// reaches them, so the file is the same for any number of ranks and rank 0 never holds more
+// than its own clips plus one other.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "innmf/mpi/comm.hpp"
+#include "innmf/tf/stft.hpp"
+
+namespace innmf::corpus {
+
+/// The options of `innmf features` (their CLI spelling in brackets).
+struct FeatureConfig {
+  tf::StftConfig stft;        ///< [--n-fft, --hop, --window]
+  double sample_rate = 0;     ///< [--sr] resample every file to this rate [Hz]; 0: keep
+  double clip_seconds = 30;   ///< [--clip-seconds] longer files are cut into equal clips [s]
+  int compression = 4;        ///< [--compression] deflate level 0–9 of /points
+  std::string config_json;    ///< the resolved options, recorded in the file
+};
+
+struct FeatureReport {
+  std::size_t files = 0;
+  std::size_t clips = 0;
+  std::uint64_t points = 0;
+  double audio_seconds = 0;  ///< total duration of the inputs [s]
+  double sample_rate = 0;    ///< of the point set [Hz]
+  std::vector<mpi::PhaseSummary> phases;  ///< per-phase wall time, min/avg/max over ranks
+};
+
+/// Collective. Validates `config` on every rank (UsageError), then writes `output` atomically
+/// (no file is left behind on failure). Any rank's failure throws the same innmf::Error on
+/// every rank (mpi::Comm::agree_on_failure), never leaving a rank waiting.
+FeatureReport extract_features(const std::vector<std::string>& files, const FeatureConfig& config,
+                               const std::string& output, const mpi::Comm& comm);
+
+/// Throws UsageError for impossible options (checked before any file is touched).
+void validate(const FeatureConfig& config);
+
+}  // namespace innmf::corpus

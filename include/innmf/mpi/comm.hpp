@@ -1,0 +1,90 @@
+#pragma once
+// A thin, checked wrapper around an MPI communicator (STYLE.md §2–3).
+//
+// Library functions take `const mpi::Comm&`; only main() names MPI_COMM_WORLD, so a
+// single-rank run (Comm::self()) is the same code path. Every MPI call is checked and a
+// failure throws innmf::Error naming the call.
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "innmf/core/timer.hpp"
+
+namespace innmf::mpi {
+
+/// The MPI datatype of a C++ arithmetic type.
+template <typename T>
+MPI_Datatype datatype();
+
+class Comm {
+ public:
+  /// MPI_COMM_WORLD. Only main() and tests should call this.
+  static Comm world();
+  /// MPI_COMM_SELF: this process alone.
+  static Comm self();
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool is_root() const { return rank_ == 0; }
+  MPI_Comm native() const { return comm_; }
+
+  void barrier() const;
+
+  /// In-place element-wise sum over all ranks; every rank gets the result.
+  template <typename T>
+  void allreduce_sum(T* values, std::size_t count) const;
+  template <typename T>
+  T allreduce_sum(T value) const {
+    allreduce_sum(&value, 1);
+    return value;
+  }
+  template <typename T>
+  T allreduce_max(T value) const;
+  template <typename T>
+  T allreduce_min(T value) const;
+
+  /// Broadcast `count` values from `root` to every rank.
+  template <typename T>
+  void broadcast(T* values, std::size_t count, int root = 0) const;
+  /// Broadcast a string (any length) from `root`.
+  void broadcast(std::string& text, int root = 0) const;
+
+  /// Gathers one string from every rank on `root`, in rank order (empty elsewhere).
+  std::vector<std::string> gather(const std::string& text, int root = 0) const;
+
+  /// Point-to-point transfer of arrays of any length (split into messages below INT_MAX).
+  template <typename T>
+  void send(const T* values, std::size_t count, int destination, int tag) const;
+  template <typename T>
+  void receive(T* values, std::size_t count, int source, int tag) const;
+
+  /// Collective: every rank passes its own failure (or nullptr). If any rank failed, every rank
+  /// throws the same innmf::Error, carrying the message and exit code of the lowest failing rank
+  /// (prefixed with "rank R: " unless R is 0). Use at the end of every phase in which ranks
+  /// may fail independently (each reading its own files), so that no rank is left waiting.
+  void agree_on_failure(std::exception_ptr local_failure) const;
+
+ private:
+  explicit Comm(MPI_Comm comm);
+  MPI_Comm comm_;
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+/// Min/avg/max over ranks of each phase of `times` (seconds); valid on every rank. Phases must
+/// have the same names on every rank.
+struct PhaseSummary {
+  std::string phase;
+  double min_seconds, avg_seconds, max_seconds;
+};
+std::vector<PhaseSummary> reduce_timings(const Comm& comm, const PhaseTimes& times);
+
+/// Throws innmf::Error if `result` is not MPI_SUCCESS, naming the failing call.
+void check(int result, const char* call);
+
+}  // namespace innmf::mpi

@@ -1,0 +1,60 @@
+#pragma once
+// Time-frequency point sets (DESIGN.md §1, §5): a corpus is a list of clips, each a set of
+// points (t [s] from the clip start, f [Hz], m ≥ 0 linear magnitude).
+//
+// A clip whose points form a complete grid (every frame time × every bin frequency, as an
+// STFT) is held densely: its magnitudes plus the two coordinate axes, 4 bytes a point.
+// Other clips (peaks, CQT with per-bin hops) hold explicit (t, f, m) triples.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "innmf/tf/stft.hpp"
+
+namespace innmf::tf {
+
+/// Describes one clip of a corpus. Clips longer than --clip-seconds are cut from a source file
+/// into several clips at feature time.
+struct ClipInfo {
+  std::string name;          ///< unique within the point set, e.g. "speech/a.wav#2"
+  std::string source;        ///< the audio file it was cut from
+  double sample_rate = 0;    ///< Hz
+  double start = 0;          ///< start of the clip within the source [s]
+  double duration = 0;       ///< [s]
+  std::uint64_t offset = 0;  ///< index of the clip's first point in /points
+  std::uint64_t count = 0;   ///< number of points
+  std::uint64_t n_times = 0; ///< grid clips: number of frame times, else 0
+  std::uint64_t n_freqs = 0; ///< grid clips: number of frequencies, else 0
+};
+
+/// The points of one clip.
+struct ClipPoints {
+  // Grid clips: the axes, and m of size times.size() × freqs.size(), time-major
+  // (m[j·n_freqs + k] is at (times[j], freqs[k])). t and f are empty.
+  std::vector<float> times;  ///< [s], increasing
+  std::vector<float> freqs;  ///< [Hz], increasing
+  // Scattered clips: t, f, m of equal length; times and freqs are empty.
+  std::vector<float> t, f;
+  std::vector<float> m;  ///< linear magnitude ≥ 0
+
+  bool is_grid() const { return !times.empty(); }
+  std::size_t size() const { return m.size(); }
+  /// (t, f) of point i, for either layout.
+  float time_of(std::size_t i) const { return is_grid() ? times[i / freqs.size()] : t[i]; }
+  float freq_of(std::size_t i) const { return is_grid() ? freqs[i % freqs.size()] : f[i]; }
+};
+
+/// The grid point set of a magnitude spectrogram: frame times × bin frequencies.
+ClipPoints grid_points(const MagnitudeSpectrogram& magnitude, std::vector<float> times,
+                       std::vector<float> freqs);
+
+}  // namespace innmf::tf
+
+namespace innmf::tf {
+
+/// The STFT magnitude point set of `n` samples at `sample_rate` Hz: a grid of
+/// stft.n_frames(n) frame times × stft.n_bins() bin frequencies.
+ClipPoints stft_points(const Stft& stft, const float* samples, long n, double sample_rate);
+
+}  // namespace innmf::tf

@@ -1,0 +1,78 @@
+#pragma once
+// Short-time Fourier transform and its inverse, on FFTW (single precision).
+//
+// Conventions (the same as librosa.stft(center=True, pad_mode="constant") and
+// torch.stft(center=True, pad_mode="constant", normalized=False)):
+// - frame j is centred on sample j·hop; the signal is zero-padded by n_fft/2 on both sides;
+//   n_frames = 1 + floor(n_samples / hop);
+// - X[j, k] = Σ_n w[n] · x[j·hop − n_fft/2 + n] · exp(−2πi·k·n / n_fft), k = 0..n_fft/2
+//   (n_fft/2 + 1 bins, unnormalised DFT; |X| of a full-scale sinusoid is ≈ Σw/2);
+// - frame time t_j = j·hop / sample_rate [s], bin frequency f_k = k·sample_rate / n_fft [Hz].
+
+#include <Eigen/Core>
+#include <complex>
+#include <memory>
+#include <vector>
+
+#include "innmf/tf/window.hpp"
+
+namespace innmf::tf {
+
+/// Declared once (STYLE.md §14): every STFT option with its meaning and unit.
+struct StftConfig {
+  int n_fft = 1024;                             ///< window and FFT length [samples]
+  int hop = 256;                                ///< frame advance [samples]
+  WindowKind window = WindowKind::sqrt_hann;    ///< the paper's analysis/synthesis window
+};
+
+/// Frames × bins, row-major: row j is frame j (time-major, like a point set's order).
+using ComplexSpectrogram =
+    Eigen::Matrix<std::complex<float>, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MagnitudeSpectrogram = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// An STFT of fixed size: FFTW plans are made once in the constructor (serialised, since
+/// FFTW's planner is not thread-safe) and executed from any number of OpenMP threads with
+/// FFTW's new-array functions (STYLE.md §11). Plans use FFTW_ESTIMATE so that every rank and
+/// every run picks the same algorithm and produces the same bits.
+class Stft {
+ public:
+  /// Throws UsageError if n_fft < 2, hop < 1 or hop > n_fft.
+  explicit Stft(const StftConfig& config);
+  ~Stft();
+  Stft(const Stft&) = delete;
+  Stft& operator=(const Stft&) = delete;
+
+  const StftConfig& config() const { return config_; }
+  int n_bins() const { return config_.n_fft / 2 + 1; }
+  long n_frames(long n_samples) const { return 1 + n_samples / config_.hop; }
+  const std::vector<float>& window() const { return window_; }
+
+  /// Throws UsageError (naming --n-fft/--hop and `what`) if `n_samples` is shorter than the
+  /// window or the hop.
+  void require_fits(long n_samples, const std::string& what) const;
+
+  /// (n_frames, n_bins) complex spectrum of `signal` (`n` samples). OpenMP over frames.
+  ComplexSpectrogram analyze(const float* signal, long n) const;
+  /// (n_frames, n_bins) |X|: the same as analyze(...).cwiseAbs() without the complex matrix.
+  MagnitudeSpectrogram magnitude(const float* signal, long n) const;
+
+  /// Inverse by weighted overlap-add: the synthesis window equals the analysis window and the
+  /// sum of squared windows is divided out, so istft(stft(x)) == x wherever that sum is
+  /// non-zero (any window, any hop ≤ n_fft). Returns `n_samples` samples.
+  std::vector<float> synthesize(const ComplexSpectrogram& spectrum, long n_samples) const;
+
+  /// t_j [s] for j = 0..n_frames-1 and f_k [Hz] for k = 0..n_bins-1.
+  std::vector<float> frame_times(long n_frames, double sample_rate) const;
+  std::vector<float> bin_frequencies(double sample_rate) const;
+
+ private:
+  struct Plans;
+  template <typename Sink>
+  void for_each_frame(const float* signal, long n, Sink&& sink) const;
+
+  StftConfig config_;
+  std::vector<float> window_;
+  std::unique_ptr<Plans> plans_;
+};
+
+}  // namespace innmf::tf

@@ -1,0 +1,160 @@
+#include "innmf/audio/audio_io.hpp"
+
+#include <sndfile.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "innmf/core/error.hpp"
+
+namespace innmf::audio {
+namespace {
+
+/// Owns an open SNDFILE (STYLE.md §12).
+class SoundFile {
+ public:
+  SoundFile(const std::string& path, int mode, SF_INFO& info)
+      : handle_(sf_open(path.c_str(), mode, &info)) {}
+  ~SoundFile() {
+    if (handle_) sf_close(handle_);
+  }
+  SoundFile(const SoundFile&) = delete;
+  SoundFile& operator=(const SoundFile&) = delete;
+  SNDFILE* get() const { return handle_; }
+  explicit operator bool() const { return handle_ != nullptr; }
+
+ private:
+  SNDFILE* handle_;
+};
+
+void require_exists(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status))
+    throw InputError(fmt::format("{}: no such file: check the path", path));
+  if (std::filesystem::is_directory(status))
+    throw InputError(fmt::format("{}: is a directory, expected an audio file", path));
+}
+
+std::string format_name(int format) {
+  SF_FORMAT_INFO major{}, minor{};
+  major.format = format & SF_FORMAT_TYPEMASK;
+  minor.format = format & SF_FORMAT_SUBMASK;
+  sf_command(nullptr, SFC_GET_FORMAT_INFO, &major, sizeof(major));
+  sf_command(nullptr, SFC_GET_FORMAT_INFO, &minor, sizeof(minor));
+  return fmt::format("{} / {}", major.name ? major.name : "?", minor.name ? minor.name : "?");
+}
+
+/// libsndfile quietly shortens a WAV/AIFF whose data chunk is cut off; its log says so.
+bool header_reports_truncation(SNDFILE* file) {
+  char log[4096] = {};
+  sf_command(file, SFC_GET_LOG_INFO, log, sizeof(log));
+  const std::string text(log);
+  return text.find("should be") != std::string::npos ||
+         text.find("ruthlessly truncated") != std::string::npos ||
+         text.find("truncated") != std::string::npos;
+}
+
+}  // namespace
+
+AudioInfo probe_audio(const std::string& path) {
+  require_exists(path);
+  SF_INFO info{};
+  SoundFile file(path, SFM_READ, info);
+  if (!file)
+    throw InputError(fmt::format("{}: cannot read as audio ({}): is it a WAV/FLAC/OGG file?",
+                                 path, sf_strerror(nullptr)));
+  AudioInfo result;
+  result.path = path;
+  result.sample_rate = info.samplerate;
+  result.channels = info.channels;
+  result.frames = info.frames;
+  result.format = format_name(info.format);
+  if (info.frames <= 0 || info.channels <= 0)
+    throw InputError(fmt::format("{}: contains no audio samples: remove it from the inputs", path));
+  if (info.samplerate <= 0)
+    throw InputError(fmt::format("{}: header gives sample rate {}: the file is corrupt", path,
+                                 info.samplerate));
+  return result;
+}
+
+Audio read_audio(const std::string& path) {
+  require_exists(path);
+  SF_INFO info{};
+  SoundFile file(path, SFM_READ, info);
+  if (!file)
+    throw InputError(fmt::format("{}: cannot read as audio ({}): is it a WAV/FLAC/OGG file?",
+                                 path, sf_strerror(nullptr)));
+  if (info.frames <= 0 || info.channels <= 0)
+    throw InputError(fmt::format("{}: contains no audio samples: remove it from the inputs", path));
+  if (header_reports_truncation(file.get()))
+    throw InputError(fmt::format(
+        "{}: truncated (the header promises more data than the file holds): re-export or "
+        "re-download it",
+        path));
+
+  const auto channels = static_cast<std::size_t>(info.channels);
+  std::vector<float> interleaved(static_cast<std::size_t>(info.frames) * channels);
+  const sf_count_t got = sf_readf_float(file.get(), interleaved.data(), info.frames);
+  if (got != info.frames)
+    throw InputError(fmt::format(
+        "{}: truncated or corrupt: read {} of the {} samples its header promises ({}): "
+        "re-export or re-download it",
+        path, got, info.frames, sf_strerror(file.get())));
+
+  Audio audio;
+  audio.sample_rate = info.samplerate;
+  audio.samples.resize(static_cast<std::size_t>(info.frames));
+  const float scale = 1.0f / static_cast<float>(channels);
+  for (std::size_t i = 0; i < audio.samples.size(); ++i) {
+    float sum = 0;
+    for (std::size_t c = 0; c < channels; ++c) sum += interleaved[i * channels + c];
+    audio.samples[i] = sum * scale;
+  }
+  // Check the interleaved data: a NaN in one channel must not hide behind a mix-down.
+  for (std::size_t i = 0; i < interleaved.size(); ++i) {
+    if (!std::isfinite(interleaved[i])) {
+      const auto frame = i / channels;
+      throw InputError(fmt::format(
+          "{}: sample {} (at {:.3f} s, channel {}) is {}: the file is corrupt, re-export it", path,
+          frame, frame / audio.sample_rate, i % channels + 1,
+          std::isnan(interleaved[i]) ? "NaN" : "infinite"));
+    }
+  }
+  return audio;
+}
+
+void check_finite(const std::string& path, const Audio& audio) {
+  for (std::size_t i = 0; i < audio.samples.size(); ++i) {
+    if (!std::isfinite(audio.samples[i]))
+      throw InputError(fmt::format("{}: sample {} (at {:.3f} s) is {}: the audio is corrupt", path,
+                                   i, i / audio.sample_rate,
+                                   std::isnan(audio.samples[i]) ? "NaN" : "infinite"));
+  }
+}
+
+void write_wav(const std::string& path, const Audio& audio, const std::string& subtype) {
+  SF_INFO info{};
+  info.samplerate = static_cast<int>(std::lround(audio.sample_rate));
+  info.channels = 1;
+  if (subtype == "pcm16")
+    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  else if (subtype == "float")
+    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  else
+    throw UsageError(fmt::format("WAV subtype '{}' is not one of pcm16, float", subtype));
+  SoundFile file(path, SFM_WRITE, info);
+  if (!file)
+    throw InputError(fmt::format("{}: cannot create ({}): check that the folder exists and is "
+                                 "writable",
+                                 path, sf_strerror(nullptr)));
+  // Clip instead of wrapping around when converting float to integer PCM.
+  sf_command(file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  const auto n = static_cast<sf_count_t>(audio.samples.size());
+  if (sf_writef_float(file.get(), audio.samples.data(), n) != n)
+    throw InputError(fmt::format("{}: write failed ({}): is the disk full?", path,
+                                 sf_strerror(file.get())));
+}
+
+}  // namespace innmf::audio

@@ -1,0 +1,313 @@
+#include "innmf/corpus/feature_extraction.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "innmf/audio/audio_io.hpp"
+#include "innmf/audio/resample.hpp"
+#include "innmf/core/error.hpp"
+#include "innmf/core/log.hpp"
+#include "innmf/core/timer.hpp"
+#include "innmf/corpus/inputs.hpp"
+#include "innmf/io/atomic_file.hpp"
+#include "innmf/io/point_file.hpp"
+#include "innmf/tf/point_set.hpp"
+
+namespace innmf::corpus {
+namespace {
+
+using json = nlohmann::json;
+
+/// What rank 0 learns from a file's header, shared with every rank.
+struct FilePlan {
+  std::string path;
+  double source_rate = 0;          ///< Hz, as stored
+  std::int64_t samples = 0;        ///< after resampling to the point set's rate
+  std::vector<ClipSpan> clips;     ///< in samples at the point set's rate
+  std::size_t first_clip = 0;      ///< global index of its first clip
+};
+
+json to_json(const std::vector<FilePlan>& plans, double rate) {
+  json files = json::array();
+  for (const auto& p : plans) files.push_back({p.path, p.source_rate, p.samples});
+  return {{"rate", rate}, {"files", files}};
+}
+
+/// Rank 0: reads every header, picks the point set's rate and cuts files into clips.
+std::vector<FilePlan> plan_files(const std::vector<std::string>& paths, const FeatureConfig& config,
+                                 double& rate) {
+  std::vector<FilePlan> plans;
+  std::string first_path;
+  rate = config.sample_rate;
+  for (const auto& path : paths) {
+    const auto info = audio::probe_audio(path);
+    if (config.sample_rate == 0) {
+      if (rate == 0) {
+        rate = info.sample_rate;
+        first_path = path;
+      } else if (info.sample_rate != rate) {
+        throw UsageError(fmt::format(
+            "{} is at {} Hz but {} is at {} Hz: a point set has one sample rate; give --sr to "
+            "resample every file",
+            path, info.sample_rate, first_path, rate));
+      }
+    }
+    FilePlan plan;
+    plan.path = path;
+    plan.source_rate = info.sample_rate;
+    plan.samples = static_cast<std::int64_t>(
+        std::llround(static_cast<double>(info.frames) * rate / info.sample_rate));
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+void cut_into_clips(std::vector<FilePlan>& plans, double rate, const FeatureConfig& config,
+                    const tf::Stft& stft) {
+  const auto max_length = static_cast<std::int64_t>(std::floor(config.clip_seconds * rate));
+  std::size_t next = 0;
+  for (auto& plan : plans) {
+    plan.clips = split_into_clips(plan.samples, max_length);
+    plan.first_clip = next;
+    next += plan.clips.size();
+    for (const auto& clip : plan.clips) {
+      if (clip.length < config.stft.n_fft || clip.length < config.stft.hop) {
+        if (plan.clips.size() == 1)
+          stft.require_fits(clip.length, fmt::format("{} ({:.3f} s)", plan.path, clip.length / rate));
+        throw UsageError(fmt::format("--clip-seconds {} cuts {} into clips of {} samples, shorter "
+                                     "than --n-fft {}: raise --clip-seconds",
+                                     config.clip_seconds, plan.path, clip.length,
+                                     config.stft.n_fft));
+      }
+    }
+  }
+}
+
+std::string clip_name(const FilePlan& plan, std::size_t k) {
+  return plan.clips.size() == 1 ? plan.path : fmt::format("{}#{}", plan.path, k);
+}
+
+// Message tags for moving a clip to rank 0.
+constexpr int kTagClipHeader = 11;
+constexpr int kTagClipData = 12;
+
+void send_clip(const mpi::Comm& comm, const tf::ClipPoints& points) {
+  const std::int64_t header[4] = {static_cast<std::int64_t>(points.times.size()),
+                                  static_cast<std::int64_t>(points.freqs.size()),
+                                  static_cast<std::int64_t>(points.t.size()),
+                                  static_cast<std::int64_t>(points.m.size())};
+  comm.send(header, 4, 0, kTagClipHeader);
+  std::vector<float> payload;
+  payload.reserve(points.times.size() + points.freqs.size() + 2 * points.t.size() + points.m.size());
+  for (const auto* part : {&points.times, &points.freqs, &points.t, &points.f, &points.m})
+    payload.insert(payload.end(), part->begin(), part->end());
+  comm.send(payload.data(), payload.size(), 0, kTagClipData);
+}
+
+tf::ClipPoints receive_clip(const mpi::Comm& comm, int source) {
+  std::int64_t header[4] = {};
+  comm.receive(header, 4, source, kTagClipHeader);
+  tf::ClipPoints points;
+  points.times.resize(static_cast<std::size_t>(header[0]));
+  points.freqs.resize(static_cast<std::size_t>(header[1]));
+  points.t.resize(static_cast<std::size_t>(header[2]));
+  points.f.resize(static_cast<std::size_t>(header[2]));
+  points.m.resize(static_cast<std::size_t>(header[3]));
+  std::vector<float> payload(points.times.size() + points.freqs.size() + 2 * points.t.size() +
+                             points.m.size());
+  comm.receive(payload.data(), payload.size(), source, kTagClipData);
+  auto it = payload.begin();
+  for (auto* part : {&points.times, &points.freqs, &points.t, &points.f, &points.m}) {
+    std::copy(it, it + static_cast<std::ptrdiff_t>(part->size()), part->begin());
+    it += static_cast<std::ptrdiff_t>(part->size());
+  }
+  return points;
+}
+
+std::string representation_json(const FeatureConfig& config, double rate) {
+  return json{{"kind", "stft"},
+              {"n_fft", config.stft.n_fft},
+              {"hop", config.stft.hop},
+              {"window", tf::window_name(config.stft.window)},
+              {"sample_rate", rate},
+              {"center", true},
+              {"magnitude", "abs of unnormalised DFT"}}
+      .dump();
+}
+
+}  // namespace
+
+void validate(const FeatureConfig& config) {
+  tf::Stft check(config.stft);  // throws for n_fft, hop
+  if (config.sample_rate < 0 || !std::isfinite(config.sample_rate))
+    throw UsageError(fmt::format("--sr {}: must be a positive rate in Hz (or 0 to keep the files' rate)",
+                                 config.sample_rate));
+  if (!(config.clip_seconds > 0) || !std::isfinite(config.clip_seconds))
+    throw UsageError(fmt::format("--clip-seconds {}: must be positive", config.clip_seconds));
+  if (config.compression < 0 || config.compression > 9)
+    throw UsageError(fmt::format("--compression {}: must be 0 (none) to 9", config.compression));
+}
+
+FeatureReport extract_features(const std::vector<std::string>& files, const FeatureConfig& config,
+                               const std::string& output, const mpi::Comm& comm) {
+  validate(config);
+  io::require_writable_path(output, "-o");
+  const tf::Stft stft(config.stft);
+  PhaseTimes times;
+  // Every rank reports every phase (reduce_timings needs the same names everywhere).
+  for (const char* phase : {"plan", "read", "resample", "stft", "write"}) times.add(phase, 0);
+
+  // 1. Rank 0 reads the headers and plans the clips; everyone agrees before going on.
+  std::vector<FilePlan> plans;
+  double rate = 0;
+  std::string plan_text;
+  std::exception_ptr failure;
+  if (comm.is_root()) {
+    ScopedPhase phase(times, "plan");
+    try {
+      plans = plan_files(files, config, rate);
+      cut_into_clips(plans, rate, config, stft);
+      plan_text = to_json(plans, rate).dump();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  comm.agree_on_failure(failure);
+  comm.broadcast(plan_text);
+  if (!comm.is_root()) {
+    const json parsed = json::parse(plan_text);
+    rate = parsed.at("rate").get<double>();
+    for (const auto& f : parsed.at("files")) {
+      FilePlan plan;
+      plan.path = f.at(0).get<std::string>();
+      plan.source_rate = f.at(1).get<double>();
+      plan.samples = f.at(2).get<std::int64_t>();
+      plans.push_back(std::move(plan));
+    }
+    cut_into_clips(plans, rate, config, stft);  // same arithmetic as on rank 0: cannot fail
+  }
+
+  std::vector<tf::ClipInfo> clips;
+  std::vector<int> clip_owner;
+  std::vector<std::uint64_t> file_sizes;
+  for (const auto& plan : plans) file_sizes.push_back(static_cast<std::uint64_t>(plan.samples));
+  const std::vector<int> file_owner = balance_by_size(file_sizes, comm.size());
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    const auto& plan = plans[i];
+    for (std::size_t k = 0; k < plan.clips.size(); ++k) {
+      const auto& span = plan.clips[k];
+      tf::ClipInfo clip;
+      clip.name = clip_name(plan, k);
+      clip.source = plan.path;
+      clip.sample_rate = rate;
+      clip.start = span.begin / rate;
+      clip.duration = span.length / rate;
+      clip.n_times = static_cast<std::uint64_t>(stft.n_frames(span.length));
+      clip.n_freqs = static_cast<std::uint64_t>(stft.n_bins());
+      clip.count = clip.n_times * clip.n_freqs;
+      clips.push_back(std::move(clip));
+      clip_owner.push_back(file_owner[i]);
+    }
+  }
+  const std::uint64_t total_points = io::assign_offsets(clips);
+
+  // 2. Every rank transforms its own files.
+  std::vector<std::optional<tf::ClipPoints>> local(clips.size());
+  failure = nullptr;
+  try {
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+      if (file_owner[i] != comm.rank()) continue;
+      const auto& plan = plans[i];
+      audio::Audio audio;
+      {
+        ScopedPhase phase(times, "read");
+        audio = audio::read_audio(plan.path);
+      }
+      if (audio.sample_rate != rate) {
+        ScopedPhase phase(times, "resample");
+        audio = audio::resample(audio, rate);
+      }
+      if (static_cast<std::int64_t>(audio.samples.size()) != plan.samples)
+        throw InputError(fmt::format("{}: decoded {} samples, its header promised {}: the file "
+                                     "is corrupt or changed while reading",
+                                     plan.path, audio.samples.size(), plan.samples));
+      ScopedPhase phase(times, "stft");
+      for (std::size_t k = 0; k < plan.clips.size(); ++k) {
+        const auto& span = plan.clips[k];
+        local[plan.first_clip + k] =
+            tf::stft_points(stft, audio.samples.data() + span.begin, span.length, rate);
+      }
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  comm.agree_on_failure(failure);
+
+  // 3. Rank 0 writes clips in order; the others send theirs as rank 0 reaches them. Rank 0
+  //    keeps receiving after a write error so that no sender is left blocked.
+  std::unique_ptr<io::AtomicOutput> atomic;
+  failure = nullptr;
+  {
+    ScopedPhase phase(times, "write");
+    if (comm.is_root()) {
+      std::unique_ptr<io::PointFileWriter> writer;
+      try {
+        atomic = std::make_unique<io::AtomicOutput>(output);
+        writer = std::make_unique<io::PointFileWriter>(
+            atomic->temporary_path(),
+            io::PointSetHeader{representation_json(config, rate), config.config_json, clips},
+            config.compression);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      for (std::size_t c = 0; c < clips.size(); ++c) {
+        tf::ClipPoints received;
+        const tf::ClipPoints* points = nullptr;
+        if (clip_owner[c] == 0) {
+          points = &*local[c];
+        } else {
+          received = receive_clip(comm, clip_owner[c]);
+          points = &received;
+        }
+        if (!failure) {
+          try {
+            writer->write_clip(c, *points);
+          } catch (...) {
+            failure = std::current_exception();
+          }
+        }
+        if (clip_owner[c] == 0) local[c].reset();  // free as we go
+      }
+      if (!failure) {
+        try {
+          writer->close();
+          writer.reset();
+          atomic->commit();
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      }
+    } else {
+      for (std::size_t c = 0; c < clips.size(); ++c) {
+        if (clip_owner[c] != comm.rank()) continue;
+        send_clip(comm, *local[c]);
+        local[c].reset();
+      }
+    }
+  }
+  comm.agree_on_failure(failure);
+
+  FeatureReport report;
+  report.files = plans.size();
+  report.clips = clips.size();
+  report.points = total_points;
+  report.sample_rate = rate;
+  for (const auto& plan : plans) report.audio_seconds += plan.samples / rate;
+  report.phases = mpi::reduce_timings(comm, times);
+  return report;
+}
+
+}  // namespace innmf::corpus

@@ -1,0 +1,193 @@
+#include "innmf/tf/stft.hpp"
+
+#include <fftw3.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <mutex>
+
+#include "innmf/core/error.hpp"
+
+namespace innmf::tf {
+namespace {
+
+/// FFTW's planner (plan creation and destruction) is not thread-safe; execution is.
+std::mutex& fftw_planner_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+/// An fftwf_malloc'd array (SIMD-aligned as the new-array execute functions require).
+template <typename T>
+class FftwBuffer {
+ public:
+  explicit FftwBuffer(std::size_t count)
+      : data_(static_cast<T*>(fftwf_malloc(sizeof(T) * std::max<std::size_t>(count, 1)))) {
+    if (!data_) throw std::bad_alloc();
+  }
+  ~FftwBuffer() { fftwf_free(data_); }
+  FftwBuffer(const FftwBuffer&) = delete;
+  FftwBuffer& operator=(const FftwBuffer&) = delete;
+  T* get() const { return data_; }
+
+ private:
+  T* data_;
+};
+
+}  // namespace
+
+struct Stft::Plans {
+  fftwf_plan forward = nullptr;  // real n_fft → n_fft/2+1 complex
+  fftwf_plan inverse = nullptr;  // n_fft/2+1 complex → real n_fft, unnormalised (× n_fft)
+  ~Plans() {
+    std::lock_guard<std::mutex> lock(fftw_planner_mutex());
+    if (forward) fftwf_destroy_plan(forward);
+    if (inverse) fftwf_destroy_plan(inverse);
+  }
+};
+
+Stft::Stft(const StftConfig& config) : config_(config) {
+  if (config.n_fft < 2)
+    throw UsageError(fmt::format("--n-fft {}: must be at least 2 samples", config.n_fft));
+  if (config.hop < 1) throw UsageError(fmt::format("--hop {}: must be at least 1 sample", config.hop));
+  if (config.hop > config.n_fft)
+    throw UsageError(fmt::format("--hop {} is longer than --n-fft {}: samples between frames "
+                                 "would be lost; use a hop of at most n_fft (n_fft/2 or n_fft/4 "
+                                 "are usual)",
+                                 config.hop, config.n_fft));
+  window_ = make_window(config.window, config.n_fft);
+  plans_ = std::make_unique<Plans>();
+  FftwBuffer<float> real(static_cast<std::size_t>(config.n_fft));
+  FftwBuffer<fftwf_complex> spectrum(static_cast<std::size_t>(n_bins()));
+  std::lock_guard<std::mutex> lock(fftw_planner_mutex());
+  plans_->forward = fftwf_plan_dft_r2c_1d(config.n_fft, real.get(), spectrum.get(), FFTW_ESTIMATE);
+  plans_->inverse = fftwf_plan_dft_c2r_1d(config.n_fft, spectrum.get(), real.get(),
+                                          FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
+  if (!plans_->forward || !plans_->inverse)
+    throw Error(ExitCode::failure, fmt::format("FFTW could not plan a size-{} FFT", config.n_fft));
+}
+
+Stft::~Stft() = default;
+
+void Stft::require_fits(long n_samples, const std::string& what) const {
+  if (n_samples < config_.n_fft)
+    throw UsageError(fmt::format(
+        "--n-fft {} is longer than {} ({} samples): use a smaller --n-fft", config_.n_fft, what,
+        n_samples));
+  if (n_samples < config_.hop)
+    throw UsageError(fmt::format("--hop {} is longer than {} ({} samples): use a smaller --hop",
+                                 config_.hop, what, n_samples));
+}
+
+template <typename Sink>
+void Stft::for_each_frame(const float* signal, long n, Sink&& sink) const {
+  const int n_fft = config_.n_fft;
+  const long half = n_fft / 2;
+  const long frames = n_frames(n);
+  // One level of OpenMP over frames; each thread owns its FFT buffers and writes its own rows.
+#pragma omp parallel
+  {
+    FftwBuffer<float> frame(static_cast<std::size_t>(n_fft));
+    FftwBuffer<fftwf_complex> spectrum(static_cast<std::size_t>(n_bins()));
+    float* x = frame.get();
+#pragma omp for schedule(static)
+    for (long j = 0; j < frames; ++j) {
+      const long start = j * config_.hop - half;  // first sample under the window
+      for (long i = 0; i < n_fft; ++i) {
+        const long s = start + i;
+        x[i] = (s >= 0 && s < n) ? signal[s] * window_[static_cast<std::size_t>(i)] : 0.0f;
+      }
+      fftwf_execute_dft_r2c(plans_->forward, x, spectrum.get());
+      sink(j, spectrum.get());
+    }
+  }
+}
+
+ComplexSpectrogram Stft::analyze(const float* signal, long n) const {
+  ComplexSpectrogram result(n_frames(n), n_bins());
+  const int bins = n_bins();
+  for_each_frame(signal, n, [&](long j, const fftwf_complex* spectrum) {
+    std::memcpy(static_cast<void*>(result.row(j).data()), spectrum,
+                sizeof(fftwf_complex) * static_cast<std::size_t>(bins));
+  });
+  return result;
+}
+
+MagnitudeSpectrogram Stft::magnitude(const float* signal, long n) const {
+  MagnitudeSpectrogram result(n_frames(n), n_bins());
+  const int bins = n_bins();
+  for_each_frame(signal, n, [&](long j, const fftwf_complex* spectrum) {
+    float* row = result.row(j).data();
+    for (int k = 0; k < bins; ++k)
+      row[k] = std::sqrt(spectrum[k][0] * spectrum[k][0] + spectrum[k][1] * spectrum[k][1]);
+  });
+  return result;
+}
+
+std::vector<float> Stft::synthesize(const ComplexSpectrogram& spectrum, long n_samples) const {
+  const int n_fft = config_.n_fft;
+  const int bins = n_bins();
+  if (spectrum.cols() != bins)
+    throw Error(ExitCode::failure, fmt::format("istft: spectrum has {} bins, expected {}",
+                                               spectrum.cols(), bins));
+  const long frames = spectrum.rows();
+  const long half = n_fft / 2;
+  // Padded output: sample s of the signal is at s + half.
+  const long padded_length = (frames - 1) * config_.hop + n_fft;
+  std::vector<double> sum(static_cast<std::size_t>(padded_length), 0.0);
+  std::vector<double> envelope(static_cast<std::size_t>(padded_length), 0.0);
+  const float scale = 1.0f / static_cast<float>(n_fft);  // FFTW's inverse is unnormalised
+
+  // Frames that lie `stride` or more apart never overlap: add them in `stride` passes, each
+  // pass in parallel, so the sum at every sample is taken in the same order on any thread count.
+  const long stride = (n_fft + config_.hop - 1) / config_.hop;
+  for (long pass = 0; pass < stride; ++pass) {
+#pragma omp parallel
+    {
+      FftwBuffer<fftwf_complex> bins_buffer(static_cast<std::size_t>(bins));
+      FftwBuffer<float> frame(static_cast<std::size_t>(n_fft));
+#pragma omp for schedule(static)
+      for (long j = pass; j < frames; j += stride) {
+        std::memcpy(static_cast<void*>(bins_buffer.get()), spectrum.row(j).data(),
+                    sizeof(fftwf_complex) * static_cast<std::size_t>(bins));
+        fftwf_execute_dft_c2r(plans_->inverse, bins_buffer.get(), frame.get());
+        const long start = j * config_.hop;
+        for (long i = 0; i < n_fft; ++i) {
+          const double w = window_[static_cast<std::size_t>(i)];
+          sum[static_cast<std::size_t>(start + i)] += w * frame.get()[i] * scale;
+          envelope[static_cast<std::size_t>(start + i)] += w * w;
+        }
+      }
+    }
+  }
+  std::vector<float> out(static_cast<std::size_t>(n_samples), 0.0f);
+  double peak_envelope = 0;
+  for (double e : envelope) peak_envelope = std::max(peak_envelope, e);
+  const double floor = 1e-8 * peak_envelope;  // below this no frame covers the sample
+  for (long s = 0; s < n_samples; ++s) {
+    const long p = s + half;
+    if (p >= padded_length) break;
+    const double e = envelope[static_cast<std::size_t>(p)];
+    if (e > floor) out[static_cast<std::size_t>(s)] = static_cast<float>(sum[static_cast<std::size_t>(p)] / e);
+  }
+  return out;
+}
+
+std::vector<float> Stft::frame_times(long frames, double sample_rate) const {
+  std::vector<float> t(static_cast<std::size_t>(frames));
+  for (long j = 0; j < frames; ++j)
+    t[static_cast<std::size_t>(j)] = static_cast<float>(static_cast<double>(j) * config_.hop / sample_rate);
+  return t;
+}
+
+std::vector<float> Stft::bin_frequencies(double sample_rate) const {
+  std::vector<float> f(static_cast<std::size_t>(n_bins()));
+  for (int k = 0; k < n_bins(); ++k)
+    f[static_cast<std::size_t>(k)] = static_cast<float>(k * sample_rate / config_.n_fft);
+  return f;
+}
+
+}  // namespace innmf::tf
