@@ -26,7 +26,7 @@ function(innmf_add_mpi_test)
       COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${ranks} ${INNMF_MPIEXEC_FLAGS}
               ${T_COMMAND})
     set_tests_properties(${T_NAME}_np${ranks} PROPERTIES
-      ENVIRONMENT "${INNMF_TEST_MPI_ENV}" TIMEOUT ${T_TIMEOUT} PROCESSORS 1
+      ENVIRONMENT "${INNMF_TEST_MPI_ENV}" TIMEOUT ${T_TIMEOUT} PROCESSORS ${ranks}
       LABELS "mpi;${T_LABELS}")
   endforeach()
 endfunction()

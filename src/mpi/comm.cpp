@@ -139,7 +139,13 @@ void Comm::agree_on_failure(std::exception_ptr local_failure) const {
   broadcast(&code_value, 1, first_failure);
   broadcast(message, first_failure);
   if (first_failure != 0) message = "rank " + std::to_string(first_failure) + ": " + message;
-  throw Error(static_cast<ExitCode>(code_value), message);
+  // Rethrow as the type the exit code stands for, so callers can catch InputError etc.
+  switch (static_cast<ExitCode>(code_value)) {
+    case ExitCode::usage: throw UsageError(message);
+    case ExitCode::bad_input: throw InputError(message);
+    case ExitCode::numerical: throw NumericalError(message);
+    default: throw Error(static_cast<ExitCode>(code_value), message);
+  }
 }
 
 std::vector<PhaseSummary> reduce_timings(const Comm& comm, const PhaseTimes& times) {

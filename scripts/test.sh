@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the tests need, builds from scratch and runs every test:
+#   1. the Release build: unit tests, MPI tests at 1, 2 and 4 ranks, command-line tests
+#      (bad input, h5py reading our files, ranks giving identical files);
+#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build of the unit tests.
+# Exit code: non-zero if anything failed.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+bash scripts/install-deps.sh
+
+echo "== Release build (from scratch) =="
+rm -rf build-test
+bash scripts/build.sh build-test
+echo "== Tests =="
+(cd build-test && ctest --output-on-failure --parallel 2 --timeout 600)
+
+echo "== Sanitizer build (ASan + UBSan) of the unit tests =="
+rm -rf build-asan
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINNMF_SANITIZE=ON
+cmake --build build-asan --parallel "$(nproc)" --target innmf_unit_tests innmf_mpi_tests
+# Open MPI's own allocations are not ours to fix: leak checking is off, every other check on.
+(cd build-asan && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+   ctest --output-on-failure --parallel 2 --timeout 600 -L "unit|mpi")

@@ -1,0 +1,128 @@
+#include <gtest/gtest.h>
+#include <sndfile.h>
+
+#include <fstream>
+#include <limits>
+
+#include "innmf/audio/audio_io.hpp"
+#include "innmf/core/error.hpp"
+#include "test_util.hpp"
+
+using namespace innmf;
+using innmf::testing::TempDir;
+
+namespace {
+
+void write_raw(const std::string& path, const std::vector<float>& interleaved, int channels,
+               int rate, int format) {
+  SF_INFO info{};
+  info.samplerate = rate;
+  info.channels = channels;
+  info.format = format;
+  SNDFILE* file = sf_open(path.c_str(), SFM_WRITE, &info);
+  ASSERT_NE(file, nullptr) << sf_strerror(nullptr);
+  sf_writef_float(file, interleaved.data(), static_cast<sf_count_t>(interleaved.size() / channels));
+  sf_close(file);
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no InputError)";
+}
+
+}  // namespace
+
+TEST(AudioIo, WavRoundTripWithin16BitQuantisation) {
+  TempDir dir;
+  const auto original = innmf::testing::tone(440, 16000, 16000);
+  audio::write_wav(dir / "a.wav", original);
+  const auto info = audio::probe_audio(dir / "a.wav");
+  EXPECT_EQ(info.sample_rate, 16000);
+  EXPECT_EQ(info.channels, 1);
+  EXPECT_EQ(info.frames, 16000);
+  const auto back = audio::read_audio(dir / "a.wav");
+  ASSERT_EQ(back.samples.size(), original.samples.size());
+  for (std::size_t i = 0; i < back.samples.size(); ++i)
+    ASSERT_NEAR(back.samples[i], original.samples[i], 1.0 / 32768 + 1e-7);
+}
+
+TEST(AudioIo, FloatWavIsExact) {
+  TempDir dir;
+  const auto original = innmf::testing::tone(1234.5, 22050, 5000, 0.9);
+  audio::write_wav(dir / "f.wav", original, "float");
+  EXPECT_EQ(audio::read_audio(dir / "f.wav").samples, original.samples);
+}
+
+TEST(AudioIo, StereoIsMixedToTheMeanOfChannels) {
+  TempDir dir;
+  // left = 0.5, right = -0.25 → mono 0.125 (exact in float and in 16-bit: 4096/32768)
+  std::vector<float> stereo;
+  for (int i = 0; i < 100; ++i) {
+    stereo.push_back(0.5f);
+    stereo.push_back(-0.25f);
+  }
+  write_raw(dir / "s.wav", stereo, 2, 8000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+  const auto mono = audio::read_audio(dir / "s.wav");
+  ASSERT_EQ(mono.samples.size(), 100u);
+  EXPECT_FLOAT_EQ(mono.samples[50], 0.125f);
+}
+
+TEST(AudioIo, FlacIsRead) {
+  TempDir dir;
+  const auto original = innmf::testing::tone(440, 16000, 8000);
+  write_raw(dir / "a.flac", original.samples, 1, 16000, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+  const auto back = audio::read_audio(dir / "a.flac");
+  ASSERT_EQ(back.samples.size(), 8000u);
+  EXPECT_NEAR(back.samples[123], original.samples[123], 1.0 / 32768 + 1e-7);
+}
+
+TEST(AudioIo, BadFilesAreNamedInOneLine) {
+  TempDir dir;
+  EXPECT_NE(message_of([&] { audio::read_audio(dir / "missing.wav"); }).find("missing.wav: no such file"),
+            std::string::npos);
+  std::ofstream(dir / "text.wav") << "not audio at all";
+  EXPECT_NE(message_of([&] { audio::read_audio(dir / "text.wav"); }).find("text.wav: cannot read as audio"),
+            std::string::npos);
+  write_raw(dir / "empty.wav", {}, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+  EXPECT_NE(message_of([&] { audio::read_audio(dir / "empty.wav"); }).find("no audio samples"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { audio::probe_audio(dir / "empty.wav"); }).find("no audio samples"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { audio::read_audio(dir.path()); }).find("is a directory"), std::string::npos);
+  for (const auto& m : {message_of([&] { audio::read_audio(dir / "text.wav"); })})
+    EXPECT_EQ(m.find('\n'), std::string::npos) << "one line: " << m;
+}
+
+TEST(AudioIo, TruncatedWavIsRefused) {
+  TempDir dir;
+  audio::write_wav(dir / "whole.wav", innmf::testing::tone(440, 16000, 16000));
+  std::ifstream in(dir / "whole.wav", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream(dir / "cut.wav", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  EXPECT_NE(message_of([&] { audio::read_audio(dir / "cut.wav"); }).find("cut.wav: truncated"),
+            std::string::npos);
+}
+
+TEST(AudioIo, NanAndInfSamplesAreRefusedWithTheirPosition) {
+  TempDir dir;
+  auto x = innmf::testing::tone(440, 8000, 8000).samples;
+  x[4000] = std::numeric_limits<float>::quiet_NaN();
+  write_raw(dir / "nan.wav", x, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  const auto nan_message = message_of([&] { audio::read_audio(dir / "nan.wav"); });
+  EXPECT_NE(nan_message.find("nan.wav: sample 4000 (at 0.500 s"), std::string::npos) << nan_message;
+  EXPECT_NE(nan_message.find("NaN"), std::string::npos);
+  x[4000] = 0;
+  x[10] = -std::numeric_limits<float>::infinity();
+  write_raw(dir / "inf.wav", x, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  EXPECT_NE(message_of([&] { audio::read_audio(dir / "inf.wav"); }).find("infinite"), std::string::npos);
+}
+
+TEST(AudioIo, WriteIntoMissingFolderFails) {
+  TempDir dir;
+  EXPECT_THROW(audio::write_wav(dir / "no/such/folder/x.wav", innmf::testing::tone(1, 8000, 10)),
+               InputError);
+}

@@ -1,0 +1,48 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "innmf/audio/resample.hpp"
+#include "innmf/core/error.hpp"
+#include "test_util.hpp"
+
+using namespace innmf;
+
+namespace {
+
+/// Amplitude of the component of x at `frequency` (least squares against sin and cos).
+double amplitude_at(const std::vector<float>& x, double frequency, double rate, long from, long to) {
+  double s = 0, c = 0;
+  for (long n = from; n < to; ++n) {
+    s += x[n] * std::sin(2 * M_PI * frequency * n / rate);
+    c += x[n] * std::cos(2 * M_PI * frequency * n / rate);
+  }
+  return 2 * std::hypot(s, c) / (to - from);
+}
+
+}  // namespace
+
+TEST(Resample, ToneKeepsFrequencyAmplitudeAndLength) {
+  const auto in = innmf::testing::tone(440, 44100, 44100, 0.5);
+  const auto out = audio::resample(in, 16000);
+  EXPECT_EQ(out.sample_rate, 16000);
+  EXPECT_EQ(out.samples.size(), 16000u);
+  // Away from the edges, the 440 Hz component keeps its amplitude (HQ passband ripple ≪ 0.1 dB).
+  EXPECT_NEAR(amplitude_at(out.samples, 440, 16000, 2000, 14000), 0.5, 0.005);
+  // …and the output is a clean tone: nothing at a nearby frequency.
+  EXPECT_LT(amplitude_at(out.samples, 1000, 16000, 2000, 14000), 1e-3);
+}
+
+TEST(Resample, RemovesContentAboveTheNewNyquist) {
+  // 6 kHz cannot exist at 8 kHz sampling: it must be filtered out, not aliased to 2 kHz.
+  const auto in = innmf::testing::tone(6000, 16000, 16000, 0.5);
+  const auto out = audio::resample(in, 8000);
+  EXPECT_LT(amplitude_at(out.samples, 2000, 8000, 1000, 7000), 1e-3);
+}
+
+TEST(Resample, SameRateIsIdentityAndBadRateIsRefused) {
+  const auto in = innmf::testing::tone(440, 8000, 100);
+  EXPECT_EQ(audio::resample(in, 8000).samples, in.samples);
+  EXPECT_THROW(audio::resample(in, 0), UsageError);
+  EXPECT_THROW(audio::resample(in, -16000), UsageError);
+}

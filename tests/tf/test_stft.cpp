@@ -1,0 +1,143 @@
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <random>
+
+#include "innmf/core/error.hpp"
+#include "innmf/tf/stft.hpp"
+#include "innmf/tf/stft_reference.hpp"
+
+using namespace innmf;
+
+namespace {
+
+std::vector<float> sine(double frequency, double rate, long n, double amplitude = 1.0) {
+  std::vector<float> x(static_cast<std::size_t>(n));
+  for (long i = 0; i < n; ++i) x[i] = static_cast<float>(amplitude * std::sin(2 * M_PI * frequency * i / rate));
+  return x;
+}
+
+std::vector<float> noise(long n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 0.3f);
+  std::vector<float> x(static_cast<std::size_t>(n));
+  for (auto& v : x) v = normal(rng);
+  return x;
+}
+
+double snr_db(const std::vector<float>& reference, const std::vector<float>& estimate) {
+  double signal = 0, error = 0;
+  for (std::size_t i = 0; i < reference.size(); ++i) {
+    signal += double(reference[i]) * reference[i];
+    error += (double(reference[i]) - estimate[i]) * (double(reference[i]) - estimate[i]);
+  }
+  return 10 * std::log10(signal / std::max(error, 1e-300));
+}
+
+}  // namespace
+
+TEST(Stft, ShapeTimesAndFrequencies) {
+  tf::Stft stft({1000, 500, tf::WindowKind::sqrt_hann});
+  EXPECT_EQ(stft.n_bins(), 501);
+  EXPECT_EQ(stft.n_frames(8000), 17);  // 1 + 8000 / 500, frames centred on 0, 500, …, 8000
+  const auto t = stft.frame_times(17, 8000);
+  EXPECT_FLOAT_EQ(t[1], 0.0625f);
+  EXPECT_FLOAT_EQ(t[16], 1.0f);
+  const auto f = stft.bin_frequencies(8000);
+  EXPECT_FLOAT_EQ(f[0], 0.0f);
+  EXPECT_FLOAT_EQ(f[1], 8.0f);
+  EXPECT_FLOAT_EQ(f[500], 4000.0f);
+}
+
+TEST(Stft, PureToneLandsInItsBinWithExpectedAmplitude) {
+  // 1 kHz at 16 kHz with N = 512: exactly bin 32. A sinusoid of amplitude A gives
+  // |X[k]| = A · Σw / 2 in its bin for a frame fully inside the signal.
+  const double rate = 16000, amplitude = 0.5;
+  tf::Stft stft({512, 128, tf::WindowKind::hann});
+  const auto x = sine(1000, rate, 16000, amplitude);
+  const auto mag = stft.magnitude(x.data(), static_cast<long>(x.size()));
+  double window_sum = 0;
+  for (float w : stft.window()) window_sum += w;
+  const long j = mag.rows() / 2;
+  Eigen::Index peak = 0;
+  mag.row(j).maxCoeff(&peak);
+  EXPECT_EQ(peak, 32);
+  EXPECT_NEAR(mag(j, 32), amplitude * window_sum / 2, 1e-3 * amplitude * window_sum);
+  // Hann leaks only into the neighbouring bins for a bin-centred tone.
+  EXPECT_LT(mag(j, 35), 1e-4 * mag(j, 32));
+}
+
+TEST(Stft, MatchesNaiveDftForEveryWindowAndAnOddLength) {
+  const auto x = noise(3001, 7);
+  for (auto kind : {tf::WindowKind::sqrt_hann, tf::WindowKind::hann, tf::WindowKind::hamming,
+                    tf::WindowKind::blackman}) {
+    for (auto [n_fft, hop] : {std::pair{256, 64}, std::pair{255, 100}}) {
+      const tf::StftConfig config{n_fft, hop, kind};
+      tf::Stft stft(config);
+      const auto fast = stft.analyze(x.data(), static_cast<long>(x.size()));
+      const auto slow = tf::reference::stft_naive(x.data(), static_cast<long>(x.size()), config);
+      ASSERT_EQ(fast.rows(), slow.rows());
+      ASSERT_EQ(fast.cols(), slow.cols());
+      const double error = (fast - slow).cwiseAbs().maxCoeff();
+      const double scale = slow.cwiseAbs().maxCoeff();
+      EXPECT_LT(error, 2e-6 * scale) << tf::window_name(kind) << " n_fft " << n_fft;
+    }
+  }
+}
+
+TEST(Stft, MagnitudeEqualsAbsOfAnalyze) {
+  const auto x = noise(5000, 3);
+  tf::Stft stft({400, 100, tf::WindowKind::sqrt_hann});
+  const auto complex = stft.analyze(x.data(), 5000);
+  const auto magnitude = stft.magnitude(x.data(), 5000);
+  EXPECT_LT((complex.cwiseAbs() - magnitude).cwiseAbs().maxCoeff(), 1e-6 * magnitude.maxCoeff());
+}
+
+TEST(Stft, InverseReconstructsAbove100dB) {
+  const auto x = noise(20000, 11);
+  struct Case {
+    tf::WindowKind window;
+    int n_fft, hop;
+  };
+  // The two cases, plus other windows, hops and an odd length.
+  for (const auto& c : {Case{tf::WindowKind::sqrt_hann, 1024, 512}, Case{tf::WindowKind::hann, 1024, 256},
+                        Case{tf::WindowKind::sqrt_hann, 1000, 500}, Case{tf::WindowKind::hamming, 512, 128},
+                        Case{tf::WindowKind::blackman, 513, 100}, Case{tf::WindowKind::hann, 64, 64 / 3}}) {
+    tf::Stft stft({c.n_fft, c.hop, c.window});
+    const auto spectrum = stft.analyze(x.data(), static_cast<long>(x.size()));
+    const auto y = stft.synthesize(spectrum, static_cast<long>(x.size()));
+    ASSERT_EQ(y.size(), x.size());
+    EXPECT_GT(snr_db(x, y), 100.0) << tf::window_name(c.window) << " " << c.n_fft << "/" << c.hop;
+  }
+}
+
+TEST(Stft, SameBitsOnOneAndTwoThreads) {
+  const auto x = noise(30000, 5);
+  tf::Stft stft({1024, 256, tf::WindowKind::sqrt_hann});
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto one = stft.magnitude(x.data(), 30000);
+  const auto y_one = stft.synthesize(stft.analyze(x.data(), 30000), 30000);
+  omp_set_num_threads(2);
+  const auto two = stft.magnitude(x.data(), 30000);
+  const auto y_two = stft.synthesize(stft.analyze(x.data(), 30000), 30000);
+  omp_set_num_threads(saved);
+  EXPECT_TRUE(one == two);
+  EXPECT_TRUE(y_one == y_two);
+}
+
+TEST(Stft, RejectsImpossibleSizes) {
+  EXPECT_THROW(tf::Stft({0, 1, tf::WindowKind::hann}), UsageError);
+  EXPECT_THROW(tf::Stft({512, 0, tf::WindowKind::hann}), UsageError);
+  EXPECT_THROW(tf::Stft({512, 513, tf::WindowKind::hann}), UsageError);
+  tf::Stft stft({512, 128, tf::WindowKind::hann});
+  try {
+    stft.require_fits(100, "a.wav");
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("--n-fft 512"), std::string::npos) << message;
+    EXPECT_NE(message.find("a.wav"), std::string::npos) << message;
+  }
+}
