@@ -19,21 +19,28 @@ namespace {
 /// ones, so one file can configure a whole pipeline.
 class TomlConfig : public CLI::Config {
  public:
-  explicit TomlConfig(const CLI::App* sub) : sub_(sub) {}
+  explicit TomlConfig(CLI::App* root) : root_(root) {}
 
   std::string to_config(const CLI::App*, bool, bool, std::string) const override {
     return {};  // writing config files is not offered
   }
 
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    // CLI11 reads config files on the main app only, after the command line: the subcommand
+    // being run is known by now.
+    sub_ = nullptr;
+    for (auto* parsed : root_->get_subcommands()) sub_ = parsed;
+    if (!sub_) return {};
+    path_ = root_->get_option("--config")->as<std::string>();
     std::stringstream buffer;
     buffer << input.rdbuf();
     toml::table root;
     try {
       root = toml::parse(buffer.str());
     } catch (const toml::parse_error& e) {
-      throw CLI::ConfigError(fmt::format("--config: line {}, column {}: {}", e.source().begin.line,
-                                         e.source().begin.column, e.description()));
+      throw CLI::ConfigError(fmt::format("--config {}: line {}, column {}: {}", path_,
+                                         e.source().begin.line, e.source().begin.column,
+                                         e.description()));
     }
     std::map<std::string, std::vector<std::string>> values;  // option name → inputs
     if (const auto* own = root[sub_->get_name()].as_table()) add_table(*own, values, true);
@@ -41,6 +48,7 @@ class TomlConfig : public CLI::Config {
     std::vector<CLI::ConfigItem> items;
     for (auto& [name, inputs] : values) {
       CLI::ConfigItem item;
+      item.parents = {sub_->get_name()};
       item.name = name;
       item.inputs = inputs;
       items.push_back(std::move(item));
@@ -71,12 +79,12 @@ class TomlConfig : public CLI::Config {
     return false;
   }
 
-  static std::string scalar_text(const toml::node& node, const std::string& key) {
+  std::string scalar_text(const toml::node& node, const std::string& key) const {
     if (auto s = node.value<std::string>(); s && node.is_string()) return *s;
     if (node.is_boolean()) return *node.value<bool>() ? "true" : "false";
     if (node.is_integer()) return std::to_string(*node.value<std::int64_t>());
     if (node.is_floating_point()) return fmt::format("{}", *node.value<double>());
-    throw CLI::ConfigError(fmt::format("--config: key '{}' must be a string, number or boolean", key));
+    throw CLI::ConfigError(fmt::format("--config {}: key '{}' must be a string, number or boolean", path_, key));
   }
 
   void add_table(const toml::table& table, std::map<std::string, std::vector<std::string>>& values,
@@ -85,15 +93,15 @@ class TomlConfig : public CLI::Config {
       const std::string key(raw_key.str());
       if (node.is_table()) {
         if (own_table || !is_subcommand_name(key))
-          throw CLI::ConfigError(fmt::format("--config: [{}] is not a subcommand's table", key));
+          throw CLI::ConfigError(fmt::format("--config {}: [{}] is not a subcommand's table", path_, key));
         continue;  // another subcommand's table
       }
       const std::string name = normalise(key);
       const bool known = sub_->get_option_no_throw("--" + name) || sub_->get_option_no_throw(name);
       if (!known) {
         if (!own_table && belongs_to_other_subcommand(name)) continue;
-        throw CLI::ConfigError(fmt::format("--config: unknown option '{}' for `innmf {}`", key,
-                                           sub_->get_name()));
+        throw CLI::ConfigError(fmt::format("--config {}: unknown option '{}' for `innmf {}`",
+                                           path_, key, sub_->get_name()));
       }
       if (values.count(name)) continue;  // the subcommand's own table was read first and wins
       std::vector<std::string> inputs;
@@ -106,7 +114,9 @@ class TomlConfig : public CLI::Config {
     }
   }
 
-  const CLI::App* sub_;
+  CLI::App* root_;
+  mutable const CLI::App* sub_ = nullptr;  // the subcommand being run
+  mutable std::string path_;               // the config file, for messages
 };
 
 nlohmann::json typed(const std::string& text) {
@@ -136,11 +146,19 @@ void add_common_options(CLI::App& sub, CommonOptions& common) {
       ->group("Common options");
   sub.add_flag("-v,--verbose", common.verbose, "Log more (timings per phase)")->group("Common options");
   sub.add_flag("-q,--quiet", common.quiet, "Log warnings and errors only")->group("Common options");
-  sub.set_config("--config", "", "Read options from a TOML file (keys are option names; "
-                                 "the command line wins)")
-      ->check(CLI::ExistingFile)
-      ->group("Common options");
-  sub.config_formatter(std::make_shared<TomlConfig>(&sub));
+  sub.footer("Every option can also come from a TOML file: innmf " + sub.get_name() +
+             " --config FILE.toml … (keys are option names; the command line wins).\n");
+}
+
+void add_config_option(CLI::App& app) {
+  // On the main app because CLI11 reads config files there only; subcommands fall through to
+  // it, so `innmf features --config f.toml` works as users expect.
+  app.fallthrough();
+  app.set_config("--config", "",
+                 "Read options from a TOML file: keys are the subcommand's option names, a "
+                 "[subcommand] table wins over top-level keys, the command line wins over both")
+      ->check(CLI::ExistingFile);
+  app.config_formatter(std::make_shared<TomlConfig>(&app));
 }
 
 std::string resolved_config_json(const CLI::App& sub) {
@@ -157,6 +175,8 @@ std::string resolved_config_json(const CLI::App& sub) {
       } else if (!results.empty()) {
         options[name] = typed(results.front());
       }
+    } else if (option->get_expected_min() == 0) {
+      options[name] = false;  // a flag not given
     } else if (!option->get_default_str().empty()) {
       options[name] = typed(option->get_default_str());
     } else {

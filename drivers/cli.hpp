@@ -27,9 +27,12 @@ struct Command {
   std::function<int(const mpi::Comm&)> run;
 };
 
-/// Adds --threads, --verbose, --quiet and --config (a TOML file whose keys are this
-/// subcommand's long option names; see README) to `sub`.
+/// Adds --threads, --verbose and --quiet to `sub`.
 void add_common_options(CLI::App& sub, CommonOptions& common);
+
+/// Adds --config FILE.toml to the main app (call before adding subcommands): a TOML reader
+/// (toml++) that fills the options of whichever subcommand runs. See README, "Config files".
+void add_config_option(CLI::App& app);
 
 /// The resolved options of `sub` (given, from the config file, or defaults) as a JSON object.
 std::string resolved_config_json(const CLI::App& sub);

@@ -25,6 +25,7 @@ std::vector<Command> add_pending_commands(CLI::App& app, CommonOptions& common) 
   for (const auto& p : pending) {
     auto* sub = app.add_subcommand(p.name, p.description);
     sub->allow_extras();
+    sub->fallthrough(false);  // keep whatever arguments are given: the command explains itself
     add_common_options(*sub, common);
     Command command;
     command.app = sub;

@@ -37,6 +37,7 @@ int run(int argc, char** argv, const innmf::mpi::Comm& comm) {
   app.option_defaults()->always_capture_default();
   app.get_formatter()->column_width(34);
 
+  cli::add_config_option(app);
   cli::CommonOptions common;
   std::vector<cli::Command> commands;
   commands.push_back(cli::add_features_command(app, common));

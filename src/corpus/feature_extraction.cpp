@@ -76,7 +76,7 @@ void cut_into_clips(std::vector<FilePlan>& plans, double rate, const FeatureConf
     for (const auto& clip : plan.clips) {
       if (clip.length < config.stft.n_fft || clip.length < config.stft.hop) {
         if (plan.clips.size() == 1)
-          stft.require_fits(clip.length, fmt::format("{} ({:.3f} s)", plan.path, clip.length / rate));
+          stft.require_fits(clip.length, plan.path);
         throw UsageError(fmt::format("--clip-seconds {} cuts {} into clips of {} samples, shorter "
                                      "than --n-fft {}: raise --clip-seconds",
                                      config.clip_seconds, plan.path, clip.length,

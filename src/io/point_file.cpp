@@ -115,6 +115,12 @@ PointFile::PointFile(const std::string& path) : path_(path) {
   }
   try {
     file_ = h5::open_file_read(path);
+  } catch (const InputError&) {
+    throw InputError(fmt::format("{}: HDF5 cannot open it (truncated or corrupt?): regenerate it "
+                                 "with `innmf features`",
+                                 path));
+  }
+  try {
     if (!h5::has_attribute(file_, "format"))
       throw InputError("no 'format' attribute: not written by innmf");
     const auto format = h5::read_string_attribute(file_, "format");
