@@ -96,7 +96,7 @@ echo "corpus: ${#corpus[@]} files, ${corpus_total} s (${corpus_info}) in $corpus
 # ---------------------------------------------------------------------------------------------
 # (name, ranks, threads)
 configs=("1x1 1 1" "1x2 1 2" "2x1 2 1")
-compressions=(4 0)
+compressions=(0 4)  # 0 is the default (magnitudes stored raw)
 runs_file=$work_dir/runs.tsv
 log_dir=$work_dir/logs
 rm -rf "$log_dir"

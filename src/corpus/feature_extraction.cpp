@@ -235,11 +235,23 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
                                      "is corrupt or changed while reading",
                                      plan.path, audio.samples.size(), plan.samples));
       ScopedPhase phase(times, "stft");
-      for (std::size_t k = 0; k < plan.clips.size(); ++k) {
-        const auto& span = plan.clips[k];
-        local[plan.first_clip + k] =
-            tf::stft_points(stft, audio.samples.data() + span.begin, span.length, rate);
+      // Threads take whole clips when a file has several (the outermost independent loop);
+      // a file of one clip is parallel over frames inside the STFT instead. Each thread writes
+      // its own clip's slot, and a clip's points do not depend on the thread count.
+      const auto n_clips = static_cast<long>(plan.clips.size());
+      std::exception_ptr thread_failure;  // no exception may leave a parallel region
+#pragma omp parallel for schedule(dynamic, 1) if (n_clips > 1)
+      for (long k = 0; k < n_clips; ++k) {
+        try {
+          const auto& span = plan.clips[static_cast<std::size_t>(k)];
+          local[plan.first_clip + static_cast<std::size_t>(k)] =
+              tf::stft_points(stft, audio.samples.data() + span.begin, span.length, rate);
+        } catch (...) {
+#pragma omp critical(innmf_feature_failure)
+          if (!thread_failure) thread_failure = std::current_exception();
+        }
       }
+      if (thread_failure) std::rethrow_exception(thread_failure);
     }
   } catch (...) {
     failure = std::current_exception();

@@ -1,6 +1,8 @@
 #include "innmf/mpi/comm.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -33,6 +35,22 @@ Comm Comm::world() { return Comm(MPI_COMM_WORLD); }
 Comm Comm::self() { return Comm(MPI_COMM_SELF); }
 
 void Comm::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+void wait_politely(MPI_Request& request) {
+  // Spin briefly (a quick message completes in microseconds), then sleep between tests with a
+  // growing interval up to 1 ms: a rank waiting for rank 0 to finish writing should give its
+  // core to rank 0, not burn it (Open MPI's blocking calls busy-poll).
+  int done = 0;
+  auto pause = std::chrono::microseconds(20);
+  for (int attempt = 0;; ++attempt) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    if (attempt > 50) {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(1000));
+    }
+  }
+}
 
 // MPI counts are int: large arrays move in pieces of at most this many elements.
 static constexpr std::size_t kMaxMessage = std::size_t{1} << 30;
@@ -102,7 +120,9 @@ void Comm::send(const T* values, std::size_t count, int destination, int tag) co
   std::size_t begin = 0;
   do {  // at least one message, so that a zero-length array is still matched by its receive
     const int n = static_cast<int>(std::min(kMaxMessage, count - begin));
-    check(MPI_Send(values + begin, n, datatype<T>(), destination, tag, comm_), "MPI_Send");
+    MPI_Request request;
+    check(MPI_Isend(values + begin, n, datatype<T>(), destination, tag, comm_, &request), "MPI_Isend");
+    wait_politely(request);
     begin += static_cast<std::size_t>(n);
   } while (begin < count);
 }
@@ -112,8 +132,9 @@ void Comm::receive(T* values, std::size_t count, int source, int tag) const {
   std::size_t begin = 0;
   do {
     const int n = static_cast<int>(std::min(kMaxMessage, count - begin));
-    check(MPI_Recv(values + begin, n, datatype<T>(), source, tag, comm_, MPI_STATUS_IGNORE),
-          "MPI_Recv");
+    MPI_Request request;
+    check(MPI_Irecv(values + begin, n, datatype<T>(), source, tag, comm_, &request), "MPI_Irecv");
+    wait_politely(request);
     begin += static_cast<std::size_t>(n);
   } while (begin < count);
 }
@@ -132,8 +153,13 @@ void Comm::agree_on_failure(std::exception_ptr local_failure) const {
       code = ExitCode::failure;
     }
   }
-  // The lowest failing rank speaks for all (size_ means "nobody failed").
-  const int first_failure = allreduce_min(local_failure ? rank_ : size_);
+  // The lowest failing rank speaks for all (size_ means "nobody failed"). Non-blocking and
+  // polite: ranks often arrive here long before the slowest one.
+  int first_failure = local_failure ? rank_ : size_;
+  MPI_Request request;
+  check(MPI_Iallreduce(MPI_IN_PLACE, &first_failure, 1, MPI_INT, MPI_MIN, comm_, &request),
+        "MPI_Iallreduce");
+  wait_politely(request);
   if (first_failure == size_) return;
   int code_value = static_cast<int>(code);
   broadcast(&code_value, 1, first_failure);

@@ -21,7 +21,7 @@ struct FeatureConfig {
   tf::StftConfig stft;        ///< [--n-fft, --hop, --window]
   double sample_rate = 0;     ///< [--sr] resample every file to this rate [Hz]; 0: keep
   double clip_seconds = 30;   ///< [--clip-seconds] longer files are cut into equal clips [s]
-  int compression = 4;        ///< [--compression] deflate level 0–9 of /points
+  int compression = 0;        ///< [--compression] deflate level 0–9 of /points/m
   std::string config_json;    ///< the resolved options, recorded in the file
 };
 

@@ -12,9 +12,10 @@
 //   /clips/count          [n_clips] uint64: number of points of the clip
 //   /clips/n_times        [n_clips] uint64: grid clips: frame times (0 when scattered)
 //   /clips/n_freqs        [n_clips] uint64: grid clips: frequencies (0 when scattered)
-//   /points/t             [n_points] float32, s from the clip start   (chunked, shuffle+deflate)
-//   /points/f             [n_points] float32, Hz
+//   /points/t             [n_points] float32, s from the clip start   (chunked, shuffle+deflate 1)
+//   /points/f             [n_points] float32, Hz                     (chunked, shuffle+deflate 1)
 //   /points/m             [n_points] float32, linear magnitude |X| (unnormalised DFT)
+//                         (chunked; shuffle+deflate at --compression when > 0)
 //
 // Points are grouped by clip; a grid clip's points are time-major (all frequencies of the
 // first frame, then the next frame, …).
@@ -44,7 +45,7 @@ std::uint64_t assign_offsets(std::vector<tf::ClipInfo>& clips);
 /// Writes a point file clip by clip, in order, without holding more than one clip.
 class PointFileWriter {
  public:
-  /// `compression`: deflate level 0–9 for /points.
+  /// `compression`: deflate level 0–9 of /points/m (t and f are always deflated at level 1).
   PointFileWriter(const std::string& path, const PointSetHeader& header, int compression);
   /// Writes clip `index` (must be the next one) whose point count must match the header.
   void write_clip(std::size_t index, const tf::ClipPoints& points);

@@ -58,6 +58,7 @@ class Comm {
   std::vector<std::string> gather(const std::string& text, int root = 0) const;
 
   /// Point-to-point transfer of arrays of any length (split into messages below INT_MAX).
+  /// Both wait politely (see wait_politely): meant for bulk data, not latency-bound loops.
   template <typename T>
   void send(const T* values, std::size_t count, int destination, int tag) const;
   template <typename T>
@@ -83,6 +84,10 @@ struct PhaseSummary {
   double min_seconds, avg_seconds, max_seconds;
 };
 std::vector<PhaseSummary> reduce_timings(const Comm& comm, const PhaseTimes& times);
+
+/// Waits for `request` without holding the core: tests in a short spin, then sleeps between
+/// tests (up to 1 ms). For waits that may be long (a rank waiting while rank 0 writes a file).
+void wait_politely(MPI_Request& request);
 
 /// Throws innmf::Error if `result` is not MPI_SUCCESS, naming the failing call.
 void check(int result, const char* call);
