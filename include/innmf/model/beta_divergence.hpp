@@ -1,0 +1,74 @@
+#pragma once
+// The β-divergence D_β(y | ŷ) between a target y ≥ 0 and a model ŷ > 0 (DESIGN.md §1), and its
+// derivative in ŷ. Elementwise, inline: these run once per point per step.
+//
+//   β = 1  generalised Kullback-Leibler  y·log(y/ŷ) − y + ŷ        (0·log 0 = 0)
+//   β = 0  Itakura-Saito                 y/ŷ − log(y/ŷ) − 1
+//   β = 2  squared Euclidean             (y − ŷ)² / 2
+//   other  (y^β + (β−1)·ŷ^β − β·y·ŷ^(β−1)) / (β(β−1))
+//
+// Zeros and underflow, as scikit-learn's NMF handles them: ŷ is floored at kBetaEpsilon
+// (float32 machine epsilon) wherever it is divided by or logged, and for β ≤ 0 (where y = 0
+// makes the divergence infinite) y is raised to kBetaEpsilon as well.
+
+#include <cmath>
+
+namespace innmf::model {
+
+inline constexpr double kBetaEpsilon = 1.1920928955078125e-07;  // numpy.finfo(float32).eps
+
+/// Which formula applies; chosen once per run, not per point.
+enum class BetaKind { itakura_saito, kullback_leibler, euclidean, general };
+
+struct Beta {
+  double beta = 1.0;
+  BetaKind kind = BetaKind::kullback_leibler;
+  static Beta of(double beta) {
+    Beta b;
+    b.beta = beta;
+    b.kind = beta == 1.0   ? BetaKind::kullback_leibler
+             : beta == 0.0 ? BetaKind::itakura_saito
+             : beta == 2.0 ? BetaKind::euclidean
+                           : BetaKind::general;
+    return b;
+  }
+};
+
+/// D_β(y | ŷ) for one point.
+inline double beta_divergence(const Beta& b, double y, double yhat) {
+  const double model = std::max(yhat, kBetaEpsilon);
+  switch (b.kind) {
+    case BetaKind::kullback_leibler:
+      return (y > 0 ? y * std::log(y / model) : 0.0) - y + model;
+    case BetaKind::itakura_saito: {
+      const double ratio = std::max(y, kBetaEpsilon) / model;
+      return ratio - std::log(ratio) - 1.0;
+    }
+    case BetaKind::euclidean:
+      return 0.5 * (y - yhat) * (y - yhat);
+    case BetaKind::general: {
+      const double target = b.beta <= 0 ? std::max(y, kBetaEpsilon) : y;
+      return (std::pow(target, b.beta) + (b.beta - 1) * std::pow(model, b.beta) -
+              b.beta * target * std::pow(model, b.beta - 1)) /
+             (b.beta * (b.beta - 1));
+    }
+  }
+  return 0;
+}
+
+/// ∂D_β(y | ŷ)/∂ŷ = ŷ^(β−2)·(ŷ − y) for one point.
+inline double beta_gradient(const Beta& b, double y, double yhat) {
+  const double model = std::max(yhat, kBetaEpsilon);
+  switch (b.kind) {
+    case BetaKind::kullback_leibler: return 1.0 - y / model;
+    case BetaKind::itakura_saito: return (model - std::max(y, kBetaEpsilon)) / (model * model);
+    case BetaKind::euclidean: return yhat - y;
+    case BetaKind::general: {
+      const double target = b.beta <= 0 ? std::max(y, kBetaEpsilon) : y;
+      return std::pow(model, b.beta - 2) * (model - target);
+    }
+  }
+  return 0;
+}
+
+}  // namespace innmf::model

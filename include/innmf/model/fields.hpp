@@ -1,0 +1,82 @@
+#pragma once
+// The fields of iN-NMF (DESIGN.md §1):
+//   NeuralField   x ↦ softplus(MLP(γ(x / scale))) ∈ R^K_+ : the template field W(f) (scale =
+//                 f_ref, the corpus Nyquist) and the `mlp` activation field H_c(t) (scale = clip
+//                 duration);
+//   GridField     t ↦ linear interpolation of softplus(θ_j) on knots j·Δt: the `grid`
+//                 activation field (knots at STFT frames make it the paper's explicit H).
+// Both are evaluated on a fixed set of coordinates prepared once (a FieldBatch): the rank's
+// unique frequencies, or a clip's unique times. Parameters live in caller-owned flat buffers.
+
+#include <cstdint>
+#include <vector>
+
+#include "innmf/nn/mlp.hpp"
+
+namespace innmf::model {
+
+using nn::RowMatrix;
+
+template <typename Scalar>
+struct FieldBatch {
+  RowMatrix<Scalar> features;                  ///< (n, 2·n_fourier) γ(x / scale), fixed
+  std::vector<nn::MlpCache<Scalar>> caches;    ///< forward activations
+  RowMatrix<Scalar> pre;                       ///< (n, K) before softplus
+  RowMatrix<Scalar> value;                     ///< (n, K) the field: softplus(pre)
+};
+
+template <typename Scalar>
+class NeuralField {
+ public:
+  NeuralField(const nn::MlpShape& shape, nn::FourierFeatures encoding, double scale);
+  std::size_t n_parameters() const { return mlp_.n_parameters(); }
+  int rank() const { return mlp_.shape().n_outputs; }
+  double scale() const { return scale_; }
+  const nn::FourierFeatures& encoding() const { return encoding_; }
+  const nn::Mlp<Scalar>& mlp() const { return mlp_; }
+  void initialize(Scalar* params, std::uint64_t seed) const { mlp_.initialize(params, seed); }
+
+  /// Encodes `coordinates` (Hz or s) once.
+  FieldBatch<Scalar> prepare(const std::vector<double>& coordinates) const;
+  /// batch.value (n, K) at the prepared coordinates.
+  void forward(const Scalar* params, FieldBatch<Scalar>& batch) const;
+  /// grad += ∂L/∂params, given d_value = ∂L/∂value (n, K) after forward().
+  void backward(const Scalar* params, const FieldBatch<Scalar>& batch,
+                const RowMatrix<Scalar>& d_value, Scalar* grad) const;
+
+ private:
+  nn::FourierFeatures encoding_;
+  nn::Mlp<Scalar> mlp_;
+  double scale_;
+};
+
+/// Activations on knots t_j = j·Δt, j = 0..n_knots−1, linearly interpolated in between; θ is
+/// (n_knots, K) row-major, H = interpolation of softplus(θ).
+template <typename Scalar>
+class GridField {
+ public:
+  /// Knots cover [0, duration]: n_knots = floor(duration / Δt + 1e-6) + 2 (one past the end, so
+  /// every t ≤ duration has a right neighbour).
+  GridField(double knot_spacing, double duration, int rank);
+  std::size_t n_parameters() const { return static_cast<std::size_t>(n_knots_) * rank_; }
+  int n_knots() const { return n_knots_; }
+  double knot_spacing() const { return spacing_; }
+
+  /// Interpolation weights of `times` [s]: knot index and fraction, computed once.
+  struct Batch {
+    std::vector<int> left;            ///< knot at or before t
+    std::vector<Scalar> fraction;     ///< 0 at the left knot, < 1
+    RowMatrix<Scalar> value;          ///< (n, K)
+  };
+  Batch prepare(const std::vector<double>& times) const;
+  void forward(const Scalar* theta, Batch& batch) const;
+  void backward(const Scalar* theta, const Batch& batch, const RowMatrix<Scalar>& d_value,
+                Scalar* grad) const;
+
+ private:
+  double spacing_;
+  int n_knots_;
+  int rank_;
+};
+
+}  // namespace innmf::model

@@ -1,0 +1,105 @@
+#pragma once
+// The iN-NMF model on one rank (DESIGN.md §1): a template field W(f) whose parameters are
+// replicated on every rank, and one activation field H_c(t) per local clip (rank-local).
+// Parameters are two flat buffers, `template_params` and `activation_params` (all local clips
+// back to back), so that the optimizer is one loop and the all-reduce one call.
+//
+//   y_i = m_i^p,  ŷ_i = Σ_k W_k(f_i)·H_{c_i,k}(t_i),
+//   L = normalizer · Σ_i D_β(y_i | ŷ_i) + λ_H · Σ|H| (over the evaluated activations)
+// with normalizer = 1 / (total point count over all ranks).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "innmf/model/beta_divergence.hpp"
+#include "innmf/model/fields.hpp"
+#include "innmf/model/points.hpp"
+
+namespace innmf::model {
+
+enum class ActivationKind { grid, mlp };
+ActivationKind parse_activation_kind(const std::string& name);
+std::string activation_kind_name(ActivationKind kind);
+
+/// Declared once (STYLE.md §14); the CLI spelling is in brackets.
+struct ModelConfig {
+  int rank = 20;                                  ///< [--rank] K
+  nn::Architecture architecture = nn::Architecture::per_component;  ///< [--arch]
+  int hidden = 64;                                ///< [--hidden] h
+  int layers = 4;                                 ///< [--layers] linear layers before the output
+  int n_fourier = 10;                             ///< [--n-fourier] Fourier feature pairs
+  ActivationKind activations = ActivationKind::grid;  ///< [--activations]
+  double knot_spacing = 0;                        ///< [--knot-spacing] grid knots [s]; 0: the data's frame spacing
+  double f_ref = 0;                               ///< frequency normalisation [Hz]: the corpus Nyquist
+  double power = 0.5;                             ///< [--power] p
+  double beta = 1.0;                              ///< [--beta]
+  double l1_activations = 0;                      ///< [--l1] λ_H
+  std::uint64_t seed = 0;                         ///< [--seed]
+};
+
+/// Loss and gradients of one evaluation.
+struct Evaluation {
+  double loss = 0;           ///< this rank's share of L (sums to L over ranks)
+  double divergence = 0;     ///< this rank's share of normalizer·Σ D
+};
+
+template <typename Scalar>
+class InnmfModel {
+ public:
+  /// Builds the fields for `points` (this rank's clips) and initialises all parameters from the
+  /// seed; activations are scaled so that the initial ŷ matches the mean target `mean_target`
+  /// (the global mean, so every rank starts alike).
+  InnmfModel(const ModelConfig& config, const PreparedPoints& points, double mean_target);
+
+  const ModelConfig& config() const { return config_; }
+  std::vector<Scalar>& template_params() { return template_params_; }
+  std::vector<Scalar>& activation_params() { return activation_params_; }
+  const std::vector<Scalar>& template_params() const { return template_params_; }
+  const std::vector<Scalar>& activation_params() const { return activation_params_; }
+  const NeuralField<Scalar>& template_field() const { return *template_field_; }
+
+  /// Factorised loss over `points` (the same the model was built for) and its gradients,
+  /// written (not added) to template_grad (template_params().size()) and activation_grad.
+  /// OpenMP over clips; deterministic for a given thread count.
+  Evaluation evaluate(const PreparedPoints& points, double normalizer, Scalar* template_grad,
+                      Scalar* activation_grad);
+
+  /// The same loss and gradients by the obvious per-point route: every point's f and t run
+  /// through the fields on their own (no unique coordinates, no dense blocks). Test oracle.
+  Evaluation evaluate_reference(const PreparedPoints& points, double normalizer,
+                                Scalar* template_grad, Scalar* activation_grad);
+
+  /// W at arbitrary frequencies [Hz]: (n, K).
+  RowMatrix<Scalar> templates_at(const std::vector<double>& freqs) const;
+  /// H of local clip c at arbitrary times [s]: (n, K).
+  RowMatrix<Scalar> activations_at(std::size_t clip, const std::vector<double>& times) const;
+  std::size_t n_clips() const { return clips_.size(); }
+  /// Offset and size of clip c's parameters within activation_params().
+  std::size_t activation_offset(std::size_t clip) const { return clips_[clip].offset; }
+  std::size_t activation_size(std::size_t clip) const { return clips_[clip].size; }
+  /// Grid activations: knots of clip c (n_knots, K after softplus is applied by the caller).
+  const GridField<Scalar>* grid_field(std::size_t clip) const { return clips_[clip].grid.get(); }
+
+ private:
+  struct ClipField {
+    std::unique_ptr<GridField<Scalar>> grid;
+    std::unique_ptr<NeuralField<Scalar>> mlp;
+    std::size_t offset = 0, size = 0;
+    typename GridField<Scalar>::Batch grid_batch;  ///< at the clip's U_t
+    FieldBatch<Scalar> mlp_batch;                  ///< at the clip's U_t
+  };
+  void forward_activations(std::size_t c);
+  const RowMatrix<Scalar>& activation_values(std::size_t c) const;
+  void backward_activations(std::size_t c, const RowMatrix<Scalar>& d_value, Scalar* grad);
+
+  ModelConfig config_;
+  Beta beta_;
+  std::unique_ptr<NeuralField<Scalar>> template_field_;
+  std::vector<Scalar> template_params_, activation_params_;
+  FieldBatch<Scalar> template_batch_;  ///< at U_f
+  std::vector<ClipField> clips_;
+};
+
+}  // namespace innmf::model

@@ -1,0 +1,28 @@
+#pragma once
+// Softplus, the map that keeps iN-NMF's fields non-negative, and its derivative.
+
+#include <cmath>
+
+namespace innmf::nn {
+
+/// log(1 + e^x), without overflow for large x or loss of precision for very negative x.
+template <typename Scalar>
+inline Scalar softplus(Scalar x) {
+  if (x > Scalar(20)) return x;  // log1p(e^x) = x + log1p(e^−x) ≈ x within float precision
+  return std::log1p(std::exp(x));
+}
+
+/// d softplus / dx = sigmoid(x) = 1 / (1 + e^−x).
+template <typename Scalar>
+inline Scalar softplus_derivative(Scalar x) {
+  return Scalar(1) / (Scalar(1) + std::exp(-x));
+}
+
+/// softplus⁻¹(y) = log(e^y − 1) for y > 0.
+template <typename Scalar>
+inline Scalar softplus_inverse(Scalar y) {
+  if (y > Scalar(20)) return y;
+  return std::log(std::expm1(y));
+}
+
+}  // namespace innmf::nn

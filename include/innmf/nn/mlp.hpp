@@ -1,0 +1,77 @@
+#pragma once
+// The coordinate networks of iN-NMF (DESIGN.md §1) over ONE flat parameter buffer
+// (STYLE.md §4): layers are views into it, gradients live in a buffer of the same layout.
+//
+// One network ("per-component" has K of them, "shared" has one with K outputs):
+//   a_0 = X·W_0ᵀ + b_0                    X (n, n_inputs) → (n, hidden), no activation
+//   a_l = sin(a_{l−1}·W_lᵀ + b_l)         l = 1..layers−1, (n, hidden)
+//   out = a_{L−1}·W_outᵀ + b_out          (n, outputs): 1 per-component, K shared
+// Weights are stored row-major (out_features, in_features), like torch.nn.Linear, and
+// initialised like it: U(−1/√in, 1/√in) for weights and biases.
+// The softplus that makes the fields non-negative is applied by the caller (fields.hpp).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "innmf/nn/encoding.hpp"
+
+namespace innmf::nn {
+
+enum class Architecture { per_component, shared };
+Architecture parse_architecture(const std::string& name);
+std::string architecture_name(Architecture architecture);
+
+struct MlpShape {
+  int n_inputs = 20;   ///< width of the encoding (2·n_fourier)
+  int hidden = 64;     ///< h
+  int layers = 4;      ///< linear layers before the output layer (paper: 4)
+  int n_outputs = 20;  ///< K
+  Architecture architecture = Architecture::per_component;
+};
+
+/// Saved forward activations of one network for a batch, needed by backward.
+template <typename Scalar>
+struct MlpCache {
+  std::vector<RowMatrix<Scalar>> activations;  ///< a_0 … a_{L−1}, each (n, hidden)
+  std::vector<RowMatrix<Scalar>> cosines;      ///< cos(z_l) for l ≥ 1 (index l), sin's derivative
+};
+
+template <typename Scalar>
+class Mlp {
+ public:
+  explicit Mlp(const MlpShape& shape);
+  const MlpShape& shape() const { return shape_; }
+  std::size_t n_parameters() const { return n_networks() * per_network_; }
+  int n_networks() const { return shape_.architecture == Architecture::per_component ? shape_.n_outputs : 1; }
+
+  /// Fills `params` (n_parameters()) with torch.nn.Linear's default initialisation.
+  void initialize(Scalar* params, std::uint64_t seed) const;
+
+  /// out (n, n_outputs) = the networks at the rows of X (n, n_inputs). `caches` gets one entry
+  /// per network. OpenMP: over networks (per-component) or row tiles (shared).
+  void forward(const Scalar* params, const RowMatrix<Scalar>& X, RowMatrix<Scalar>& out,
+               std::vector<MlpCache<Scalar>>& caches) const;
+
+  /// Adds ∂L/∂params to `grad` (n_parameters()) given d_out = ∂L/∂out (n, n_outputs) and the
+  /// caches of the forward pass on the same X. Deterministic for any thread count.
+  void backward(const Scalar* params, const RowMatrix<Scalar>& X, const RowMatrix<Scalar>& d_out,
+                const std::vector<MlpCache<Scalar>>& caches, Scalar* grad) const;
+
+  /// Human-readable layout ("network k, layer l: weight (out, in) at offset …") for the model file.
+  std::string layout_json() const;
+
+ private:
+  struct Layer {
+    std::size_t weight;  ///< offset of the (out, in) weight within one network
+    std::size_t bias;    ///< offset of the (out) bias
+    int in, out;
+  };
+  void forward_one(const Scalar* net, const RowMatrix<Scalar>& X, MlpCache<Scalar>& cache,
+                   Scalar* out, Eigen::Index out_stride, int n_out) const;
+  MlpShape shape_;
+  std::vector<Layer> layers_;  ///< layers_[0..layers−1] hidden, layers_.back() output
+  std::size_t per_network_ = 0;
+};
+
+}  // namespace innmf::nn

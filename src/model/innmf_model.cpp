@@ -1,0 +1,325 @@
+#include "innmf/model/innmf_model.hpp"
+
+#include <omp.h>
+
+#include <cmath>
+#include <fmt/format.h>
+#include <random>
+
+#include "innmf/core/error.hpp"
+#include "innmf/nn/activations.hpp"
+
+namespace innmf::model {
+
+ActivationKind parse_activation_kind(const std::string& name) {
+  if (name == "grid") return ActivationKind::grid;
+  if (name == "mlp") return ActivationKind::mlp;
+  throw UsageError(fmt::format("--activations {}: use grid (knots, the paper's explicit H) or mlp "
+                               "(an implicit network per clip)",
+                               name));
+}
+
+std::string activation_kind_name(ActivationKind kind) { return kind == ActivationKind::grid ? "grid" : "mlp"; }
+
+namespace {
+
+nn::MlpShape shape_of(const ModelConfig& config) {
+  return {2 * config.n_fourier, config.hidden, config.layers, config.rank, config.architecture};
+}
+
+/// Seeds derived from the run's seed, one stream per purpose (and per clip), so that a clip's
+/// initial activations do not depend on which rank holds it.
+std::uint64_t derived_seed(std::uint64_t seed, std::uint64_t stream, std::uint64_t index = 0) {
+  std::seed_seq sequence{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
+                         static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(index),
+                         static_cast<std::uint32_t>(index >> 32)};
+  std::uint64_t out[1];
+  std::uint32_t words[2];
+  sequence.generate(words, words + 2);
+  out[0] = (static_cast<std::uint64_t>(words[0]) << 32) | words[1];
+  return out[0];
+}
+
+enum Stream : std::uint64_t { kTemplateEncoding = 1, kTemplateWeights, kActivationEncoding, kActivationInit };
+
+}  // namespace
+
+template <typename Scalar>
+InnmfModel<Scalar>::InnmfModel(const ModelConfig& config, const PreparedPoints& points,
+                               double mean_target)
+    : config_(config), beta_(Beta::of(config.beta)) {
+  if (config.rank < 1) throw UsageError(fmt::format("--rank {}: must be at least 1", config.rank));
+  if (!(config.f_ref > 0))
+    throw UsageError(fmt::format("f_ref {} Hz: must be positive (the corpus Nyquist)", config.f_ref));
+  if (config.activations == ActivationKind::grid && !(config.knot_spacing > 0))
+    throw UsageError(fmt::format("--knot-spacing {}: grid activations need a positive knot spacing [s]",
+                                 config.knot_spacing));
+  template_field_ = std::make_unique<NeuralField<Scalar>>(
+      shape_of(config), nn::FourierFeatures(config.n_fourier, derived_seed(config.seed, kTemplateEncoding)),
+      config.f_ref);
+  template_params_.resize(template_field_->n_parameters());
+  template_field_->initialize(template_params_.data(), derived_seed(config.seed, kTemplateWeights));
+  template_batch_ = template_field_->prepare(points.unique_freqs);
+
+  // Scale of the initial activations: ŷ = Σ_k W_k H_k ≈ K · mean(W) · h0 should match the mean
+  // target. mean(W) over a fixed frequency grid, so that every rank computes the same h0.
+  std::vector<double> probe(256);
+  for (std::size_t i = 0; i < probe.size(); ++i) probe[i] = config.f_ref * i / (probe.size() - 1);
+  const RowMatrix<Scalar> w_probe = templates_at(probe);
+  const double mean_w = std::max(1e-6, static_cast<double>(w_probe.mean()));
+  const double h0 = std::max(1e-6, mean_target / (config.rank * mean_w));
+
+  std::size_t offset = 0;
+  clips_.resize(points.clips.size());
+  for (std::size_t c = 0; c < points.clips.size(); ++c) {
+    const auto& clip = points.clips[c];
+    auto& field = clips_[c];
+    field.offset = offset;
+    const double duration = std::max(clip.info.duration, clip.unique_times.empty() ? 0.0 : clip.unique_times.back());
+    if (config.activations == ActivationKind::grid) {
+      field.grid = std::make_unique<GridField<Scalar>>(config.knot_spacing, duration, config.rank);
+      field.size = field.grid->n_parameters();
+      field.grid_batch = field.grid->prepare(clip.unique_times);
+    } else {
+      field.mlp = std::make_unique<NeuralField<Scalar>>(
+          shape_of(config),
+          nn::FourierFeatures(config.n_fourier, derived_seed(config.seed, kActivationEncoding, clip.global_index)),
+          std::max(duration, 1e-3));
+      field.size = field.mlp->n_parameters();
+      field.mlp_batch = field.mlp->prepare(clip.unique_times);
+    }
+    offset += field.size;
+  }
+  activation_params_.resize(offset);
+  for (std::size_t c = 0; c < clips_.size(); ++c) {
+    auto& field = clips_[c];
+    Scalar* theta = activation_params_.data() + field.offset;
+    const auto seed = derived_seed(config.seed, kActivationInit, points.clips[c].global_index);
+    if (field.grid) {
+      std::mt19937_64 rng(seed);
+      std::uniform_real_distribution<double> jitter(0.5, 1.5);
+      for (std::size_t i = 0; i < field.size; ++i)
+        theta[i] = static_cast<Scalar>(nn::softplus_inverse(h0 * jitter(rng)));
+    } else {
+      field.mlp->initialize(theta, seed);
+      // Shift the output biases so that softplus(out) starts near h0.
+      const auto& mlp = field.mlp->mlp();
+      const std::size_t per_network = mlp.n_parameters() / static_cast<std::size_t>(mlp.n_networks());
+      const int outputs_per_network = config.rank / mlp.n_networks();
+      for (int k = 0; k < mlp.n_networks(); ++k)
+        for (int o = 0; o < outputs_per_network; ++o)
+          theta[(static_cast<std::size_t>(k) + 1) * per_network - static_cast<std::size_t>(outputs_per_network - o)] +=
+              static_cast<Scalar>(nn::softplus_inverse(h0) - nn::softplus(0.0));
+    }
+  }
+}
+
+template <typename Scalar>
+void InnmfModel<Scalar>::forward_activations(std::size_t c) {
+  auto& field = clips_[c];
+  const Scalar* theta = activation_params_.data() + field.offset;
+  if (field.grid)
+    field.grid->forward(theta, field.grid_batch);
+  else
+    field.mlp->forward(theta, field.mlp_batch);
+}
+
+template <typename Scalar>
+const RowMatrix<Scalar>& InnmfModel<Scalar>::activation_values(std::size_t c) const {
+  return clips_[c].grid ? clips_[c].grid_batch.value : clips_[c].mlp_batch.value;
+}
+
+template <typename Scalar>
+void InnmfModel<Scalar>::backward_activations(std::size_t c, const RowMatrix<Scalar>& d_value, Scalar* grad) {
+  auto& field = clips_[c];
+  const Scalar* theta = activation_params_.data() + field.offset;
+  if (field.grid)
+    field.grid->backward(theta, field.grid_batch, d_value, grad + field.offset);
+  else
+    field.mlp->backward(theta, field.mlp_batch, d_value, grad + field.offset);
+}
+
+template <typename Scalar>
+Evaluation InnmfModel<Scalar>::evaluate(const PreparedPoints& points, double normalizer,
+                                        Scalar* template_grad, Scalar* activation_grad) {
+  const int K = config_.rank;
+  // 1. The fields at the unique coordinates.
+  template_field_->forward(template_params_.data(), template_batch_);
+  const RowMatrix<Scalar>& W = template_batch_.value;  // (|U_f|, K)
+  const auto n_clips = static_cast<long>(clips_.size());
+  if (config_.activations == ActivationKind::grid) {
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < n_clips; ++c) forward_activations(static_cast<std::size_t>(c));
+  } else {
+    for (long c = 0; c < n_clips; ++c) forward_activations(static_cast<std::size_t>(c));  // parallel inside
+  }
+
+  // 2.–3. ŷ, D and ∂D/∂ŷ per point, then dW and dH: threads take whole clips, each thread
+  // accumulates dW in its own buffer, merged below in thread order (deterministic).
+  std::vector<RowMatrix<Scalar>> d_activations(clips_.size());
+  const int n_threads = omp_get_max_threads();
+  std::vector<RowMatrix<Scalar>> d_templates(static_cast<std::size_t>(n_threads));
+  std::vector<double> divergence(static_cast<std::size_t>(n_threads), 0.0);
+  const Beta beta = beta_;
+#pragma omp parallel num_threads(n_threads)
+  {
+    const int thread = omp_get_thread_num();
+    RowMatrix<Scalar>& dW = d_templates[static_cast<std::size_t>(thread)];
+    dW = RowMatrix<Scalar>::Zero(W.rows(), K);
+    double local = 0;
+#pragma omp for schedule(static)
+    for (long c = 0; c < n_clips; ++c) {
+      const auto& clip = points.clips[static_cast<std::size_t>(c)];
+      const RowMatrix<Scalar>& H = activation_values(static_cast<std::size_t>(c));  // (|U_t|, K)
+      RowMatrix<Scalar>& dH = d_activations[static_cast<std::size_t>(c)];
+      if (clip.grid) {
+        // Dense block: Ŷ = H·W_cᵀ (n_times, n_freqs), G = ∂D/∂Ŷ, dH = G·W_c, dW_c = Gᵀ·H.
+        const auto n_freqs = static_cast<Eigen::Index>(clip.freq_index.size());
+        RowMatrix<Scalar> gathered;
+        if (!clip.all_frequencies) {
+          gathered.resize(n_freqs, K);
+          for (Eigen::Index j = 0; j < n_freqs; ++j) gathered.row(j) = W.row(clip.freq_index[static_cast<std::size_t>(j)]);
+        }
+        const RowMatrix<Scalar>& Wc = clip.all_frequencies ? W : gathered;
+        RowMatrix<Scalar> G = H * Wc.transpose();
+        Scalar* g = G.data();
+        const float* y = clip.y.data();
+        const auto n = static_cast<std::size_t>(G.size());
+        for (std::size_t i = 0; i < n; ++i) {
+          const double yhat = g[i];
+          local += beta_divergence(beta, y[i], yhat);
+          g[i] = static_cast<Scalar>(normalizer * beta_gradient(beta, y[i], yhat));
+        }
+        dH.noalias() = G * Wc;
+        if (clip.all_frequencies) {
+          dW.noalias() += G.transpose() * H;
+        } else {
+          const RowMatrix<Scalar> dWc = G.transpose() * H;
+          for (Eigen::Index j = 0; j < n_freqs; ++j) dW.row(clip.freq_index[static_cast<std::size_t>(j)]) += dWc.row(j);
+        }
+      } else {
+        dH = RowMatrix<Scalar>::Zero(H.rows(), K);
+        for (std::size_t i = 0; i < clip.y.size(); ++i) {
+          const int u_f = clip.freq_index[i], u_t = clip.time_index[i];
+          const double yhat = W.row(u_f).dot(H.row(u_t));
+          local += beta_divergence(beta, clip.y[i], yhat);
+          const auto g = static_cast<Scalar>(normalizer * beta_gradient(beta, clip.y[i], yhat));
+          dW.row(u_f) += g * H.row(u_t);
+          dH.row(u_t) += g * W.row(u_f);
+        }
+      }
+      if (config_.l1_activations > 0) dH.array() += static_cast<Scalar>(config_.l1_activations);
+    }
+    divergence[static_cast<std::size_t>(thread)] = local;
+  }
+  Evaluation result;
+  RowMatrix<Scalar> dW = RowMatrix<Scalar>::Zero(W.rows(), K);
+  for (int t = 0; t < n_threads; ++t) {
+    dW += d_templates[static_cast<std::size_t>(t)];
+    result.divergence += divergence[static_cast<std::size_t>(t)];
+  }
+  result.divergence *= normalizer;
+  result.loss = result.divergence;
+  if (config_.l1_activations > 0)
+    for (std::size_t c = 0; c < clips_.size(); ++c)
+      result.loss += config_.l1_activations * static_cast<double>(activation_values(c).sum());
+
+  // 4. Back-propagate through the networks once per unique coordinate.
+  std::fill(template_grad, template_grad + template_params_.size(), Scalar(0));
+  template_field_->backward(template_params_.data(), template_batch_, dW, template_grad);
+  std::fill(activation_grad, activation_grad + activation_params_.size(), Scalar(0));
+  if (config_.activations == ActivationKind::grid) {
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < n_clips; ++c)
+      backward_activations(static_cast<std::size_t>(c), d_activations[static_cast<std::size_t>(c)], activation_grad);
+  } else {
+    for (long c = 0; c < n_clips; ++c)
+      backward_activations(static_cast<std::size_t>(c), d_activations[static_cast<std::size_t>(c)], activation_grad);
+  }
+  return result;
+}
+
+template <typename Scalar>
+Evaluation InnmfModel<Scalar>::evaluate_reference(const PreparedPoints& points, double normalizer,
+                                                  Scalar* template_grad, Scalar* activation_grad) {
+  const int K = config_.rank;
+  std::fill(template_grad, template_grad + template_params_.size(), Scalar(0));
+  std::fill(activation_grad, activation_grad + activation_params_.size(), Scalar(0));
+  // Every point's own coordinates, in point order.
+  std::vector<double> f_all;
+  std::vector<std::vector<double>> t_clip(points.clips.size());
+  for (std::size_t c = 0; c < points.clips.size(); ++c) {
+    const auto& clip = points.clips[c];
+    for (std::size_t i = 0; i < clip.y.size(); ++i) {
+      const std::size_t column = clip.grid ? i % clip.freq_index.size() : i;
+      const std::size_t row = clip.grid ? i / clip.freq_index.size() : static_cast<std::size_t>(clip.time_index[i]);
+      f_all.push_back(points.unique_freqs[static_cast<std::size_t>(clip.freq_index[column])]);
+      t_clip[c].push_back(clip.unique_times[row]);
+    }
+  }
+  auto w_batch = template_field_->prepare(f_all);
+  template_field_->forward(template_params_.data(), w_batch);
+  RowMatrix<Scalar> dW_points = RowMatrix<Scalar>::Zero(w_batch.value.rows(), K);
+  Evaluation result;
+  std::size_t point = 0;
+  for (std::size_t c = 0; c < points.clips.size(); ++c) {
+    const auto& clip = points.clips[c];
+    auto& field = clips_[c];
+    const Scalar* theta = activation_params_.data() + field.offset;
+    RowMatrix<Scalar> H;
+    typename GridField<Scalar>::Batch grid_batch;
+    FieldBatch<Scalar> mlp_batch;
+    if (field.grid) {
+      grid_batch = field.grid->prepare(t_clip[c]);
+      field.grid->forward(theta, grid_batch);
+      H = grid_batch.value;
+    } else {
+      mlp_batch = field.mlp->prepare(t_clip[c]);
+      field.mlp->forward(theta, mlp_batch);
+      H = mlp_batch.value;
+    }
+    RowMatrix<Scalar> dH = RowMatrix<Scalar>::Zero(H.rows(), K);
+    for (std::size_t i = 0; i < clip.y.size(); ++i, ++point) {
+      const auto p = static_cast<Eigen::Index>(point), r = static_cast<Eigen::Index>(i);
+      const double yhat = w_batch.value.row(p).dot(H.row(r));
+      result.divergence += beta_divergence(beta_, clip.y[i], yhat);
+      const auto g = static_cast<Scalar>(normalizer * beta_gradient(beta_, clip.y[i], yhat));
+      dW_points.row(p) = g * H.row(r);
+      dH.row(r) = g * w_batch.value.row(p);
+    }
+    if (field.grid)
+      field.grid->backward(theta, grid_batch, dH, activation_grad + field.offset);
+    else
+      field.mlp->backward(theta, mlp_batch, dH, activation_grad + field.offset);
+  }
+  template_field_->backward(template_params_.data(), w_batch, dW_points, template_grad);
+  result.divergence *= normalizer;
+  result.loss = result.divergence;
+  return result;
+}
+
+template <typename Scalar>
+RowMatrix<Scalar> InnmfModel<Scalar>::templates_at(const std::vector<double>& freqs) const {
+  auto batch = template_field_->prepare(freqs);
+  template_field_->forward(template_params_.data(), batch);
+  return batch.value;
+}
+
+template <typename Scalar>
+RowMatrix<Scalar> InnmfModel<Scalar>::activations_at(std::size_t clip, const std::vector<double>& times) const {
+  const auto& field = clips_[clip];
+  const Scalar* theta = activation_params_.data() + field.offset;
+  if (field.grid) {
+    auto batch = field.grid->prepare(times);
+    field.grid->forward(theta, batch);
+    return batch.value;
+  }
+  auto batch = field.mlp->prepare(times);
+  field.mlp->forward(theta, batch);
+  return batch.value;
+}
+
+template class InnmfModel<float>;
+template class InnmfModel<double>;
+
+}  // namespace innmf::model

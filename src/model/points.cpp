@@ -1,0 +1,68 @@
+#include "innmf/model/points.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace innmf::model {
+namespace {
+
+double snap(double f, double quantum) { return quantum > 0 ? std::round(f / quantum) * quantum : f; }
+
+int index_of(const std::vector<double>& sorted, double value) {
+  return static_cast<int>(std::lower_bound(sorted.begin(), sorted.end(), value) - sorted.begin());
+}
+
+}  // namespace
+
+PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
+                              const std::vector<tf::ClipPoints>& clips, double power,
+                              double f_quantum) {
+  PreparedPoints prepared;
+  // U_f: every frequency of every clip, snapped, sorted, unique.
+  std::vector<double> freqs;
+  for (const auto& clip : clips) {
+    const auto& source = clip.is_grid() ? clip.freqs : clip.f;
+    for (float f : source) freqs.push_back(snap(f, f_quantum));
+  }
+  std::sort(freqs.begin(), freqs.end());
+  freqs.erase(std::unique(freqs.begin(), freqs.end()), freqs.end());
+  prepared.unique_freqs = freqs;
+
+  double target_sum = 0;
+  for (std::size_t c = 0; c < clips.size(); ++c) {
+    const auto& points = clips[c];
+    PreparedClip clip;
+    clip.info = infos[c];
+    clip.grid = points.is_grid();
+    clip.global_index = c;
+    clip.y.resize(points.m.size());
+    for (std::size_t i = 0; i < points.m.size(); ++i) {
+      clip.y[i] = static_cast<float>(std::pow(static_cast<double>(points.m[i]), power));
+      target_sum += clip.y[i];
+      prepared.max_target = std::max(prepared.max_target, static_cast<double>(clip.y[i]));
+    }
+    if (clip.grid) {
+      clip.unique_times.assign(points.times.begin(), points.times.end());
+      for (float f : points.freqs) clip.freq_index.push_back(index_of(freqs, snap(f, f_quantum)));
+      clip.all_frequencies = clip.freq_index.size() == freqs.size();
+      for (std::size_t k = 0; clip.all_frequencies && k < clip.freq_index.size(); ++k)
+        clip.all_frequencies = clip.freq_index[k] == static_cast<int>(k);
+    } else {
+      std::vector<double> times(points.t.begin(), points.t.end());
+      std::sort(times.begin(), times.end());
+      times.erase(std::unique(times.begin(), times.end()), times.end());
+      clip.unique_times = times;
+      for (std::size_t i = 0; i < points.t.size(); ++i) {
+        clip.time_index.push_back(index_of(times, points.t[i]));
+        clip.freq_index.push_back(index_of(freqs, snap(points.f[i], f_quantum)));
+      }
+    }
+    prepared.n_points += clip.n_points();
+    prepared.clips.push_back(std::move(clip));
+  }
+  prepared.mean_target = prepared.n_points ? target_sum / static_cast<double>(prepared.n_points) : 0;
+  return prepared;
+}
+
+}  // namespace innmf::model

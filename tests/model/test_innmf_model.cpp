@@ -1,0 +1,216 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "innmf/model/beta_divergence.hpp"
+#include "innmf/model/innmf_model.hpp"
+
+using namespace innmf;
+using namespace innmf::model;
+
+// ---------------------------------------------------------------------------------------------
+// β-divergence: values computed by hand.
+
+TEST(BetaDivergence, KnownValues) {
+  EXPECT_NEAR(beta_divergence(Beta::of(1), 2, 1), 2 * std::log(2.0) - 2 + 1, 1e-12);
+  EXPECT_NEAR(beta_divergence(Beta::of(1), 0, 3), 3.0, 1e-12);  // 0·log 0 = 0
+  EXPECT_NEAR(beta_divergence(Beta::of(0), 2, 1), 2 - std::log(2.0) - 1, 1e-12);
+  EXPECT_NEAR(beta_divergence(Beta::of(2), 3, 1), 2.0, 1e-12);
+  // β = 0.5: (y^β + (β−1)ŷ^β − β·y·ŷ^(β−1)) / (β(β−1)) at y = 4, ŷ = 1: (2 − 0.5 − 2)/(−0.25) = 2
+  EXPECT_NEAR(beta_divergence(Beta::of(0.5), 4, 1), 2.0, 1e-12);
+  // The general formula tends to KL as β → 1.
+  EXPECT_NEAR(beta_divergence(Beta::of(1 + 1e-7), 2, 1), beta_divergence(Beta::of(1), 2, 1), 1e-5);
+  for (double b : {0.0, 0.5, 1.0, 1.5, 2.0, 3.0}) EXPECT_NEAR(beta_divergence(Beta::of(b), 1.7, 1.7), 0, 1e-12);
+}
+
+TEST(BetaDivergence, GradientsMatchFiniteDifferences) {
+  for (double b : {0.0, 0.5, 1.0, 1.5, 2.0, 3.0}) {
+    for (double y : {0.0, 0.3, 2.0}) {
+      if (b <= 0 && y == 0) continue;  // y is floored at ε there: the divergence is steep
+      const Beta beta = Beta::of(b);
+      const double yhat = 0.8, h = 1e-6;
+      const double numeric =
+          (beta_divergence(beta, y, yhat + h) - beta_divergence(beta, y, yhat - h)) / (2 * h);
+      EXPECT_NEAR(beta_gradient(beta, y, yhat), numeric, 1e-6) << "beta " << b << " y " << y;
+    }
+  }
+}
+
+TEST(BetaDivergence, ZeroModelIsFlooredNotInfinite) {
+  EXPECT_TRUE(std::isfinite(beta_divergence(Beta::of(1), 1.0, 0.0)));
+  EXPECT_TRUE(std::isfinite(beta_gradient(Beta::of(1), 1.0, 0.0)));
+  EXPECT_TRUE(std::isfinite(beta_divergence(Beta::of(0), 0.0, 0.0)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The factorised loss against the per-point reference, and against finite differences.
+
+namespace {
+
+/// Three clips: a full grid, a grid on a subset of the frequencies, and scattered points at
+/// continuous frequencies and irregular times.
+PreparedPoints small_corpus() {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<float> magnitude(0.0f, 2.0f);
+  std::vector<tf::ClipInfo> infos(3);
+  std::vector<tf::ClipPoints> clips(3);
+  clips[0].times = {0.0f, 0.1f, 0.2f, 0.3f};
+  clips[0].freqs = {0.0f, 1000.0f, 2000.0f, 3000.0f, 4000.0f};
+  clips[1].times = {0.0f, 0.1f, 0.2f};
+  clips[1].freqs = {1000.0f, 3000.0f};
+  for (int c = 0; c < 2; ++c) clips[c].m.resize(clips[c].times.size() * clips[c].freqs.size());
+  clips[2].t = {0.05f, 0.05f, 0.12f, 0.31f, 0.31f, 0.44f};
+  clips[2].f = {440.0f, 881.5f, 440.0f, 3999.0f, 1000.0f, 123.25f};
+  clips[2].m.resize(6);
+  for (auto& clip : clips)
+    for (auto& m : clip.m) m = magnitude(rng);
+  clips[0].m[3] = 0.0f;  // exact zeros occur in real data
+  for (int c = 0; c < 3; ++c) infos[c].duration = 0.5;
+  return prepare_points(infos, clips, 0.5);
+}
+
+ModelConfig small_config(ActivationKind activations, nn::Architecture architecture, double beta) {
+  ModelConfig config;
+  config.rank = 3;
+  config.hidden = 6;
+  config.layers = 3;
+  config.n_fourier = 4;
+  config.architecture = architecture;
+  config.activations = activations;
+  config.knot_spacing = 0.1;
+  config.f_ref = 4000;
+  config.beta = beta;
+  config.seed = 5;
+  return config;
+}
+
+struct Case {
+  ActivationKind activations;
+  nn::Architecture architecture;
+  double beta;
+};
+
+const Case kCases[] = {
+    {ActivationKind::grid, nn::Architecture::per_component, 1.0},
+    {ActivationKind::grid, nn::Architecture::shared, 0.0},
+    {ActivationKind::mlp, nn::Architecture::per_component, 2.0},
+    {ActivationKind::mlp, nn::Architecture::shared, 1.5},
+};
+
+}  // namespace
+
+TEST(PreparePoints, UniqueCoordinatesAndIndices) {
+  const auto points = small_corpus();
+  // U_f: 0, 123.25, 440, 881.5, 1000, 2000, 3000, 3999, 4000
+  ASSERT_EQ(points.unique_freqs.size(), 9u);
+  EXPECT_EQ(points.n_points, 20u + 6u + 6u);
+  EXPECT_FALSE(points.clips[0].all_frequencies);  // U_f also holds the scattered frequencies
+  EXPECT_EQ(points.clips[1].freq_index, (std::vector<int>{4, 6}));
+  EXPECT_EQ(points.clips[2].unique_times.size(), 4u);
+  EXPECT_EQ(points.clips[2].time_index, (std::vector<int>{0, 0, 1, 2, 2, 3}));
+  EXPECT_FLOAT_EQ(points.clips[0].y[1], std::sqrt(small_corpus().clips[0].y[1] * small_corpus().clips[0].y[1]));
+}
+
+TEST(InnmfModel, FactorisedLossEqualsPerPointReference) {
+  const auto points = small_corpus();
+  for (const auto& c : kCases) {
+    InnmfModel<double> model(small_config(c.activations, c.architecture, c.beta), points, points.mean_target);
+    std::vector<double> gw(model.template_params().size()), gh(model.activation_params().size());
+    std::vector<double> rw(gw.size()), rh(gh.size());
+    const double normalizer = 1.0 / static_cast<double>(points.n_points);
+    const auto fast = model.evaluate(points, normalizer, gw.data(), gh.data());
+    const auto slow = model.evaluate_reference(points, normalizer, rw.data(), rh.data());
+    EXPECT_NEAR(fast.loss, slow.loss, 1e-12 * std::abs(slow.loss));
+    double scale = 0, error = 0;
+    for (std::size_t i = 0; i < gw.size(); ++i) {
+      scale = std::max(scale, std::abs(rw[i]));
+      error = std::max(error, std::abs(gw[i] - rw[i]));
+    }
+    for (std::size_t i = 0; i < gh.size(); ++i) {
+      scale = std::max(scale, std::abs(rh[i]));
+      error = std::max(error, std::abs(gh[i] - rh[i]));
+    }
+    EXPECT_GT(scale, 0);
+    EXPECT_LT(error, 1e-12 * scale) << activation_kind_name(c.activations) << " "
+                                    << nn::architecture_name(c.architecture) << " beta " << c.beta;
+  }
+}
+
+TEST(InnmfModel, WholeLossGradientMatchesFiniteDifferences) {
+  const auto points = small_corpus();
+  for (const auto& c : kCases) {
+    InnmfModel<double> model(small_config(c.activations, c.architecture, c.beta), points, points.mean_target);
+    const double normalizer = 1.0 / static_cast<double>(points.n_points);
+    std::vector<double> gw(model.template_params().size()), gh(model.activation_params().size());
+    model.evaluate(points, normalizer, gw.data(), gh.data());
+    std::vector<double> sw(gw.size()), sh(gh.size());
+    auto loss = [&] { return model.evaluate(points, normalizer, sw.data(), sh.data()).loss; };
+    const double h = 1e-6;
+    double worst = 0;
+    // Every 7th parameter of each buffer (the whole set takes too long for no extra coverage).
+    for (int buffer = 0; buffer < 2; ++buffer) {
+      auto& params = buffer == 0 ? model.template_params() : model.activation_params();
+      const auto& grad = buffer == 0 ? gw : gh;
+      for (std::size_t i = 0; i < params.size(); i += 7) {
+        const double saved = params[i];
+        params[i] = saved + h;
+        const double up = loss();
+        params[i] = saved - h;
+        const double down = loss();
+        params[i] = saved;
+        const double numeric = (up - down) / (2 * h);
+        worst = std::max(worst, std::abs(numeric - grad[i]) / std::max(1e-3, std::abs(numeric)));
+      }
+    }
+    EXPECT_LT(worst, 1e-4) << activation_kind_name(c.activations) << " "
+                           << nn::architecture_name(c.architecture) << " beta " << c.beta;
+  }
+}
+
+TEST(InnmfModel, FloatMatchesDoubleToRoundOff) {
+  const auto points = small_corpus();
+  const auto config = small_config(ActivationKind::grid, nn::Architecture::per_component, 1.0);
+  InnmfModel<double> exact(config, points, points.mean_target);
+  InnmfModel<float> single(config, points, points.mean_target);
+  std::vector<double> dw(exact.template_params().size()), dh(exact.activation_params().size());
+  std::vector<float> fw(dw.size()), fh(dh.size());
+  const double normalizer = 1.0 / static_cast<double>(points.n_points);
+  const double a = exact.evaluate(points, normalizer, dw.data(), dh.data()).loss;
+  const double b = single.evaluate(points, normalizer, fw.data(), fh.data()).loss;
+  EXPECT_NEAR(a, b, 1e-5 * a);
+}
+
+TEST(InnmfModel, L1AddsLambdaTimesSumOfActivations) {
+  const auto points = small_corpus();
+  auto config = small_config(ActivationKind::grid, nn::Architecture::per_component, 1.0);
+  InnmfModel<double> plain(config, points, points.mean_target);
+  config.l1_activations = 0.01;
+  InnmfModel<double> sparse(config, points, points.mean_target);
+  std::vector<double> gw(plain.template_params().size()), gh(plain.activation_params().size());
+  const double normalizer = 1.0 / static_cast<double>(points.n_points);
+  const auto a = plain.evaluate(points, normalizer, gw.data(), gh.data());
+  const auto b = sparse.evaluate(points, normalizer, gw.data(), gh.data());
+  EXPECT_NEAR(a.divergence, b.divergence, 1e-15);
+  double sum_h = 0;
+  for (std::size_t c = 0; c < points.clips.size(); ++c)
+    sum_h += sparse.activations_at(c, points.clips[c].unique_times).sum();
+  EXPECT_NEAR(b.loss - b.divergence, 0.01 * sum_h, 1e-12);
+}
+
+TEST(InnmfModel, InitialPredictionMatchesTheMeanTarget) {
+  const auto points = small_corpus();
+  InnmfModel<double> model(small_config(ActivationKind::grid, nn::Architecture::per_component, 1.0),
+                           points, points.mean_target);
+  const auto W = model.templates_at(points.unique_freqs);
+  double sum = 0;
+  std::size_t n = 0;
+  for (std::size_t c = 0; c < points.clips.size(); ++c) {
+    const auto H = model.activations_at(c, points.clips[c].unique_times);
+    sum += (H * W.transpose()).sum();
+    n += static_cast<std::size_t>(H.rows() * W.rows());
+  }
+  // Within a factor 2 of the mean target (the jitter is ±50 %, W varies over frequency).
+  EXPECT_GT(sum / n, 0.5 * points.mean_target);
+  EXPECT_LT(sum / n, 2.0 * points.mean_target);
+}
