@@ -14,7 +14,6 @@ std::vector<Command> add_pending_commands(CLI::App& app, CommonOptions& common) 
     const char* description;
   };
   static const Pending pending[] = {
-      {"train", "Learn iN-NMF templates and activations from point sets (not yet available)"},
       {"reconstruct", "Reconstruct an STFT with a model's templates (not yet available)"},
       {"separate", "Separate a mixture with source models (not yet available)"},
       {"eval", "BSS Eval metrics (SDR/SIR/SAR, SI-SDR) of estimates (not yet available)"},

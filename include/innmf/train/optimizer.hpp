@@ -1,0 +1,55 @@
+#pragma once
+// Optimizers over one flat parameter buffer (STYLE.md §4): one loop, state in flat buffers of
+// the same length, identical on every rank when fed identical gradients.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace innmf::train {
+
+enum class OptimizerKind { rprop, adam };
+OptimizerKind parse_optimizer(const std::string& name);
+std::string optimizer_name(OptimizerKind kind);
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  /// One update of params (n) from grad (n).
+  virtual void step(float* params, const float* grad) = 0;
+  /// The state, flat (for checkpoints): concatenated buffers.
+  virtual std::vector<double> state() const = 0;
+};
+
+/// Rprop with PyTorch's semantics (torch.optim.Rprop): per-parameter step sizes, start at lr,
+/// ×η+ (1.2) while the gradient keeps its sign, ×η− (0.5) when it flips (and that step is
+/// skipped), bounded to [1e-6, 50]; the update is −sign(g)·step. Needs full-batch gradients.
+class Rprop : public Optimizer {
+ public:
+  Rprop(std::size_t n, double lr, double eta_minus = 0.5, double eta_plus = 1.2,
+        double step_min = 1e-6, double step_max = 50);
+  void step(float* params, const float* grad) override;
+  std::vector<double> state() const override;
+
+ private:
+  std::vector<float> step_size_, previous_;
+  float eta_minus_, eta_plus_, step_min_, step_max_;
+};
+
+/// Adam (Kingma & Ba) with bias correction, as torch.optim.Adam (β1 0.9, β2 0.999, ε 1e-8).
+class Adam : public Optimizer {
+ public:
+  Adam(std::size_t n, double lr, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8);
+  void step(float* params, const float* grad) override;
+  std::vector<double> state() const override;
+
+ private:
+  std::vector<float> m_, v_;
+  double lr_, beta1_, beta2_, epsilon_;
+  std::int64_t t_ = 0;
+};
+
+std::unique_ptr<Optimizer> make_optimizer(OptimizerKind kind, std::size_t n, double lr);
+
+}  // namespace innmf::train

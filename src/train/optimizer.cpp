@@ -1,0 +1,83 @@
+#include "innmf/train/optimizer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "innmf/core/error.hpp"
+
+namespace innmf::train {
+
+OptimizerKind parse_optimizer(const std::string& name) {
+  if (name == "rprop") return OptimizerKind::rprop;
+  if (name == "adam") return OptimizerKind::adam;
+  throw UsageError(fmt::format("--optimizer {}: use rprop (full batch, the paper's) or adam", name));
+}
+
+std::string optimizer_name(OptimizerKind kind) { return kind == OptimizerKind::rprop ? "rprop" : "adam"; }
+
+Rprop::Rprop(std::size_t n, double lr, double eta_minus, double eta_plus, double step_min,
+             double step_max)
+    : step_size_(n, static_cast<float>(lr)),
+      previous_(n, 0.0f),
+      eta_minus_(static_cast<float>(eta_minus)),
+      eta_plus_(static_cast<float>(eta_plus)),
+      step_min_(static_cast<float>(step_min)),
+      step_max_(static_cast<float>(step_max)) {}
+
+void Rprop::step(float* params, const float* grad) {
+  const auto n = static_cast<long>(step_size_.size());
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; ++i) {
+    float g = grad[i];
+    const float agreement = g * previous_[i];
+    if (agreement > 0) {
+      step_size_[i] = std::min(step_size_[i] * eta_plus_, step_max_);
+    } else if (agreement < 0) {
+      step_size_[i] = std::max(step_size_[i] * eta_minus_, step_min_);
+      g = 0;  // PyTorch: no update after a sign change, and the next step compares with 0
+    }
+    params[i] -= (g > 0 ? 1.0f : (g < 0 ? -1.0f : 0.0f)) * step_size_[i];
+    previous_[i] = g;
+  }
+}
+
+std::vector<double> Rprop::state() const {
+  std::vector<double> s(step_size_.begin(), step_size_.end());
+  s.insert(s.end(), previous_.begin(), previous_.end());
+  return s;
+}
+
+Adam::Adam(std::size_t n, double lr, double beta1, double beta2, double epsilon)
+    : m_(n, 0.0f), v_(n, 0.0f), lr_(lr), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {}
+
+void Adam::step(float* params, const float* grad) {
+  ++t_;
+  const double correction1 = 1 - std::pow(beta1_, static_cast<double>(t_));
+  const double correction2 = 1 - std::pow(beta2_, static_cast<double>(t_));
+  const auto step_size = static_cast<float>(lr_ / correction1);
+  const auto sqrt_correction2 = static_cast<float>(std::sqrt(correction2));
+  const auto b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
+  const auto eps = static_cast<float>(epsilon_);
+  const auto n = static_cast<long>(m_.size());
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; ++i) {
+    m_[i] = b1 * m_[i] + (1 - b1) * grad[i];
+    v_[i] = b2 * v_[i] + (1 - b2) * grad[i] * grad[i];
+    params[i] -= step_size * m_[i] / (std::sqrt(v_[i]) / sqrt_correction2 + eps);
+  }
+}
+
+std::vector<double> Adam::state() const {
+  std::vector<double> s(m_.begin(), m_.end());
+  s.insert(s.end(), v_.begin(), v_.end());
+  s.push_back(static_cast<double>(t_));
+  return s;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(OptimizerKind kind, std::size_t n, double lr) {
+  if (kind == OptimizerKind::rprop) return std::make_unique<Rprop>(n, lr);
+  return std::make_unique<Adam>(n, lr);
+}
+
+}  // namespace innmf::train

@@ -1,0 +1,316 @@
+#include "innmf/train/trainer.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fmt/format.h>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "innmf/core/error.hpp"
+#include "innmf/core/log.hpp"
+#include "innmf/core/timer.hpp"
+#include "innmf/corpus/inputs.hpp"
+#include "innmf/io/atomic_file.hpp"
+#include "innmf/io/innmf_model_file.hpp"
+#include "innmf/io/point_file.hpp"
+
+namespace innmf::train {
+namespace {
+
+using json = nlohmann::json;
+
+/// One clip of the corpus: where it is and how big.
+struct ClipRef {
+  std::size_t file = 0, index = 0;
+  std::uint64_t count = 0;
+};
+
+struct CorpusPlan {
+  std::vector<ClipRef> clips;
+  std::string representation_json;
+  double sample_rate = 0;  ///< Hz (the highest over the files)
+  double frame_spacing = 0;  ///< s, from an STFT representation; 0 if unknown
+  std::uint64_t max_grid_freqs = 0;
+};
+
+CorpusPlan plan_corpus(const std::vector<std::string>& files) {
+  CorpusPlan plan;
+  for (std::size_t f = 0; f < files.size(); ++f) {
+    const io::PointFile file(files[f]);
+    if (file.total_points() == 0)
+      throw InputError(fmt::format("{}: holds no points: regenerate it with `innmf features`", files[f]));
+    if (f == 0) plan.representation_json = file.header().representation_json;
+    for (std::size_t c = 0; c < file.clips().size(); ++c) {
+      const auto& clip = file.clips()[c];
+      plan.clips.push_back({f, c, clip.count});
+      plan.sample_rate = std::max(plan.sample_rate, clip.sample_rate);
+      plan.max_grid_freqs = std::max(plan.max_grid_freqs, clip.n_freqs);
+    }
+    const auto representation = json::parse(file.header().representation_json, nullptr, false);
+    if (representation.is_object() && representation.value("kind", "") == "stft") {
+      const double spacing = representation.value("hop", 0.0) / representation.value("sample_rate", 1.0);
+      plan.frame_spacing = plan.frame_spacing == 0 ? spacing : std::min(plan.frame_spacing, spacing);
+    }
+  }
+  return plan;
+}
+
+std::string plan_to_json(const CorpusPlan& plan) {
+  json clips = json::array();
+  for (const auto& c : plan.clips) clips.push_back({c.file, c.index, c.count});
+  return json{{"clips", clips}, {"representation", plan.representation_json}, {"sample_rate", plan.sample_rate},
+              {"frame_spacing", plan.frame_spacing}, {"max_grid_freqs", plan.max_grid_freqs}}
+      .dump();
+}
+
+CorpusPlan plan_from_json(const std::string& text) {
+  const auto j = json::parse(text);
+  CorpusPlan plan;
+  for (const auto& c : j.at("clips")) plan.clips.push_back({c.at(0), c.at(1), c.at(2)});
+  plan.representation_json = j.at("representation");
+  plan.sample_rate = j.at("sample_rate");
+  plan.frame_spacing = j.at("frame_spacing");
+  plan.max_grid_freqs = j.at("max_grid_freqs");
+  return plan;
+}
+
+/// Writes the per-epoch JSON lines (rank 0 only).
+class MetricsLog {
+ public:
+  explicit MetricsLog(const std::string& path) {
+    if (path.empty()) return;
+    out_ = std::make_unique<std::ofstream>(path, std::ios::trunc);
+    if (!*out_) throw UsageError(fmt::format("--metrics {}: cannot create the file", path));
+  }
+  void write(const json& line) {
+    if (out_) *out_ << line.dump() << '\n' << std::flush;
+  }
+
+ private:
+  std::unique_ptr<std::ofstream> out_;
+};
+
+}  // namespace
+
+void validate(const TrainConfig& config) {
+  const auto& m = config.model;
+  if (config.epochs < 1) throw UsageError(fmt::format("--epochs {}: must be at least 1", config.epochs));
+  if (!(config.lr > 0) || !std::isfinite(config.lr))
+    throw UsageError(fmt::format("--lr {}: must be a positive number", config.lr));
+  if (m.rank < 1) throw UsageError(fmt::format("--rank {}: must be at least 1", m.rank));
+  if (!(m.power > 0)) throw UsageError(fmt::format("--power {}: must be positive", m.power));
+  if (!std::isfinite(m.beta)) throw UsageError(fmt::format("--beta {}: must be a number", m.beta));
+  if (m.hidden < 1 || m.layers < 1 || m.n_fourier < 1)
+    throw UsageError(fmt::format("--hidden {}, --layers {}, --n-fourier {}: each must be at least 1",
+                                 m.hidden, m.layers, m.n_fourier));
+  if (m.knot_spacing < 0) throw UsageError(fmt::format("--knot-spacing {}: must be ≥ 0 s", m.knot_spacing));
+  if (m.l1_activations < 0) throw UsageError(fmt::format("--l1 {}: must be ≥ 0", m.l1_activations));
+  if (config.f_quantum < 0) throw UsageError(fmt::format("--f-quantum {}: must be ≥ 0 Hz", config.f_quantum));
+}
+
+TrainReport train(const std::vector<std::string>& point_files, const TrainConfig& config,
+                  const std::string& output, const mpi::Comm& comm) {
+  validate(config);
+  io::require_writable_path(output, "-o");
+  if (point_files.empty()) throw UsageError("give at least one point file (from `innmf features`)");
+  Stopwatch total;
+
+  // 1. Rank 0 reads the clip tables; everyone agrees on the plan.
+  std::string plan_text;
+  std::exception_ptr failure;
+  if (comm.is_root()) {
+    try {
+      const auto plan = plan_corpus(point_files);
+      if (plan.max_grid_freqs > 0 && static_cast<std::uint64_t>(config.model.rank) > plan.max_grid_freqs)
+        throw UsageError(fmt::format("--rank {} is larger than the {} frequencies of the data: "
+                                     "choose a rank below that",
+                                     config.model.rank, plan.max_grid_freqs));
+      plan_text = plan_to_json(plan);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  comm.agree_on_failure(failure);
+  comm.broadcast(plan_text);
+  const CorpusPlan plan = plan_from_json(plan_text);
+
+  // 2. Clips to ranks by point count; each rank reads its own.
+  std::vector<std::uint64_t> sizes;
+  for (const auto& c : plan.clips) sizes.push_back(c.count);
+  const auto owner = corpus::balance_by_size(sizes, comm.size());
+  std::vector<tf::ClipInfo> infos;
+  std::vector<tf::ClipPoints> points;
+  std::vector<std::size_t> global_index;
+  failure = nullptr;
+  try {
+    std::vector<std::unique_ptr<io::PointFile>> files(point_files.size());
+    for (std::size_t g = 0; g < plan.clips.size(); ++g) {
+      if (owner[g] != comm.rank()) continue;
+      const auto& ref = plan.clips[g];
+      if (!files[ref.file]) files[ref.file] = std::make_unique<io::PointFile>(point_files[ref.file]);
+      infos.push_back(files[ref.file]->clips()[ref.index]);
+      points.push_back(files[ref.file]->read_clip(ref.index));
+      global_index.push_back(g);
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  comm.agree_on_failure(failure);
+  auto prepared = model::prepare_points(infos, points, config.model.power, config.f_quantum);
+  for (std::size_t c = 0; c < prepared.clips.size(); ++c) prepared.clips[c].global_index = global_index[c];
+  points.clear();
+  points.shrink_to_fit();
+
+  double totals[2] = {prepared.mean_target * static_cast<double>(prepared.n_points),
+                      static_cast<double>(prepared.n_points)};
+  comm.allreduce_sum(totals, 2);
+  const double mean_target = totals[0] / totals[1];
+  const double normalizer = 1.0 / totals[1];
+
+  // 3. The model, with data-derived defaults resolved.
+  model::ModelConfig model_config = config.model;
+  model_config.f_ref = plan.sample_rate / 2;
+  if (model_config.knot_spacing == 0) model_config.knot_spacing = plan.frame_spacing > 0 ? plan.frame_spacing : 0.01;
+  model::InnmfModel<float> model(model_config, prepared, mean_target);
+  auto template_optimizer = make_optimizer(config.optimizer, model.template_params().size(), config.lr);
+  auto activation_optimizer = make_optimizer(config.optimizer, model.activation_params().size(), config.lr);
+  std::vector<float> template_grad(model.template_params().size());
+  std::vector<float> activation_grad(model.activation_params().size());
+  std::vector<double> reduced(template_grad.size() + 1);  // [template gradient | loss]
+
+  log::info("training: {} clips, {} points over {} rank{}; rank {} {} templates (h {}, {} layers, "
+            "{} parameters), {} activations ({} local parameters), β {}, p {}, {} lr {}, {} epochs",
+            plan.clips.size(), static_cast<std::uint64_t>(totals[1]), comm.size(), comm.size() == 1 ? "" : "s",
+            model_config.rank, nn::architecture_name(model_config.architecture), model_config.hidden,
+            model_config.layers, model.template_params().size(),
+            model::activation_kind_name(model_config.activations), model.activation_params().size(),
+            model_config.beta, model_config.power, optimizer_name(config.optimizer), config.lr, config.epochs);
+
+  // 4. Full-batch steps.
+  TrainReport report;
+  report.clips = plan.clips.size();
+  report.points = static_cast<std::uint64_t>(totals[1]);
+  std::unique_ptr<MetricsLog> metrics;
+  failure = nullptr;
+  if (comm.is_root()) {
+    try {
+      metrics = std::make_unique<MetricsLog>(config.metrics_path);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  comm.agree_on_failure(failure);
+  const bool terminal = comm.is_root() && isatty(fileno(stderr));
+  const int log_every = std::max(1, config.epochs / 10);
+  Stopwatch training;
+  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+    Stopwatch step;
+    const auto evaluation = model.evaluate(prepared, normalizer, template_grad.data(), activation_grad.data());
+    std::copy(template_grad.begin(), template_grad.end(), reduced.begin());
+    reduced.back() = evaluation.loss;
+    const double compute = step.seconds();
+    Stopwatch communication;
+    comm.allreduce_sum(reduced.data(), reduced.size());  // the one all-reduce of the step
+    report.allreduce_seconds += communication.seconds();
+    report.compute_seconds += compute;
+    const double loss = reduced.back();
+    if (!std::isfinite(loss))
+      throw NumericalError(fmt::format("epoch {}: the loss is {}: lower --lr (now {})", epoch, loss, config.lr));
+    for (std::size_t i = 0; i < template_grad.size(); ++i) template_grad[i] = static_cast<float>(reduced[i]);
+    template_optimizer->step(model.template_params().data(), template_grad.data());
+    activation_optimizer->step(model.activation_params().data(), activation_grad.data());
+    report.loss.push_back(loss);
+
+    const double seconds = step.seconds();
+    if (comm.is_root()) {
+      metrics->write({{"epoch", epoch}, {"loss", loss}, {"seconds", seconds},
+                      {"points_per_second", totals[1] / seconds}});
+      const double elapsed = training.seconds();
+      const double eta = elapsed / epoch * (config.epochs - epoch);
+      if (terminal) {
+        std::fprintf(stderr, "\repoch %d/%d  loss %.6g  %.2f Mpoints/s  ETA %.0f s   ", epoch, config.epochs,
+                     loss, totals[1] / seconds / 1e6, eta);
+        if (epoch == config.epochs) std::fprintf(stderr, "\n");
+      } else if (epoch % log_every == 0 || epoch == 1 || epoch == config.epochs) {
+        log::info("epoch {}/{}  loss {:.6g}  {:.2f} Mpoints/s  ETA {:.0f} s", epoch, config.epochs, loss,
+                  totals[1] / seconds / 1e6, eta);
+      }
+    }
+  }
+  report.seconds = training.seconds();
+
+  // 5. Gather every rank's activations on rank 0 and write the model.
+  io::InnmfModelRecord record;
+  record.rank = model_config.rank;
+  record.power = model_config.power;
+  record.beta = model_config.beta;
+  record.l1 = model_config.l1_activations;
+  record.f_ref = model_config.f_ref;
+  record.sample_rate = plan.sample_rate;
+  record.architecture = nn::architecture_name(model_config.architecture);
+  record.activations = model::activation_kind_name(model_config.activations);
+  record.hidden = model_config.hidden;
+  record.layers = model_config.layers;
+  record.n_fourier = model_config.n_fourier;
+  record.knot_spacing = model_config.knot_spacing;
+  record.seed = model_config.seed;
+  record.representation_json = plan.representation_json;
+  record.config_json = config.config_json;
+  record.template_params = model.template_params();
+  record.template_phases = model.template_field().encoding().phases();
+  record.template_layout_json = model.template_field().mlp().layout_json();
+  record.loss_curve = report.loss;
+  constexpr int kTagSize = 21, kTagParams = 22;
+  failure = nullptr;
+  std::unique_ptr<io::AtomicOutput> atomic;
+  std::vector<std::size_t> local_position(plan.clips.size(), 0);
+  for (std::size_t c = 0; c < global_index.size(); ++c) local_position[global_index[c]] = c;
+  for (std::size_t g = 0; g < plan.clips.size(); ++g) {
+    const int source = owner[g];
+    std::vector<float> params;
+    if (source == comm.rank()) {
+      const auto c = local_position[g];
+      const auto begin = model.activation_params().begin() + static_cast<std::ptrdiff_t>(model.activation_offset(c));
+      params.assign(begin, begin + static_cast<std::ptrdiff_t>(model.activation_size(c)));
+      if (!comm.is_root()) {
+        const std::uint64_t size = params.size();
+        comm.send(&size, 1, 0, kTagSize);
+        comm.send(params.data(), params.size(), 0, kTagParams);
+      }
+    } else if (comm.is_root()) {
+      std::uint64_t size = 0;
+      comm.receive(&size, 1, source, kTagSize);
+      params.resize(size);
+      comm.receive(params.data(), size, source, kTagParams);
+    }
+    if (comm.is_root()) {
+      record.activation_offsets.push_back(record.activation_params.size());
+      record.activation_sizes.push_back(params.size());
+      record.activation_params.insert(record.activation_params.end(), params.begin(), params.end());
+    }
+  }
+  if (comm.is_root()) {
+    try {
+      for (std::size_t f = 0; f < point_files.size(); ++f) {
+        const io::PointFile file(point_files[f]);
+        for (const auto& clip : file.clips()) {
+          record.clip_names.push_back(point_files.size() > 1 ? point_files[f] + ":" + clip.name : clip.name);
+          record.clip_durations.push_back(clip.duration);
+        }
+      }
+      atomic = std::make_unique<io::AtomicOutput>(output);
+      io::write_innmf_model(atomic->temporary_path(), record);
+      atomic->commit();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  comm.agree_on_failure(failure);
+  report.seconds = total.seconds();
+  return report;
+}
+
+}  // namespace innmf::train
