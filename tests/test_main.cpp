@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "innmf/core/log.hpp"
 #include "innmf/mpi/comm.hpp"
 #include "innmf/mpi/environment.hpp"
 
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   innmf::mpi::Environment environment(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
   const auto world = innmf::mpi::Comm::world();
+  innmf::log::setup(world.rank(), innmf::log::Verbosity::quiet);  // library progress logs off
   if (!world.is_root()) {
     // Other ranks run every test but report only through the final verdict.
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();

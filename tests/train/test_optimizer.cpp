@@ -1,0 +1,54 @@
+#include <gtest/gtest.h>
+
+#include "innmf/core/error.hpp"
+#include "innmf/train/optimizer.hpp"
+
+using namespace innmf;
+
+TEST(Rprop, FollowsPyTorchSemantics) {
+  // One parameter, lr 0.1: steps grow ×1.2 while the sign holds, shrink ×0.5 (and skip) on a flip.
+  train::Rprop rprop(1, 0.1);
+  float x = 0;
+  const float g_pos = 2.0f, g_neg = -3.0f;
+  rprop.step(&x, &g_pos);  // first step: previous 0 → step stays 0.1
+  EXPECT_FLOAT_EQ(x, -0.1f);
+  rprop.step(&x, &g_pos);  // same sign → 0.12
+  EXPECT_FLOAT_EQ(x, -0.22f);
+  rprop.step(&x, &g_neg);  // flip → step 0.06, no update
+  EXPECT_FLOAT_EQ(x, -0.22f);
+  rprop.step(&x, &g_neg);  // previous was zeroed → step stays 0.06, update +0.06
+  EXPECT_FLOAT_EQ(x, -0.16f);
+}
+
+TEST(Rprop, StepSizesStayWithinBounds) {
+  train::Rprop rprop(1, 40.0);
+  float x = 0;
+  const float g = 1.0f;
+  for (int i = 0; i < 10; ++i) rprop.step(&x, &g);
+  EXPECT_FLOAT_EQ(static_cast<float>(rprop.state()[0]), 50.0f);
+}
+
+TEST(Adam, FirstStepMovesByTheLearningRate) {
+  // With bias correction the first update is lr · g/|g| (up to ε).
+  train::Adam adam(2, 0.01);
+  float x[2] = {1.0f, 1.0f};
+  const float g[2] = {5.0f, -0.001f};
+  adam.step(x, g);
+  EXPECT_NEAR(x[0], 0.99f, 1e-6);
+  EXPECT_NEAR(x[1], 1.01f, 1e-5);
+}
+
+TEST(Adam, MinimisesAQuadratic) {
+  train::Adam adam(1, 0.05);
+  float x = 3.0f;
+  for (int i = 0; i < 2000; ++i) {
+    const float g = 2 * (x - 1.0f);
+    adam.step(&x, &g);
+  }
+  EXPECT_NEAR(x, 1.0f, 1e-3);
+}
+
+TEST(Optimizer, NamesParse) {
+  EXPECT_EQ(train::parse_optimizer("adam"), train::OptimizerKind::adam);
+  EXPECT_THROW(train::parse_optimizer("sgd"), UsageError);
+}
