@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# check_train.sh INNMF POINTS OUTDIR "LAUNCHER": trains a small model (through LAUNCHER, e.g.
+# "mpirun -np 2 …", or directly when empty) and checks the metrics file and the model file.
+set -euo pipefail
+innmf=$1 points=$2 out=$3 launcher=${4:-}
+rm -rf "$out" && mkdir -p "$out"
+# shellcheck disable=SC2086  # the launcher is a word list
+$launcher "$innmf" train "$points" -o "$out/model.h5" --rank 3 --hidden 16 --epochs 40 \
+  --metrics "$out/metrics.jsonl" -q
+/usr/bin/python3 - "$out/metrics.jsonl" "$out/model.h5" <<'PY'
+import json, sys, h5py, math
+lines = [json.loads(line) for line in open(sys.argv[1])]
+assert len(lines) == 40, f"{len(lines)} metrics lines, expected 40"
+for key in ("epoch", "loss", "seconds", "points_per_second"):
+    assert all(key in line for line in lines), f"metrics lack '{key}'"
+assert [l["epoch"] for l in lines] == list(range(1, 41))
+losses = [l["loss"] for l in lines]
+assert all(math.isfinite(x) for x in losses)
+assert losses[-1] < 0.8 * losses[0], f"loss {losses[0]} -> {losses[-1]}: did not decrease by 20%"
+with h5py.File(sys.argv[2]) as f:
+    assert f.attrs["format"] == "innmf.model" and f.attrs["kind"] == "innmf"
+    assert f.attrs["rank"] == 3
+    assert len(f["training/loss"]) == 40
+    assert abs(f["training/loss"][-1] - losses[-1]) <= 1e-12 * abs(losses[-1])
+    sizes = f["activations/size"][:]
+    assert sizes.sum() == len(f["activations/params"]), "activation table does not cover the params"
+    json.loads(f.attrs["config"])
+print(f"OK: loss {losses[0]:.4g} -> {losses[-1]:.4g}")
+PY
