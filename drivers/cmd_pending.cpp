@@ -18,7 +18,6 @@ std::vector<Command> add_pending_commands(CLI::App& app, CommonOptions& common) 
       {"separate", "Separate a mixture with source models (not yet available)"},
       {"eval", "BSS Eval metrics (SDR/SIR/SAR, SI-SDR) of estimates (not yet available)"},
       {"nmf", "Classic matrix NMF of an STFT, the baseline (not yet available)"},
-      {"export", "Sample a model's templates and activations for plotting (not yet available)"},
   };
   std::vector<Command> commands;
   for (const auto& p : pending) {

@@ -42,6 +42,7 @@ int run(int argc, char** argv, const innmf::mpi::Comm& comm) {
   std::vector<cli::Command> commands;
   commands.push_back(cli::add_features_command(app, common));
   commands.push_back(cli::add_train_command(app, common));
+  commands.push_back(cli::add_export_command(app, common));
   commands.push_back(cli::add_info_command(app, common));
   for (auto& pending : cli::add_pending_commands(app, common)) commands.push_back(pending);
 

@@ -11,7 +11,7 @@ packages=(
   libsoxr-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev
   # tests and scripts: h5py reads our files in CI; sox/fluidsynth/speech regenerate data/
-  python3 python3-h5py python3-numpy sox
+  python3 python3-h5py python3-numpy python3-matplotlib sox
 )
 
 missing=()

@@ -170,6 +170,20 @@ void write_vector(hid_t parent, const std::string& name, const std::vector<T>& v
   if (!units.empty()) write_attribute(dataset, "units", units);
 }
 
+void write_matrix(hid_t parent, const std::string& name, const std::vector<float>& values,
+                  std::uint64_t rows, std::uint64_t cols, const std::string& units) {
+  if (values.size() != rows * cols) throw Error(ExitCode::failure, "write_matrix: size mismatch");
+  const hsize_t dims[2] = {rows, cols};
+  Id space(check(H5Screate_simple(2, dims, nullptr), "H5Screate_simple"));
+  Id dataset(check(H5Dcreate2(parent, name.c_str(), H5T_NATIVE_FLOAT, space, H5P_DEFAULT,
+                              H5P_DEFAULT, H5P_DEFAULT),
+                   "creating dataset " + name));
+  if (!values.empty())
+    check(H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+          "writing dataset " + name);
+  if (!units.empty()) write_attribute(dataset, "units", units);
+}
+
 void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values) {
   Id type = utf8_string_type();
   const hsize_t dims[1] = {values.size()};

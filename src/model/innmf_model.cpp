@@ -44,6 +44,10 @@ enum Stream : std::uint64_t { kTemplateEncoding = 1, kTemplateWeights, kActivati
 
 }  // namespace
 
+nn::FourierFeatures activation_encoding(std::uint64_t seed, int n_fourier, std::uint64_t global_index) {
+  return nn::FourierFeatures(n_fourier, derived_seed(seed, kActivationEncoding, global_index));
+}
+
 template <typename Scalar>
 InnmfModel<Scalar>::InnmfModel(const ModelConfig& config, const PreparedPoints& points,
                                double mean_target)
@@ -83,7 +87,7 @@ InnmfModel<Scalar>::InnmfModel(const ModelConfig& config, const PreparedPoints& 
     } else {
       field.mlp = std::make_unique<NeuralField<Scalar>>(
           shape_of(config),
-          nn::FourierFeatures(config.n_fourier, derived_seed(config.seed, kActivationEncoding, clip.global_index)),
+          activation_encoding(config.seed, config.n_fourier, clip.global_index),
           std::max(duration, 1e-3));
       field.size = field.mlp->n_parameters();
       field.mlp_batch = field.mlp->prepare(clip.unique_times);

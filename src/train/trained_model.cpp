@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "innmf/core/error.hpp"
+#include "innmf/model/innmf_model.hpp"
 #include "innmf/nn/activations.hpp"
 
 namespace innmf::train {
@@ -29,6 +30,28 @@ TrainedModel TrainedModel::load(const std::string& path) {
 model::RowMatrix<float> TrainedModel::templates_at(const std::vector<double>& freqs) const {
   auto batch = templates_->prepare(freqs);
   templates_->forward(record_.template_params.data(), batch);
+  return batch.value;
+}
+
+model::RowMatrix<float> TrainedModel::activations_at(std::size_t c, const std::vector<double>& times) const {
+  const int K = rank();
+  const float* theta = record_.activation_params.data() + record_.activation_offsets.at(c);
+  if (record_.activations == "grid") {
+    const model::GridField<float> field(record_.knot_spacing, record_.clip_durations.at(c), K);
+    if (field.n_parameters() != record_.activation_sizes.at(c))
+      throw InputError(fmt::format("model: clip {} has {} activation parameters, expected {}", c,
+                                   record_.activation_sizes.at(c), field.n_parameters()));
+    auto batch = field.prepare(times);
+    field.forward(theta, batch);
+    return batch.value;
+  }
+  const nn::MlpShape shape{2 * static_cast<int>(record_.n_fourier), static_cast<int>(record_.hidden),
+                           static_cast<int>(record_.layers), K, nn::parse_architecture(record_.architecture)};
+  const model::NeuralField<float> field(
+      shape, model::activation_encoding(record_.seed, static_cast<int>(record_.n_fourier), c),
+      std::max(record_.clip_durations.at(c), 1e-3));
+  auto batch = field.prepare(times);
+  field.forward(theta, batch);
   return batch.value;
 }
 

@@ -56,6 +56,9 @@ std::int64_t read_int_attribute(hid_t object, const std::string& name);
 template <typename T>
 void write_vector(hid_t parent, const std::string& name, const std::vector<T>& values,
                   const std::string& units);
+/// A row-major (rows, cols) float32 matrix, written whole.
+void write_matrix(hid_t parent, const std::string& name, const std::vector<float>& values,
+                  std::uint64_t rows, std::uint64_t cols, const std::string& units);
 void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values);
 template <typename T>
 std::vector<T> read_vector(hid_t parent, const std::string& name);

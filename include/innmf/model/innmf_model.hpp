@@ -39,6 +39,10 @@ struct ModelConfig {
   std::uint64_t seed = 0;                         ///< [--seed]
 };
 
+/// The Fourier encoding of clip `global_index`'s mlp activation field: derived from the run's
+/// seed, so it is not stored in model files.
+nn::FourierFeatures activation_encoding(std::uint64_t seed, int n_fourier, std::uint64_t global_index);
+
 /// Loss and gradients of one evaluation.
 struct Evaluation {
   double loss = 0;           ///< this rank's share of L (sums to L over ranks)

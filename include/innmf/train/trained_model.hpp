@@ -23,6 +23,10 @@ class TrainedModel {
   /// W at `freqs` [Hz]: (n, K), non-negative.
   model::RowMatrix<float> templates_at(const std::vector<double>& freqs) const;
 
+  /// H of clip `c` (in the model's clip order) at `times` [s]: (n, K), either kind.
+  model::RowMatrix<float> activations_at(std::size_t c, const std::vector<double>& times) const;
+  std::size_t n_clips() const { return record_.clip_names.size(); }
+
   /// Grid activations of clip `c` at its knots: times [s] (j · knot_spacing) and H (n_knots, K).
   /// Throws UsageError for mlp activations (they are networks: sample them with activations_at).
   void knot_activations(std::size_t c, std::vector<double>& times, model::RowMatrix<float>& H) const;
