@@ -41,6 +41,8 @@ std::string resolved_config_json(const CLI::App& sub);
 Command add_features_command(CLI::App& app, CommonOptions& common);
 Command add_train_command(CLI::App& app, CommonOptions& common);
 Command add_info_command(CLI::App& app, CommonOptions& common);
+Command add_nmf_command(CLI::App& app, CommonOptions& common);
+Command add_reconstruct_command(CLI::App& app, CommonOptions& common);
 Command add_export_command(CLI::App& app, CommonOptions& common);
 /// Subcommands listed in DESIGN.md §6 that this version does not have yet: they explain and
 /// exit with code 2.

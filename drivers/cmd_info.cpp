@@ -5,12 +5,13 @@
 
 #include "cli.hpp"
 #include "innmf/core/error.hpp"
+#include "innmf/io/model_file.hpp"
 #include "innmf/io/point_file.hpp"
 
 namespace innmf::cli {
 
 Command add_info_command(CLI::App& app, CommonOptions& common) {
-  auto* sub = app.add_subcommand("info", "Summarise innmf HDF5 files (point sets)");
+  auto* sub = app.add_subcommand("info", "Summarise innmf HDF5 files (point sets, models)");
   struct Options {
     std::vector<std::string> files;
     bool json = false;
@@ -28,9 +29,16 @@ Command add_info_command(CLI::App& app, CommonOptions& common) {
     if (comm.is_root()) {
       try {
         for (std::size_t i = 0; i < options->files.size(); ++i) {
-          const io::PointFile file(options->files[i]);
-          const auto summary = io::summarize(file);
-          const auto text = options->json ? io::to_json(summary) : io::to_text(summary);
+          // Models by their `format` attribute; anything else is read as a point set, whose
+          // reader explains what is wrong with it.
+          std::string text;
+          if (io::peek_format(options->files[i]) == io::kModelFormat) {
+            const auto summary = io::summarize(io::ModelFile(options->files[i]));
+            text = options->json ? io::to_json(summary) : io::to_text(summary);
+          } else {
+            const auto summary = io::summarize(io::PointFile(options->files[i]));
+            text = options->json ? io::to_json(summary) : io::to_text(summary);
+          }
           std::fputs(text.c_str(), stdout);
           if (options->json || i + 1 < options->files.size()) std::fputs("\n", stdout);
         }

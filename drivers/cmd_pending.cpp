@@ -14,10 +14,8 @@ std::vector<Command> add_pending_commands(CLI::App& app, CommonOptions& common) 
     const char* description;
   };
   static const Pending pending[] = {
-      {"reconstruct", "Reconstruct an STFT with a model's templates (not yet available)"},
       {"separate", "Separate a mixture with source models (not yet available)"},
       {"eval", "BSS Eval metrics (SDR/SIR/SAR, SI-SDR) of estimates (not yet available)"},
-      {"nmf", "Classic matrix NMF of an STFT, the baseline (not yet available)"},
   };
   std::vector<Command> commands;
   for (const auto& p : pending) {

@@ -46,6 +46,13 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
                   "Snap frequencies to multiples of this [Hz] to bound the unique frequencies (0: off)");
   sub->add_option("--metrics", options->config.metrics_path,
                   "Write one JSON line per epoch (epoch, loss, seconds, points_per_second)");
+  sub->add_option("--checkpoint", options->config.checkpoint_path,
+                  "Checkpoint file (written atomically every --checkpoint-every epochs, at the end, and "
+                  "on SIGTERM/SIGUSR1; default on a signal: OUTPUT.checkpoint.h5)");
+  sub->add_option("--checkpoint-every", options->config.checkpoint_every,
+                  "Epochs between checkpoints (0: only at the end and on a signal)");
+  sub->add_option("--resume", options->config.resume_path,
+                  "Continue from this checkpoint (same options and point files; --epochs may grow)");
   add_common_options(*sub, common);
 
   Command command;

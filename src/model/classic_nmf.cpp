@@ -2,11 +2,16 @@
 
 #include <omp.h>
 
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <exception>
 #include <fmt/format.h>
+#include <memory>
 #include <random>
 
 #include "innmf/core/error.hpp"
@@ -146,16 +151,52 @@ void for_each_tile(Index n_tiles, Body&& body) {
     if (error) std::rethrow_exception(error);
 }
 
-/// The two fused passes over V for one factorisation problem.
-class Engine {
+template <typename Vector>
+void replace_zeros(Vector& values, float replacement) {
+  for (Index i = 0; i < values.size(); ++i)
+    if (values[i] == 0.0f) values[i] = replacement;
+}
+
+double sum_in_order(const std::vector<double>& values) {
+  double sum = 0;
+  for (double v : values) sum += v;
+  return sum;
+}
+
+/// The update, then scikit-learn's thresholds (β < 1 for W, β ≤ 1 for H).
+void apply_w(Matrix& W, const Matrix& delta, double beta) {
+  W.array() *= delta.array();
+  if (beta < 1) W = (W.array() < kZeroBelow).select(0.0f, W);
+}
+void apply_h(Matrix& H, const Matrix& delta, double beta) {
+  H.array() *= delta.array();
+  if (beta <= 1) H = (H.array() < kZeroBelow).select(0.0f, H);
+}
+
+/// The two passes over V of one factorisation problem, whichever kernels compute them.
+class Passes {
  public:
-  Engine(const Eigen::Ref<const Matrix>& V, double beta)
+  virtual ~Passes() = default;
+  /// Over row tiles of V: returns Σ D_β(V | WH); when `delta` is given, also the update factors
+  /// of W, delta (n_freqs, K) = (numerator / denominator)^γ.
+  virtual double row_pass(const Matrix& W, const Matrix& H, Matrix* delta) = 0;
+  /// Over column tiles of V: returns Σ D_β(V | WH) when `with_loss` (else 0); when `delta` is
+  /// given, also the update factors of H, delta (K, n_frames) = (numerator / denominator)^γ.
+  virtual double column_pass(const Matrix& W, const Matrix& H, Matrix* delta, bool with_loss) = 0;
+  virtual const char* name() const = 0;
+};
+
+/// Portable passes: Eigen GEMMs on tiles and Eigen array expressions, any β. The reference of
+/// the AVX2 kernels below, and what runs where they do not apply.
+class EigenPasses final : public Passes {
+ public:
+  EigenPasses(const Eigen::Ref<const Matrix>& V, double beta)
       : V_(V), beta_(Beta::of(beta)), gamma_(gamma_of(beta)),
         workspaces_(static_cast<std::size_t>(std::max(1, omp_get_max_threads()))) {}
 
-  /// Over row tiles of V: returns Σ D_β(V | WH); when `delta` is given, also the update factors
-  /// of W, delta (n_freqs, K) = (numerator / denominator)^γ.
-  double row_pass(const Matrix& W, const Matrix& H, Matrix* delta) {
+  const char* name() const override { return "eigen"; }
+
+  double row_pass(const Matrix& W, const Matrix& H, Matrix* delta) override {
     const Index F = V_.rows(), T = V_.cols(), K = W.cols();
     const Index n_tiles = (F + kRowTile - 1) / kRowTile;
     const bool update = delta != nullptr;
@@ -201,9 +242,7 @@ class Engine {
     return sum_in_order(tile_loss);
   }
 
-  /// Over column tiles of V: returns Σ D_β(V | WH) when `with_loss` (else 0); when `delta` is
-  /// given, also the update factors of H, delta (K, n_frames) = (numerator / denominator)^γ.
-  double column_pass(const Matrix& W, const Matrix& H, Matrix* delta, bool with_loss) {
+  double column_pass(const Matrix& W, const Matrix& H, Matrix* delta, bool with_loss) override {
     const Index F = V_.rows(), T = V_.cols(), K = W.cols();
     const Index n_tiles = (T + kColumnTile - 1) / kColumnTile;
     const bool update = delta != nullptr;
@@ -237,27 +276,7 @@ class Engine {
     return sum_in_order(tile_loss);
   }
 
-  /// scikit-learn's thresholds after an update (β < 1 for W, β ≤ 1 for H).
-  void apply_w(Matrix& W, const Matrix& delta) const {
-    W.array() *= delta.array();
-    if (beta_.beta < 1) W = (W.array() < kZeroBelow).select(0.0f, W);
-  }
-  void apply_h(Matrix& H, const Matrix& delta) const {
-    H.array() *= delta.array();
-    if (beta_.beta <= 1) H = (H.array() < kZeroBelow).select(0.0f, H);
-  }
-
  private:
-  template <typename Vector>
-  static void replace_zeros(Vector& values, float replacement) {
-    for (Index i = 0; i < values.size(); ++i)
-      if (values[i] == 0.0f) values[i] = replacement;
-  }
-  static double sum_in_order(const std::vector<double>& values) {
-    double sum = 0;
-    for (double v : values) sum += v;
-    return sum;
-  }
   Workspace& workspace() {
     const auto thread = static_cast<std::size_t>(omp_get_thread_num());
     return workspaces_.at(thread);
@@ -269,11 +288,332 @@ class Engine {
   std::vector<Workspace> workspaces_;
 };
 
+#if defined(__AVX2__) && defined(__FMA__)
+// ---------------------------------------------------------------------------------------------
+// β = 1 (generalised KL, the default) with AVX2 + FMA micro-kernels. The same arithmetic as
+// EigenPasses, arranged so that WH never leaves registers:
+//  - ratio_block: an (8·MR × NR) block of WH = W·H in registers (depth K), then in the same
+//    registers R = V / max(WH, ε) (stored) and Σ V·log(max(WH, ε)) for the loss;
+//  - dot_block: num = Wᵀ R for the H update (dot products along the frequencies);
+//  - outer_block: num += R Hᵀ for the W update (outer products along the frames).
+// V and W are held with their rows padded with zeros to a multiple of 8 (one AVX register):
+// padding contributes 0 everywhere (V = 0 gives R = 0 and V·log(·) = 0).
+// The KL loss is summed as Σ_{V>0} V·log V − Σ V (constants, once) + Σ WH (from the column
+// sums of W and row sums of H) − Σ V·log(max(WH, ε)) (per entry, in the kernel).
+namespace avx2 {
+
+constexpr Index kRows = 24;            // rows per micro-block (MR = 3 registers)
+constexpr Index kColumnTile = 32;      // frames per tile of the H pass
+constexpr Index kRowTileColumns = 128; // frames per step within a row tile of the W pass
+
+inline float horizontal_sum(__m256 v) {
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+
+/// Rows [0, 8·MR) × columns [0, NR) of a block: WH = W·H (depth K), then R = V / max(WH, ε) into
+/// `r` and, if WithLoss, Σ V·log(max(WH, ε)) added to `loss` (4 double lanes).
+/// w: W at the block's first row (column stride ldw); h: H at the block's first column (column
+/// stride K); v, r: V and R at the block's first entry (column strides ldv, ldr).
+template <int MR, int NR, bool WithLoss>
+inline void ratio_block(const float* w, Index ldw, const float* h, Index K, const float* v,
+                        Index ldv, float* r, Index ldr, __m256d& loss) {
+  __m256 acc[NR][MR];
+  for (int n = 0; n < NR; ++n)
+    for (int m = 0; m < MR; ++m) acc[n][m] = _mm256_setzero_ps();
+  for (Index k = 0; k < K; ++k) {
+    __m256 wk[MR];
+    for (int m = 0; m < MR; ++m) wk[m] = _mm256_loadu_ps(w + k * ldw + 8 * m);
+    for (int n = 0; n < NR; ++n) {
+      const __m256 hk = _mm256_broadcast_ss(h + n * K + k);
+      for (int m = 0; m < MR; ++m) acc[n][m] = _mm256_fmadd_ps(wk[m], hk, acc[n][m]);
+    }
+  }
+  const __m256 epsilon = _mm256_set1_ps(kEpsilon);
+  __m256 block_loss = _mm256_setzero_ps();
+  for (int n = 0; n < NR; ++n)
+    for (int m = 0; m < MR; ++m) {
+      const __m256 model = _mm256_max_ps(acc[n][m], epsilon);
+      const __m256 target = _mm256_loadu_ps(v + n * ldv + 8 * m);
+      _mm256_storeu_ps(r + n * ldr + 8 * m, _mm256_div_ps(target, model));
+      if (WithLoss)
+        block_loss = _mm256_fmadd_ps(target, Eigen::internal::plog(model), block_loss);
+    }
+  if (WithLoss) {
+    // At most MR·NR terms per lane in float, then double.
+    loss = _mm256_add_pd(loss, _mm256_cvtps_pd(_mm256_castps256_ps128(block_loss)));
+    loss = _mm256_add_pd(loss, _mm256_cvtps_pd(_mm256_extractf128_ps(block_loss, 1)));
+  }
+}
+
+/// num[k, j] = Σ_f W[f, k]·R[f, j] for k < KB, j < JB over `rows` rows (a multiple of 8).
+/// w: W at column k0 (stride ldw); r: R at column j0 (stride ldr); num at (k0, j0), stride ldn.
+template <int KB, int JB>
+inline void dot_block(const float* w, Index ldw, const float* r, Index ldr, Index rows, float* num,
+                      Index ldn) {
+  __m256 acc[KB][JB];
+  for (int k = 0; k < KB; ++k)
+    for (int j = 0; j < JB; ++j) acc[k][j] = _mm256_setzero_ps();
+  for (Index f = 0; f < rows; f += 8) {
+    __m256 rj[JB];
+    for (int j = 0; j < JB; ++j) rj[j] = _mm256_loadu_ps(r + j * ldr + f);
+    for (int k = 0; k < KB; ++k) {
+      const __m256 wk = _mm256_loadu_ps(w + k * ldw + f);
+      for (int j = 0; j < JB; ++j) acc[k][j] = _mm256_fmadd_ps(wk, rj[j], acc[k][j]);
+    }
+  }
+  for (int k = 0; k < KB; ++k)
+    for (int j = 0; j < JB; ++j) num[j * ldn + k] = horizontal_sum(acc[k][j]);
+}
+
+/// num[f, k] += Σ_j R[f, j]·H[k, j] for f < 8·MR, k < KB, j < cols.
+/// r: R block (stride ldr); h: H at (k0, j0) (column stride K); num at (0, k0), stride ldn.
+template <int MR, int KB>
+inline void outer_block(const float* r, Index ldr, const float* h, Index K, Index cols, float* num,
+                        Index ldn) {
+  __m256 acc[KB][MR];
+  for (int k = 0; k < KB; ++k)
+    for (int m = 0; m < MR; ++m) acc[k][m] = _mm256_setzero_ps();
+  for (Index j = 0; j < cols; ++j) {
+    __m256 rj[MR];
+    for (int m = 0; m < MR; ++m) rj[m] = _mm256_loadu_ps(r + j * ldr + 8 * m);
+    for (int k = 0; k < KB; ++k) {
+      const __m256 hk = _mm256_broadcast_ss(h + j * K + k);
+      for (int m = 0; m < MR; ++m) acc[k][m] = _mm256_fmadd_ps(rj[m], hk, acc[k][m]);
+    }
+  }
+  for (int k = 0; k < KB; ++k)
+    for (int m = 0; m < MR; ++m) {
+      float* out = num + k * ldn + 8 * m;
+      _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), acc[k][m]));
+    }
+}
+
+// Run-time remainders → compile-time shapes.
+template <int MR, bool WithLoss>
+inline void ratio_columns(Index nr, const float* w, Index ldw, const float* h, Index K,
+                          const float* v, Index ldv, float* r, Index ldr, __m256d& loss) {
+  switch (nr) {
+    case 4: ratio_block<MR, 4, WithLoss>(w, ldw, h, K, v, ldv, r, ldr, loss); break;
+    case 3: ratio_block<MR, 3, WithLoss>(w, ldw, h, K, v, ldv, r, ldr, loss); break;
+    case 2: ratio_block<MR, 2, WithLoss>(w, ldw, h, K, v, ldv, r, ldr, loss); break;
+    default: ratio_block<MR, 1, WithLoss>(w, ldw, h, K, v, ldv, r, ldr, loss); break;
+  }
+}
+
+/// R = V / max(W·H, ε) for rows [0, rows) (a multiple of 8) and `cols` columns; the loss term.
+template <bool WithLoss>
+void ratio_tile(Index rows, Index cols, const float* w, Index ldw, const float* h, Index K,
+                const float* v, Index ldv, float* r, Index ldr, __m256d& loss) {
+  for (Index j = 0; j < cols; j += 4) {
+    const Index nr = std::min<Index>(4, cols - j);
+    for (Index f = 0; f < rows; f += kRows) {
+      const float* wf = w + f;
+      const float* hj = h + j * K;
+      const float* vf = v + f + j * ldv;
+      float* rf = r + f + j * ldr;
+      switch (std::min<Index>(kRows, rows - f) / 8) {
+        case 3: ratio_columns<3, WithLoss>(nr, wf, ldw, hj, K, vf, ldv, rf, ldr, loss); break;
+        case 2: ratio_columns<2, WithLoss>(nr, wf, ldw, hj, K, vf, ldv, rf, ldr, loss); break;
+        default: ratio_columns<1, WithLoss>(nr, wf, ldw, hj, K, vf, ldv, rf, ldr, loss); break;
+      }
+    }
+  }
+}
+
+/// num (K, cols), stride K = Wᵀ R over `rows` rows.
+void dot_tile(Index rows, Index cols, Index K, const float* w, Index ldw, const float* r,
+              Index ldr, float* num) {
+  for (Index k = 0; k < K; k += 4) {
+    const Index kb = std::min<Index>(4, K - k);
+    for (Index j = 0; j < cols; j += 3) {
+      const Index jb = std::min<Index>(3, cols - j);
+      const float* wk = w + k * ldw;
+      const float* rj = r + j * ldr;
+      float* out = num + k + j * K;
+#define INNMF_DOT(KB, JB) dot_block<KB, JB>(wk, ldw, rj, ldr, rows, out, K)
+      switch (kb * 4 + jb) {
+        case 4 * 4 + 3: INNMF_DOT(4, 3); break;
+        case 4 * 4 + 2: INNMF_DOT(4, 2); break;
+        case 4 * 4 + 1: INNMF_DOT(4, 1); break;
+        case 3 * 4 + 3: INNMF_DOT(3, 3); break;
+        case 3 * 4 + 2: INNMF_DOT(3, 2); break;
+        case 3 * 4 + 1: INNMF_DOT(3, 1); break;
+        case 2 * 4 + 3: INNMF_DOT(2, 3); break;
+        case 2 * 4 + 2: INNMF_DOT(2, 2); break;
+        case 2 * 4 + 1: INNMF_DOT(2, 1); break;
+        case 1 * 4 + 3: INNMF_DOT(1, 3); break;
+        case 1 * 4 + 2: INNMF_DOT(1, 2); break;
+        default: INNMF_DOT(1, 1); break;
+      }
+#undef INNMF_DOT
+    }
+  }
+}
+
+/// num (8·MR, K), stride ldn += R Hᵀ over `cols` columns.
+template <int MR>
+void outer_tile(Index cols, Index K, const float* r, Index ldr, const float* h, float* num,
+                Index ldn) {
+  for (Index k = 0; k < K; k += 4) {
+    switch (std::min<Index>(4, K - k)) {
+      case 4: outer_block<MR, 4>(r, ldr, h + k, K, cols, num + k * ldn, ldn); break;
+      case 3: outer_block<MR, 3>(r, ldr, h + k, K, cols, num + k * ldn, ldn); break;
+      case 2: outer_block<MR, 2>(r, ldr, h + k, K, cols, num + k * ldn, ldn); break;
+      default: outer_block<MR, 1>(r, ldr, h + k, K, cols, num + k * ldn, ldn); break;
+    }
+  }
+}
+
+double sum_lanes(__m256d v) {
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, v);
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+}  // namespace avx2
+
+class Avx2KlPasses final : public Passes {
+ public:
+  explicit Avx2KlPasses(const Eigen::Ref<const Matrix>& V)
+      : F_(V.rows()), Fp_((V.rows() + 7) / 8 * 8), T_(V.cols()),
+        buffers_(static_cast<std::size_t>(std::max(1, omp_get_max_threads()))) {
+    V_ = Matrix::Zero(Fp_, T_);
+    V_.topRows(F_) = V;
+    // Σ_{V>0} V·log V − Σ V, once.
+    std::vector<double> column(static_cast<std::size_t>(T_));
+#pragma omp parallel for schedule(static)
+    for (Index j = 0; j < T_; ++j) {
+      double sum = 0;
+      for (Index f = 0; f < F_; ++f) {
+        const double x = V(f, j);
+        sum += (x > 0 ? x * std::log(x) : 0.0) - x;
+      }
+      column[static_cast<std::size_t>(j)] = sum;
+    }
+    constant_ = sum_in_order(column);
+  }
+
+  const char* name() const override { return "avx2-kl"; }
+
+  double row_pass(const Matrix& W, const Matrix& H, Matrix* delta) override {
+    load_w(W);
+    const Index K = W.cols();
+    const Index n_tiles = (Fp_ + avx2::kRows - 1) / avx2::kRows;
+    Eigen::RowVectorXf h_sum;  // the denominator 1·Hᵀ
+    if (delta) {
+      h_sum = H.rowwise().sum().transpose();
+      replace_zeros(h_sum, kEpsilon);
+    }
+    std::vector<double> tile_loss(static_cast<std::size_t>(n_tiles), 0.0);
+    for_each_tile(n_tiles, [&](Index t) {
+      const Index f0 = t * avx2::kRows, rows = std::min(avx2::kRows, Fp_ - f0);
+      auto& b = buffer(rows * avx2::kRowTileColumns, rows * K);
+      float* num = b.num.data();
+      std::fill(num, num + rows * K, 0.0f);
+      __m256d loss = _mm256_setzero_pd();
+      for (Index c0 = 0; c0 < T_; c0 += avx2::kRowTileColumns) {
+        const Index cols = std::min(avx2::kRowTileColumns, T_ - c0);
+        const float* h = H.data() + c0 * K;
+        avx2::ratio_tile<true>(rows, cols, W_.data() + f0, Fp_, h, K, V_.data() + f0 + c0 * Fp_,
+                               Fp_, b.r.data(), rows, loss);
+        if (!delta) continue;
+        switch (rows / 8) {
+          case 3: avx2::outer_tile<3>(cols, K, b.r.data(), rows, h, num, rows); break;
+          case 2: avx2::outer_tile<2>(cols, K, b.r.data(), rows, h, num, rows); break;
+          default: avx2::outer_tile<1>(cols, K, b.r.data(), rows, h, num, rows); break;
+        }
+      }
+      tile_loss[static_cast<std::size_t>(t)] = avx2::sum_lanes(loss);
+      if (!delta) return;
+      const Index real_rows = std::min(rows, F_ - f0);  // padding rows are not W's
+      for (Index k = 0; k < K; ++k)
+        for (Index f = 0; f < real_rows; ++f)
+          (*delta)(f0 + f, k) = num[k * rows + f] / h_sum[k];
+    });
+    return kl_loss(W, H, sum_in_order(tile_loss));
+  }
+
+  double column_pass(const Matrix& W, const Matrix& H, Matrix* delta, bool with_loss) override {
+    load_w(W);
+    const Index K = W.cols();
+    const Index n_tiles = (T_ + avx2::kColumnTile - 1) / avx2::kColumnTile;
+    Eigen::VectorXf w_sum;  // the denominator Wᵀ·1
+    if (delta) {
+      w_sum = W.colwise().sum().transpose();
+      replace_zeros(w_sum, 1.0f);
+    }
+    std::vector<double> tile_loss(static_cast<std::size_t>(n_tiles), 0.0);
+    for_each_tile(n_tiles, [&](Index t) {
+      const Index c0 = t * avx2::kColumnTile, cols = std::min(avx2::kColumnTile, T_ - c0);
+      auto& b = buffer(Fp_ * avx2::kColumnTile, K * avx2::kColumnTile);
+      __m256d loss = _mm256_setzero_pd();
+      const float* h = H.data() + c0 * K;
+      const float* v = V_.data() + c0 * Fp_;
+      if (with_loss)
+        avx2::ratio_tile<true>(Fp_, cols, W_.data(), Fp_, h, K, v, Fp_, b.r.data(), Fp_, loss);
+      else
+        avx2::ratio_tile<false>(Fp_, cols, W_.data(), Fp_, h, K, v, Fp_, b.r.data(), Fp_, loss);
+      tile_loss[static_cast<std::size_t>(t)] = avx2::sum_lanes(loss);
+      if (!delta) return;
+      float* num = b.num.data();
+      avx2::dot_tile(Fp_, cols, K, W_.data(), Fp_, b.r.data(), Fp_, num);
+      for (Index j = 0; j < cols; ++j)
+        for (Index k = 0; k < K; ++k) (*delta)(k, c0 + j) = num[j * K + k] / w_sum[k];
+    });
+    return with_loss ? kl_loss(W, H, sum_in_order(tile_loss)) : 0.0;
+  }
+
+ private:
+  struct Buffers {
+    Eigen::VectorXf r, num;
+  };
+
+  Buffers& buffer(Index r_entries, Index num_entries) {
+    auto& b = buffers_.at(static_cast<std::size_t>(omp_get_thread_num()));
+    if (b.r.size() < r_entries) b.r.resize(r_entries);
+    if (b.num.size() < num_entries) b.num.resize(num_entries);
+    return b;
+  }
+
+  /// W into the zero-padded copy (Fp, K).
+  void load_w(const Matrix& W) {
+    if (W_.rows() != Fp_ || W_.cols() != W.cols()) W_ = Matrix::Zero(Fp_, W.cols());
+    W_.topRows(F_) = W;
+  }
+
+  /// Σ D_1(V | WH) from Σ V·log(max(WH, ε)) and the constants.
+  double kl_loss(const Matrix& W, const Matrix& H, double v_log_model) const {
+    const Eigen::VectorXd w_sums = W.cast<double>().colwise().sum().transpose();
+    const Eigen::VectorXd h_sums = H.cast<double>().rowwise().sum();
+    return constant_ + w_sums.dot(h_sums) - v_log_model;
+  }
+
+  Index F_, Fp_, T_;
+  Matrix V_;  // (Fp, T), rows F.. are 0
+  Matrix W_;  // (Fp, K), rows F.. are 0
+  double constant_ = 0;
+  std::vector<Buffers> buffers_;
+};
+#endif  // __AVX2__ && __FMA__
+
+std::unique_ptr<Passes> make_passes(const Eigen::Ref<const Matrix>& V, double beta,
+                                    Kernels kernels) {
+#if defined(__AVX2__) && defined(__FMA__)
+  if (kernels == Kernels::fastest && beta == 1.0) return std::make_unique<Avx2KlPasses>(V);
+#endif
+  return std::make_unique<EigenPasses>(V, beta);
+}
+
 /// Records losses, reports them, checks them and decides when to stop.
 class Tracker {
  public:
-  Tracker(const MuOptions& options, const MuCallback& callback, Index entries)
-      : options_(options), callback_(callback), entries_(static_cast<double>(entries)) {}
+  Tracker(const MuOptions& options, const MuCallback& callback, Index entries, const char* kernels)
+      : options_(options), callback_(callback), entries_(static_cast<double>(entries)) {
+    result_.kernels = kernels;
+  }
 
   /// The loss sum after `result_.loss.size()` updates. Returns true when the tolerance says stop.
   bool record(double sum) {
@@ -281,9 +621,12 @@ class Tracker {
     const double mean = sum / entries_;
     if (!std::isfinite(mean))
       throw NumericalError(fmt::format(
-          "classic NMF: the loss became {} after {} update{} (--beta {}): the multiplicative "
-          "updates overflowed float32; use a --beta between 0 and 2",
-          mean, iteration, iteration == 1 ? "" : "s", options_.beta));
+          "classic NMF: the loss is {} {} (--beta {}): float32 overflowed; use a --beta between 0 "
+          "and 2, or a smaller --power",
+          std::isnan(mean) ? "NaN" : "infinite",
+          iteration == 0 ? std::string("at the start")
+                         : fmt::format("after {} update{}", iteration, iteration == 1 ? "" : "s"),
+          options_.beta));
     result_.loss.push_back(mean);
     if (callback_) {
       MuProgress progress;
@@ -382,21 +725,21 @@ MuResult fit(const Eigen::Ref<const Matrix>& V, Factors& factors, const MuOption
   auto& H = factors.H;
   require_shapes(V, W, H);
   Stopwatch total;
-  Engine engine(V, options.beta);
-  Tracker tracker(options, callback, V.size());
+  const auto passes = make_passes(V, options.beta, options.kernels);
+  Tracker tracker(options, callback, V.size(), passes->name());
   Matrix delta_w(W.rows(), W.cols()), delta_h(H.rows(), H.cols());
   for (int update = 1;; ++update) {
     const bool last = update > options.iterations;
     Stopwatch watch;
     // The loss of the current W, H (after update − 1) comes with the W pass of this update.
-    const double loss = engine.row_pass(W, H, last ? nullptr : &delta_w);
+    const double loss = passes->row_pass(W, H, last ? nullptr : &delta_w);
     const double w_seconds = watch.seconds();
     const bool stop = tracker.record(loss);
     if (stop || last) return tracker.finish(stop && !last, total.seconds());
     watch.restart();
-    engine.apply_w(W, delta_w);
-    engine.column_pass(W, H, &delta_h, false);
-    engine.apply_h(H, delta_h);
+    apply_w(W, delta_w, options.beta);
+    passes->column_pass(W, H, &delta_h, false);
+    apply_h(H, delta_h, options.beta);
     tracker.add_seconds(w_seconds + watch.seconds());
   }
 }
@@ -407,27 +750,27 @@ MuResult fit_activations(const Eigen::Ref<const Matrix>& V, const Matrix& W, Mat
   require_valid_input(V);
   require_shapes(V, W, H);
   Stopwatch total;
-  Engine engine(V, options.beta);
-  Tracker tracker(options, callback, V.size());
+  const auto passes = make_passes(V, options.beta, options.kernels);
+  Tracker tracker(options, callback, V.size(), passes->name());
   Matrix delta_h(H.rows(), H.cols());
   for (int update = 1;; ++update) {
     const bool last = update > options.iterations;
     Stopwatch watch;
-    const double loss = engine.column_pass(W, H, last ? nullptr : &delta_h, true);
+    const double loss = passes->column_pass(W, H, last ? nullptr : &delta_h, true);
     const double h_seconds = watch.seconds();
     const bool stop = tracker.record(loss);
     if (stop || last) return tracker.finish(stop && !last, total.seconds());
     watch.restart();
-    engine.apply_h(H, delta_h);
+    apply_h(H, delta_h, options.beta);
     tracker.add_seconds(h_seconds + watch.seconds());
   }
 }
 
-Loss loss(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H, double beta) {
+Loss loss(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H, double beta,
+          Kernels kernels) {
   require_shapes(V, W, H);
-  Engine engine(V, beta);
   Loss result;
-  result.sum = engine.row_pass(W, H, nullptr);
+  result.sum = make_passes(V, beta, kernels)->row_pass(W, H, nullptr);
   result.mean = V.size() > 0 ? result.sum / static_cast<double>(V.size()) : 0.0;
   return result;
 }

@@ -42,9 +42,10 @@ void Rprop::step(float* params, const float* grad) {
   }
 }
 
-std::vector<double> Rprop::state() const {
-  std::vector<double> s(step_size_.begin(), step_size_.end());
-  s.insert(s.end(), previous_.begin(), previous_.end());
+std::vector<double> Optimizer::state() {
+  std::vector<double> s;
+  for (const auto* buffer : per_parameter_state()) s.insert(s.end(), buffer->begin(), buffer->end());
+  for (double x : scalar_state()) s.push_back(x);
   return s;
 }
 
@@ -66,13 +67,6 @@ void Adam::step(float* params, const float* grad) {
     v_[i] = b2 * v_[i] + (1 - b2) * grad[i] * grad[i];
     params[i] -= step_size * m_[i] / (std::sqrt(v_[i]) / sqrt_correction2 + eps);
   }
-}
-
-std::vector<double> Adam::state() const {
-  std::vector<double> s(m_.begin(), m_.end());
-  s.insert(s.end(), v_.begin(), v_.end());
-  s.push_back(static_cast<double>(t_));
-  return s;
 }
 
 std::unique_ptr<Optimizer> make_optimizer(OptimizerKind kind, std::size_t n, double lr) {

@@ -8,7 +8,10 @@
 
 namespace innmf::train {
 
-TrainedModel::TrainedModel(io::InnmfModelRecord record) : record_(std::move(record)) {
+TrainedModel::TrainedModel(io::InnmfModelRecord record)
+    : record_(std::move(record)),
+      template_params_(record_.template_params.begin(), record_.template_params.end()),
+      activation_params_(record_.activation_params.begin(), record_.activation_params.end()) {
   const nn::MlpShape shape{2 * static_cast<int>(record_.n_fourier), static_cast<int>(record_.hidden),
                            static_cast<int>(record_.layers), static_cast<int>(record_.rank),
                            nn::parse_architecture(record_.architecture)};
@@ -29,13 +32,13 @@ TrainedModel TrainedModel::load(const std::string& path) {
 
 model::RowMatrix<float> TrainedModel::templates_at(const std::vector<double>& freqs) const {
   auto batch = templates_->prepare(freqs);
-  templates_->forward(record_.template_params.data(), batch);
+  templates_->forward(template_params_.data(), batch);
   return batch.value;
 }
 
 model::RowMatrix<float> TrainedModel::activations_at(std::size_t c, const std::vector<double>& times) const {
   const int K = rank();
-  const float* theta = record_.activation_params.data() + record_.activation_offsets.at(c);
+  const float* theta = activation_params_.data() + record_.activation_offsets.at(c);
   if (record_.activations == "grid") {
     const model::GridField<float> field(record_.knot_spacing, record_.clip_durations.at(c), K);
     if (field.n_parameters() != record_.activation_sizes.at(c))
@@ -61,7 +64,7 @@ void TrainedModel::knot_activations(std::size_t c, std::vector<double>& times, m
   const auto K = record_.rank;
   const auto size = record_.activation_sizes.at(c);
   const auto n_knots = static_cast<Eigen::Index>(size / static_cast<std::uint64_t>(K));
-  const float* theta = record_.activation_params.data() + record_.activation_offsets.at(c);
+  const float* theta = activation_params_.data() + record_.activation_offsets.at(c);
   H.resize(n_knots, K);
   times.resize(static_cast<std::size_t>(n_knots));
   for (Eigen::Index j = 0; j < n_knots; ++j) {

@@ -1,10 +1,13 @@
 #include "innmf/train/trainer.hpp"
 
+#include <csignal>
+
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <fmt/format.h>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -16,6 +19,7 @@
 #include "innmf/io/atomic_file.hpp"
 #include "innmf/io/innmf_model_file.hpp"
 #include "innmf/io/point_file.hpp"
+#include "innmf/train/checkpoint.hpp"
 
 namespace innmf::train {
 namespace {
@@ -93,6 +97,124 @@ class MetricsLog {
   std::unique_ptr<std::ofstream> out_;
 };
 
+/// Set by SIGTERM/SIGUSR1 (Slurm's --signal, preemption); read once per epoch and agreed on in
+/// the all-reduce, so that every rank stops after the same epoch.
+volatile std::sig_atomic_t g_stop_requested = 0;
+extern "C" void request_stop(int) { g_stop_requested = 1; }
+
+/// Installs the handlers for its lifetime.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_requested = 0;
+    previous_term_ = std::signal(SIGTERM, request_stop);
+    previous_usr1_ = std::signal(SIGUSR1, request_stop);
+  }
+  ~StopSignals() {
+    std::signal(SIGTERM, previous_term_);
+    std::signal(SIGUSR1, previous_usr1_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  void (*previous_term_)(int);
+  void (*previous_usr1_)(int);
+};
+
+/// What must match between a checkpoint and the run that resumes from it.
+std::string compatibility_json(const TrainConfig& config, const model::ModelConfig& m,
+                               const std::vector<std::string>& files, const CorpusPlan& plan) {
+  json points = json::array();
+  for (const auto& file : files) points.push_back(std::filesystem::path(file).filename().string());
+  return json{{"model", {{"rank", m.rank}, {"architecture", nn::architecture_name(m.architecture)},
+                         {"hidden", m.hidden}, {"layers", m.layers}, {"n_fourier", m.n_fourier},
+                         {"activations", model::activation_kind_name(m.activations)},
+                         {"knot_spacing", m.knot_spacing}, {"f_ref", m.f_ref}, {"power", m.power},
+                         {"beta", m.beta}, {"l1", m.l1_activations}, {"seed", m.seed}}},
+              {"optimizer", optimizer_name(config.optimizer)}, {"lr", config.lr},
+              {"f_quantum", config.f_quantum}, {"point_files", points},
+              {"clips", plan.clips.size()},
+              {"points", [&] {
+                 std::uint64_t n = 0;
+                 for (const auto& c : plan.clips) n += c.count;
+                 return n;
+               }()},
+              {"representation", plan.representation_json}}
+      .dump();
+}
+
+/// Every clip's activation-parameter count, in global clip order, on every rank.
+std::vector<std::uint64_t> global_activation_sizes(const mpi::Comm& comm, const model::InnmfModel<float>& model,
+                                                   const std::vector<std::size_t>& global_index, std::size_t n_global) {
+  std::vector<std::uint64_t> sizes(n_global, 0);
+  for (std::size_t c = 0; c < global_index.size(); ++c) sizes[global_index[c]] = model.activation_size(c);
+  comm.allreduce_sum(sizes.data(), sizes.size());
+  return sizes;
+}
+
+/// Collective: a rank-local per-clip buffer (laid out like activation_params) gathered on rank 0
+/// in global clip order (empty elsewhere).
+std::vector<float> gather_by_clip(const mpi::Comm& comm, const model::InnmfModel<float>& model,
+                                  const float* local, const std::vector<int>& owner,
+                                  const std::vector<std::size_t>& global_index) {
+  constexpr int kTagSize = 21, kTagValues = 22;
+  std::vector<std::size_t> position(owner.size(), 0);
+  for (std::size_t c = 0; c < global_index.size(); ++c) position[global_index[c]] = c;
+  std::vector<float> global;
+  for (std::size_t g = 0; g < owner.size(); ++g) {
+    const int source = owner[g];
+    std::vector<float> values;
+    if (source == comm.rank()) {
+      const auto c = position[g];
+      const float* begin = local + model.activation_offset(c);
+      values.assign(begin, begin + static_cast<std::ptrdiff_t>(model.activation_size(c)));
+      if (!comm.is_root()) {
+        const std::uint64_t size = values.size();
+        comm.send(&size, 1, 0, kTagSize);
+        comm.send(values.data(), values.size(), 0, kTagValues);
+      }
+    } else if (comm.is_root()) {
+      std::uint64_t size = 0;
+      comm.receive(&size, 1, source, kTagSize);
+      values.resize(size);
+      comm.receive(values.data(), size, source, kTagValues);
+    }
+    if (comm.is_root()) global.insert(global.end(), values.begin(), values.end());
+  }
+  return global;
+}
+
+/// The inverse for resuming: every rank takes its clips' slices out of a global buffer.
+void scatter_by_clip(const model::InnmfModel<float>& model, const std::vector<float>& global,
+                     const std::vector<std::uint64_t>& global_sizes, const std::vector<std::size_t>& global_index,
+                     float* local) {
+  std::vector<std::uint64_t> global_offset(global_sizes.size() + 1, 0);
+  for (std::size_t g = 0; g < global_sizes.size(); ++g) global_offset[g + 1] = global_offset[g] + global_sizes[g];
+  if (global.size() != global_offset.back())
+    throw InputError(fmt::format("checkpoint holds {} activation values, this run needs {}", global.size(),
+                                 global_offset.back()));
+  for (std::size_t c = 0; c < global_index.size(); ++c) {
+    const auto from = global.begin() + static_cast<std::ptrdiff_t>(global_offset[global_index[c]]);
+    std::copy(from, from + static_cast<std::ptrdiff_t>(model.activation_size(c)),
+              local + model.activation_offset(c));
+  }
+}
+
+void broadcast_floats(const mpi::Comm& comm, std::vector<float>& values) {
+  std::uint64_t n = values.size();
+  comm.broadcast(&n, 1);
+  values.resize(n);
+  comm.broadcast(values.data(), n);
+}
+
+void broadcast_doubles(const mpi::Comm& comm, std::vector<double>& values) {
+  std::uint64_t n = values.size();
+  comm.broadcast(&n, 1);
+  values.resize(n);
+  comm.broadcast(values.data(), n);
+}
+
 }  // namespace
 
 void validate(const TrainConfig& config) {
@@ -109,6 +231,11 @@ void validate(const TrainConfig& config) {
   if (m.knot_spacing < 0) throw UsageError(fmt::format("--knot-spacing {}: must be ≥ 0 s", m.knot_spacing));
   if (m.l1_activations < 0) throw UsageError(fmt::format("--l1 {}: must be ≥ 0", m.l1_activations));
   if (config.f_quantum < 0) throw UsageError(fmt::format("--f-quantum {}: must be ≥ 0 Hz", config.f_quantum));
+  if (config.checkpoint_every < 0)
+    throw UsageError(fmt::format("--checkpoint-every {}: must be ≥ 0 epochs", config.checkpoint_every));
+  if (config.checkpoint_every > 0 && config.checkpoint_path.empty())
+    throw UsageError("--checkpoint-every needs --checkpoint FILE");
+  if (!config.checkpoint_path.empty()) io::require_writable_path(config.checkpoint_path, "--checkpoint");
 }
 
 TrainReport train(const std::vector<std::string>& point_files, const TrainConfig& config,
@@ -177,9 +304,8 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   model::InnmfModel<float> model(model_config, prepared, mean_target);
   auto template_optimizer = make_optimizer(config.optimizer, model.template_params().size(), config.lr);
   auto activation_optimizer = make_optimizer(config.optimizer, model.activation_params().size(), config.lr);
-  std::vector<float> template_grad(model.template_params().size());
-  std::vector<float> activation_grad(model.activation_params().size());
-  std::vector<double> reduced(template_grad.size() + 1);  // [template gradient | loss]
+  nn::ParameterBuffer<float> template_grad(model.template_params().size());
+  nn::ParameterBuffer<float> activation_grad(model.activation_params().size());
 
   log::info("training: {} clips, {} points over {} rank{}; rank {} {} templates (h {}, {} layers, "
             "{} parameters), {} activations ({} local parameters), β {}, p {}, {} lr {}, {} epochs",
@@ -189,10 +315,88 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
             model::activation_kind_name(model_config.activations), model.activation_params().size(),
             model_config.beta, model_config.power, optimizer_name(config.optimizer), config.lr, config.epochs);
 
-  // 4. Full-batch steps.
+  // 4. Resume from a checkpoint: rank 0 reads and checks it, every rank takes its part.
+  const auto compatibility = compatibility_json(config, model_config, point_files, plan);
+  const auto global_sizes = global_activation_sizes(comm, model, global_index, plan.clips.size());
   TrainReport report;
   report.clips = plan.clips.size();
   report.points = static_cast<std::uint64_t>(totals[1]);
+  int first_epoch = 1;
+  if (!config.resume_path.empty()) {
+    Checkpoint checkpoint;
+    failure = nullptr;
+    if (comm.is_root()) {
+      try {
+        checkpoint = read_checkpoint(config.resume_path, compatibility);
+        if (checkpoint.epoch >= config.epochs)
+          throw UsageError(fmt::format("--resume {}: the checkpoint has {} epochs, --epochs is {}: raise "
+                                       "--epochs to train further",
+                                       config.resume_path, checkpoint.epoch, config.epochs));
+        if (checkpoint.template_params.size() != model.template_params().size() ||
+            checkpoint.template_state.size() != template_optimizer->per_parameter_state().size() ||
+            checkpoint.activation_state.size() != activation_optimizer->per_parameter_state().size())
+          throw InputError(fmt::format("--resume {}: parameter counts differ from this run's", config.resume_path));
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    comm.agree_on_failure(failure);
+    comm.broadcast(&checkpoint.epoch, 1);
+    broadcast_doubles(comm, checkpoint.loss);
+    broadcast_floats(comm, checkpoint.template_params);
+    broadcast_doubles(comm, checkpoint.template_scalars);
+    broadcast_floats(comm, checkpoint.activation_params);
+    broadcast_doubles(comm, checkpoint.activation_scalars);
+    checkpoint.template_state.resize(template_optimizer->per_parameter_state().size());
+    checkpoint.activation_state.resize(activation_optimizer->per_parameter_state().size());
+    for (auto& state : checkpoint.template_state) broadcast_floats(comm, state);
+    for (auto& state : checkpoint.activation_state) broadcast_floats(comm, state);
+    model.template_params().assign(checkpoint.template_params.begin(), checkpoint.template_params.end());
+    for (std::size_t i = 0; i < checkpoint.template_state.size(); ++i)
+      *template_optimizer->per_parameter_state()[i] = checkpoint.template_state[i];
+    template_optimizer->set_scalar_state(checkpoint.template_scalars);
+    failure = nullptr;
+    try {
+      scatter_by_clip(model, checkpoint.activation_params, global_sizes, global_index, model.activation_params().data());
+      for (std::size_t i = 0; i < checkpoint.activation_state.size(); ++i)
+        scatter_by_clip(model, checkpoint.activation_state[i], global_sizes, global_index,
+                        activation_optimizer->per_parameter_state()[i]->data());
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    comm.agree_on_failure(failure);
+    activation_optimizer->set_scalar_state(checkpoint.activation_scalars);
+    report.loss = checkpoint.loss;
+    first_epoch = checkpoint.epoch + 1;
+    log::info("resuming from {} after epoch {}", config.resume_path, checkpoint.epoch);
+  }
+
+  // Collective: everything a resume needs, written by rank 0.
+  auto save_checkpoint = [&](int epoch, const std::string& path) {
+    Checkpoint c;
+    c.epoch = epoch;
+    c.compatibility_json = compatibility;
+    c.loss = report.loss;
+    c.template_params.assign(model.template_params().begin(), model.template_params().end());
+    for (const auto* state : template_optimizer->per_parameter_state()) c.template_state.push_back(*state);
+    c.template_scalars = template_optimizer->scalar_state();
+    c.activation_params = gather_by_clip(comm, model, model.activation_params().data(), owner, global_index);
+    for (const auto* state : activation_optimizer->per_parameter_state())
+      c.activation_state.push_back(gather_by_clip(comm, model, state->data(), owner, global_index));
+    c.activation_scalars = activation_optimizer->scalar_state();
+    std::exception_ptr write_failure;
+    if (comm.is_root()) {
+      try {
+        write_checkpoint(path, c);
+        log::debug("checkpoint after epoch {} written to {}", epoch, path);
+      } catch (...) {
+        write_failure = std::current_exception();
+      }
+    }
+    comm.agree_on_failure(write_failure);
+  };
+
+  // 5. Full-batch steps.
   std::unique_ptr<MetricsLog> metrics;
   failure = nullptr;
   if (comm.is_root()) {
@@ -203,20 +407,24 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
     }
   }
   comm.agree_on_failure(failure);
+  const StopSignals signals;
+  std::vector<double> reduced(template_grad.size() + 2);  // [template gradient | loss | stop]
   const bool terminal = comm.is_root() && isatty(fileno(stderr));
   const int log_every = std::max(1, config.epochs / 10);
   Stopwatch training;
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     Stopwatch step;
     const auto evaluation = model.evaluate(prepared, normalizer, template_grad.data(), activation_grad.data());
     std::copy(template_grad.begin(), template_grad.end(), reduced.begin());
-    reduced.back() = evaluation.loss;
+    reduced[template_grad.size()] = evaluation.loss;
+    reduced[template_grad.size() + 1] = g_stop_requested ? 1.0 : 0.0;
     const double compute = step.seconds();
     Stopwatch communication;
     comm.allreduce_sum(reduced.data(), reduced.size());  // the one all-reduce of the step
     report.allreduce_seconds += communication.seconds();
     report.compute_seconds += compute;
-    const double loss = reduced.back();
+    const double loss = reduced[template_grad.size()];
+    const bool stop = reduced[template_grad.size() + 1] > 0;
     if (!std::isfinite(loss))
       throw NumericalError(fmt::format("epoch {}: the loss is {}: lower --lr (now {})", epoch, loss, config.lr));
     for (std::size_t i = 0; i < template_grad.size(); ++i) template_grad[i] = static_cast<float>(reduced[i]);
@@ -229,20 +437,31 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
       metrics->write({{"epoch", epoch}, {"loss", loss}, {"seconds", seconds},
                       {"points_per_second", totals[1] / seconds}});
       const double elapsed = training.seconds();
-      const double eta = elapsed / epoch * (config.epochs - epoch);
+      const double eta = elapsed / (epoch - first_epoch + 1) * (config.epochs - epoch);
       if (terminal) {
         std::fprintf(stderr, "\repoch %d/%d  loss %.6g  %.2f Mpoints/s  ETA %.0f s   ", epoch, config.epochs,
                      loss, totals[1] / seconds / 1e6, eta);
-        if (epoch == config.epochs) std::fprintf(stderr, "\n");
-      } else if (epoch % log_every == 0 || epoch == 1 || epoch == config.epochs) {
+        if (epoch == config.epochs || stop) std::fprintf(stderr, "\n");
+      } else if (epoch % log_every == 0 || epoch == first_epoch || epoch == config.epochs) {
         log::info("epoch {}/{}  loss {:.6g}  {:.2f} Mpoints/s  ETA {:.0f} s", epoch, config.epochs, loss,
                   totals[1] / seconds / 1e6, eta);
       }
     }
+    if (stop) {
+      const std::string path = config.checkpoint_path.empty() ? output + ".checkpoint.h5" : config.checkpoint_path;
+      save_checkpoint(epoch, path);
+      throw Error(ExitCode::interrupted,
+                  fmt::format("stopped by a signal after epoch {}; checkpoint written to {}: continue with "
+                              "--resume {}",
+                              epoch, path, path));
+    }
+    if (!config.checkpoint_path.empty() &&
+        ((config.checkpoint_every > 0 && epoch % config.checkpoint_every == 0) || epoch == config.epochs))
+      save_checkpoint(epoch, config.checkpoint_path);
   }
   report.seconds = training.seconds();
 
-  // 5. Gather every rank's activations on rank 0 and write the model.
+  // 6. Gather every rank's activations on rank 0 and write the model.
   io::InnmfModelRecord record;
   record.rank = model_config.rank;
   record.power = model_config.power;
@@ -259,39 +478,21 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   record.seed = model_config.seed;
   record.representation_json = plan.representation_json;
   record.config_json = config.config_json;
-  record.template_params = model.template_params();
+  record.template_params.assign(model.template_params().begin(), model.template_params().end());
   record.template_phases = model.template_field().encoding().phases();
   record.template_layout_json = model.template_field().mlp().layout_json();
   record.loss_curve = report.loss;
-  constexpr int kTagSize = 21, kTagParams = 22;
-  failure = nullptr;
-  std::unique_ptr<io::AtomicOutput> atomic;
-  std::vector<std::size_t> local_position(plan.clips.size(), 0);
-  for (std::size_t c = 0; c < global_index.size(); ++c) local_position[global_index[c]] = c;
-  for (std::size_t g = 0; g < plan.clips.size(); ++g) {
-    const int source = owner[g];
-    std::vector<float> params;
-    if (source == comm.rank()) {
-      const auto c = local_position[g];
-      const auto begin = model.activation_params().begin() + static_cast<std::ptrdiff_t>(model.activation_offset(c));
-      params.assign(begin, begin + static_cast<std::ptrdiff_t>(model.activation_size(c)));
-      if (!comm.is_root()) {
-        const std::uint64_t size = params.size();
-        comm.send(&size, 1, 0, kTagSize);
-        comm.send(params.data(), params.size(), 0, kTagParams);
-      }
-    } else if (comm.is_root()) {
-      std::uint64_t size = 0;
-      comm.receive(&size, 1, source, kTagSize);
-      params.resize(size);
-      comm.receive(params.data(), size, source, kTagParams);
-    }
-    if (comm.is_root()) {
-      record.activation_offsets.push_back(record.activation_params.size());
-      record.activation_sizes.push_back(params.size());
-      record.activation_params.insert(record.activation_params.end(), params.begin(), params.end());
+  record.activation_params = gather_by_clip(comm, model, model.activation_params().data(), owner, global_index);
+  if (comm.is_root()) {
+    std::uint64_t offset = 0;
+    for (const auto size : global_sizes) {
+      record.activation_offsets.push_back(offset);
+      record.activation_sizes.push_back(size);
+      offset += size;
     }
   }
+  failure = nullptr;
+  std::unique_ptr<io::AtomicOutput> atomic;
   if (comm.is_root()) {
     try {
       for (std::size_t f = 0; f < point_files.size(); ++f) {

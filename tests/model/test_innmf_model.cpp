@@ -116,8 +116,8 @@ TEST(InnmfModel, FactorisedLossEqualsPerPointReference) {
   const auto points = small_corpus();
   for (const auto& c : kCases) {
     InnmfModel<double> model(small_config(c.activations, c.architecture, c.beta), points, points.mean_target);
-    std::vector<double> gw(model.template_params().size()), gh(model.activation_params().size());
-    std::vector<double> rw(gw.size()), rh(gh.size());
+    nn::ParameterBuffer<double> gw(model.template_params().size()), gh(model.activation_params().size());
+    nn::ParameterBuffer<double> rw(gw.size()), rh(gh.size());
     const double normalizer = 1.0 / static_cast<double>(points.n_points);
     const auto fast = model.evaluate(points, normalizer, gw.data(), gh.data());
     const auto slow = model.evaluate_reference(points, normalizer, rw.data(), rh.data());

@@ -9,6 +9,7 @@
 #include "innmf/audio/audio_io.hpp"
 #include "innmf/core/error.hpp"
 #include "innmf/corpus/feature_extraction.hpp"
+#include "innmf/io/innmf_model_file.hpp"
 #include "innmf/train/trainer.hpp"
 #include "test_util.hpp"
 
@@ -96,4 +97,75 @@ TEST(TrainMpi, NanLossStopsEveryRankWithExitCode4) {
   }
   world.barrier();
   if (world.is_root()) EXPECT_FALSE(std::filesystem::exists(dir / "model.h5"));
+}
+
+TEST(TrainMpi, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
+  const auto world = mpi::Comm::world();
+  SharedFolder dir(world);
+  if (world.is_root()) {
+    for (int i = 0; i < 3; ++i)
+      audio::write_wav(dir / ("c" + std::to_string(i) + ".wav"),
+                       innmf::testing::tone(300.0 + 200 * i, 8000, 6000 + 2000 * i), "float");
+    corpus::FeatureConfig features;
+    features.stft = {256, 128, tf::WindowKind::sqrt_hann};
+    features.config_json = "{}";
+    corpus::extract_features({dir / "c0.wav", dir / "c1.wav", dir / "c2.wav"}, features, dir / "points.h5",
+                             mpi::Comm::self());
+  }
+  world.barrier();
+  for (auto optimizer : {train::OptimizerKind::rprop, train::OptimizerKind::adam}) {
+    auto config = small_training();
+    config.optimizer = optimizer;
+    config.epochs = 16;
+    const auto whole = train::train({dir / "points.h5"}, config, dir / "whole.h5", world);
+    config.epochs = 7;
+    config.checkpoint_path = dir / "half.ckpt.h5";
+    train::train({dir / "points.h5"}, config, dir / "half.h5", world);
+    config.epochs = 16;
+    config.checkpoint_path.clear();
+    config.resume_path = dir / "half.ckpt.h5";
+    const auto resumed = train::train({dir / "points.h5"}, config, dir / "resumed.h5", world);
+    EXPECT_EQ(resumed.loss, whole.loss) << train::optimizer_name(optimizer);
+    if (world.is_root()) {
+      const auto a = io::read_innmf_model(dir / "whole.h5");
+      const auto b = io::read_innmf_model(dir / "resumed.h5");
+      EXPECT_EQ(a.template_params, b.template_params) << train::optimizer_name(optimizer);
+      EXPECT_EQ(a.activation_params, b.activation_params) << train::optimizer_name(optimizer);
+    }
+    world.barrier();
+  }
+}
+
+TEST(TrainMpi, CheckpointOfAnotherRunIsRefused) {
+  const auto world = mpi::Comm::world();
+  SharedFolder dir(world);
+  if (world.is_root()) {
+    audio::write_wav(dir / "a.wav", innmf::testing::tone(440, 8000, 8000), "float");
+    corpus::FeatureConfig features;
+    features.stft = {256, 128, tf::WindowKind::sqrt_hann};
+    features.config_json = "{}";
+    corpus::extract_features({dir / "a.wav"}, features, dir / "points.h5", mpi::Comm::self());
+  }
+  world.barrier();
+  auto config = small_training();
+  config.epochs = 3;
+  config.checkpoint_path = dir / "run.ckpt.h5";
+  train::train({dir / "points.h5"}, config, dir / "model.h5", world);
+  config.checkpoint_path.clear();
+  config.resume_path = dir / "run.ckpt.h5";
+  config.epochs = 6;
+  config.model.rank = 5;  // another model
+  try {
+    train::train({dir / "points.h5"}, config, dir / "other.h5", world);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.rank was 4, now 5"), std::string::npos) << e.what();
+  }
+  // A truncated checkpoint is refused, never half-used.
+  if (world.is_root()) std::filesystem::resize_file(dir / "run.ckpt.h5", 2000);
+  world.barrier();
+  config.model.rank = 4;
+  EXPECT_THROW(train::train({dir / "points.h5"}, config, dir / "other.h5", world), InputError);
+  world.barrier();
+  if (world.is_root()) EXPECT_FALSE(std::filesystem::exists(dir / "other.h5"));
 }

@@ -31,6 +31,7 @@
 #include <Eigen/Core>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "innmf/tf/stft.hpp"
@@ -40,6 +41,12 @@ namespace innmf::model::classic {
 /// float32, column-major.
 using Matrix = Eigen::MatrixXf;
 
+/// Which implementation of the passes over V runs.
+enum class Kernels {
+  fastest,   ///< AVX2 + FMA micro-kernels where they apply (β = 1 on an AVX2 build), else portable
+  portable,  ///< Eigen GEMMs and array expressions, any β: the reference of the fast kernels
+};
+
 /// The options of the multiplicative updates, declared once (their CLI spelling in brackets).
 struct MuOptions {
   double beta = 1.0;        ///< [--beta] β of D_β: 0 Itakura-Saito, 1 generalised KL, 2 squared
@@ -47,6 +54,7 @@ struct MuOptions {
   int iterations = 200;     ///< [--iters] maximum number of updates, ≥ 1
   double tolerance = 1e-4;  ///< [--tol] stop after update i once (L_{i−1} − L_i) / L_{i−1} < tol
                             ///< (L: the loss, checked every update); 0: make every update
+  Kernels kernels = Kernels::fastest;  ///< (not an option: tests compare the two)
 };
 
 /// Throws UsageError naming --beta, --iters or --tol when a value is impossible.
@@ -86,6 +94,7 @@ struct MuResult {
   int iterations = 0;           ///< updates made (loss.size() − 1)
   bool converged = false;       ///< stopped early by the tolerance
   double seconds_total = 0;     ///< wall time of the whole fit, final loss included [s]
+  std::string kernels;          ///< which ran: "avx2-kl" or "eigen"
 };
 
 /// Fits W and H to V from their values in `factors` (e.g. random_init's), updating both in
@@ -106,7 +115,8 @@ struct Loss {
 };
 
 /// D_β(V | WH), computed as fit() computes it (float32 entries, double sums).
-Loss loss(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H, double beta);
+Loss loss(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H, double beta,
+          Kernels kernels = Kernels::fastest);
 
 /// V = |X|^power (n_bins, n_frames) of a (frames, bins) magnitude spectrogram (DESIGN.md §1:
 /// compression, p = 0.5 by default). Throws UsageError naming --power unless power > 0.

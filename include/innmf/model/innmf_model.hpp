@@ -58,10 +58,10 @@ class InnmfModel {
   InnmfModel(const ModelConfig& config, const PreparedPoints& points, double mean_target);
 
   const ModelConfig& config() const { return config_; }
-  std::vector<Scalar>& template_params() { return template_params_; }
-  std::vector<Scalar>& activation_params() { return activation_params_; }
-  const std::vector<Scalar>& template_params() const { return template_params_; }
-  const std::vector<Scalar>& activation_params() const { return activation_params_; }
+  nn::ParameterBuffer<Scalar>& template_params() { return template_params_; }
+  nn::ParameterBuffer<Scalar>& activation_params() { return activation_params_; }
+  const nn::ParameterBuffer<Scalar>& template_params() const { return template_params_; }
+  const nn::ParameterBuffer<Scalar>& activation_params() const { return activation_params_; }
   const NeuralField<Scalar>& template_field() const { return *template_field_; }
 
   /// Factorised loss over `points` (the same the model was built for) and its gradients,
@@ -101,7 +101,7 @@ class InnmfModel {
   ModelConfig config_;
   Beta beta_;
   std::unique_ptr<NeuralField<Scalar>> template_field_;
-  std::vector<Scalar> template_params_, activation_params_;
+  nn::ParameterBuffer<Scalar> template_params_, activation_params_;
   FieldBatch<Scalar> template_batch_;  ///< at U_f
   std::vector<ClipField> clips_;
 };

@@ -5,6 +5,7 @@
 // coordinate (f / f_ref or t / duration), nominally in [0, 1].
 
 #include <Eigen/Core>
+#include <Eigen/StdVector>
 #include <cstdint>
 #include <vector>
 
@@ -12,6 +13,12 @@ namespace innmf::nn {
 
 template <typename Scalar>
 using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// A flat parameter (or gradient) buffer. Aligned like Eigen's own matrices: Eigen's vectorised
+/// kernels peel unaligned heads, so a buffer whose alignment varied from run to run would give
+/// results that differ in the last bits from run to run; aligned, they are reproducible.
+template <typename Scalar>
+using ParameterBuffer = std::vector<Scalar, Eigen::aligned_allocator<Scalar>>;
 
 class FourierFeatures {
  public:

@@ -18,8 +18,13 @@ class Optimizer {
   virtual ~Optimizer() = default;
   /// One update of params (n) from grad (n).
   virtual void step(float* params, const float* grad) = 0;
-  /// The state, flat (for checkpoints): concatenated buffers.
-  virtual std::vector<double> state() const = 0;
+  /// The state for checkpoints: arrays with one value per parameter (sliced per clip for
+  /// rank-local parameters), and a few scalars.
+  virtual std::vector<std::vector<float>*> per_parameter_state() = 0;
+  virtual std::vector<double> scalar_state() const { return {}; }
+  virtual void set_scalar_state(const std::vector<double>&) {}
+  /// Everything, flat, for tests and fingerprints.
+  std::vector<double> state();
 };
 
 /// Rprop with PyTorch's semantics (torch.optim.Rprop): per-parameter step sizes, start at lr,
@@ -30,7 +35,7 @@ class Rprop : public Optimizer {
   Rprop(std::size_t n, double lr, double eta_minus = 0.5, double eta_plus = 1.2,
         double step_min = 1e-6, double step_max = 50);
   void step(float* params, const float* grad) override;
-  std::vector<double> state() const override;
+  std::vector<std::vector<float>*> per_parameter_state() override { return {&step_size_, &previous_}; }
 
  private:
   std::vector<float> step_size_, previous_;
@@ -42,7 +47,9 @@ class Adam : public Optimizer {
  public:
   Adam(std::size_t n, double lr, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8);
   void step(float* params, const float* grad) override;
-  std::vector<double> state() const override;
+  std::vector<std::vector<float>*> per_parameter_state() override { return {&m_, &v_}; }
+  std::vector<double> scalar_state() const override { return {static_cast<double>(t_)}; }
+  void set_scalar_state(const std::vector<double>& s) override { t_ = static_cast<std::int64_t>(s.at(0)); }
 
  private:
   std::vector<float> m_, v_;

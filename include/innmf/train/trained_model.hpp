@@ -33,6 +33,8 @@ class TrainedModel {
 
  private:
   io::InnmfModelRecord record_;
+  nn::ParameterBuffer<float> template_params_;    ///< aligned copy of record_.template_params
+  nn::ParameterBuffer<float> activation_params_;  ///< aligned copy of record_.activation_params
   std::unique_ptr<model::NeuralField<float>> templates_;
 };
 

@@ -23,6 +23,9 @@ struct TrainConfig {
   int epochs = 1000;                               ///< [--epochs] full-batch steps
   double f_quantum = 0;                            ///< [--f-quantum] snap frequencies [Hz]; 0: off
   std::string metrics_path;                        ///< [--metrics] one JSON line per epoch
+  std::string checkpoint_path;                     ///< [--checkpoint] where checkpoints go
+  int checkpoint_every = 0;                        ///< [--checkpoint-every] epochs; 0: only on a signal
+  std::string resume_path;                         ///< [--resume] continue from this checkpoint
   std::string config_json;                         ///< resolved options, recorded in the model
 };
 
@@ -39,6 +42,8 @@ void validate(const TrainConfig& config);
 
 /// Collective. Trains on the clips of `point_files` and writes the model to `output`
 /// atomically. Bad files, NaN losses (NumericalError naming the epoch) end every rank alike.
+/// SIGTERM or SIGUSR1 on any rank: the ranks agree in the next all-reduce, finish that epoch,
+/// write a checkpoint (--checkpoint, else OUTPUT.checkpoint.h5) and throw Error(interrupted).
 TrainReport train(const std::vector<std::string>& point_files, const TrainConfig& config,
                   const std::string& output, const mpi::Comm& comm);
 
