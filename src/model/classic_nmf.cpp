@@ -290,21 +290,25 @@ class EigenPasses final : public Passes {
 
 #if defined(__AVX2__) && defined(__FMA__)
 // ---------------------------------------------------------------------------------------------
-// β = 1 (generalised KL, the default) with AVX2 + FMA micro-kernels. The same arithmetic as
-// EigenPasses, arranged so that WH never leaves registers:
-//  - ratio_block: an (8·MR × NR) block of WH = W·H in registers (depth K), then in the same
-//    registers R = V / max(WH, ε) (stored) and Σ V·log(max(WH, ε)) for the loss;
-//  - dot_block: num = Wᵀ R for the H update (dot products along the frequencies);
-//  - outer_block: num += R Hᵀ for the W update (outer products along the frames).
-// V and W are held with their rows padded with zeros to a multiple of 8 (one AVX register):
-// padding contributes 0 everywhere (V = 0 gives R = 0 and V·log(·) = 0).
+// β = 1 (generalised KL, the default) with AVX2 + FMA micro-kernels: the same arithmetic as
+// EigenPasses, arranged so that WH never leaves the cache:
+//  - product_24x4: a 24 × 4 block of WH = W·H in 12 registers (depth K), stored into the tile's
+//    buffer; ratio_in_place then makes R = V / max(WH, ε) and Σ V·log(max(WH, ε)) over the tile
+//    while it is in L1/L2;
+//  - dot_4x2: num = Wᵀ R for the H update (dot products along the frequencies);
+//  - outer_24x4: num += R Hᵀ for the W update (outer products along the frames).
+// One block shape each (explicit registers: GCC keeps them out of memory): V, W and H are held
+// zero-padded to 24 rows, 4 templates and 4 frames. Padding adds exact zeros everywhere (V = 0
+// gives R = 0 and V·log(·) = 0; zero rows of W and H add nothing to WH).
 // The KL loss is summed as Σ_{V>0} V·log V − Σ V (constants, once) + Σ WH (from the column
-// sums of W and row sums of H) − Σ V·log(max(WH, ε)) (per entry, in the kernel).
+// sums of W and row sums of H) − Σ V·log(max(WH, ε)) (per entry).
 namespace avx2 {
 
-constexpr Index kRows = 24;            // rows per micro-block (MR = 3 registers)
-constexpr Index kColumnTile = 32;      // frames per tile of the H pass
-constexpr Index kRowTileColumns = 128; // frames per step within a row tile of the W pass
+constexpr Index kRows = 24;             // rows of a micro-block and of a W-pass tile
+constexpr Index kColumnTile = 32;       // frames per tile of the H pass
+constexpr Index kRowTileColumns = 128;  // frames per step within a W-pass tile
+
+Index round_up(Index n, Index multiple) { return (n + multiple - 1) / multiple * multiple; }
 
 inline float horizontal_sum(__m256 v) {
   __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -313,158 +317,157 @@ inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(sum);
 }
 
-/// Rows [0, 8·MR) × columns [0, NR) of a block: WH = W·H (depth K), then R = V / max(WH, ε) into
-/// `r` and, if WithLoss, Σ V·log(max(WH, ε)) added to `loss` (4 double lanes).
-/// w: W at the block's first row (column stride ldw); h: H at the block's first column (column
-/// stride K); v, r: V and R at the block's first entry (column strides ldv, ldr).
-template <int MR, int NR, bool WithLoss>
-inline void ratio_block(const float* w, Index ldw, const float* h, Index K, const float* v,
-                        Index ldv, float* r, Index ldr, __m256d& loss) {
-  __m256 acc[NR][MR];
-  for (int n = 0; n < NR; ++n)
-    for (int m = 0; m < MR; ++m) acc[n][m] = _mm256_setzero_ps();
+/// out[0:24, 0:4] = W[0:24, :]·H[:, 0:4] (depth K). w: W at the block's first row (column
+/// stride ldw); h: H at the block's first column (column stride K); out: column stride ldo.
+inline void product_24x4(const float* w, Index ldw, const float* h, Index K, float* out,
+                         Index ldo) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
+         c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
   for (Index k = 0; k < K; ++k) {
-    __m256 wk[MR];
-    for (int m = 0; m < MR; ++m) wk[m] = _mm256_loadu_ps(w + k * ldw + 8 * m);
-    for (int n = 0; n < NR; ++n) {
-      const __m256 hk = _mm256_broadcast_ss(h + n * K + k);
-      for (int m = 0; m < MR; ++m) acc[n][m] = _mm256_fmadd_ps(wk[m], hk, acc[n][m]);
-    }
+    const float* wk = w + k * ldw;
+    const __m256 w0 = _mm256_loadu_ps(wk), w1 = _mm256_loadu_ps(wk + 8),
+                 w2 = _mm256_loadu_ps(wk + 16);
+    __m256 hk = _mm256_broadcast_ss(h + k);
+    c00 = _mm256_fmadd_ps(w0, hk, c00);
+    c01 = _mm256_fmadd_ps(w1, hk, c01);
+    c02 = _mm256_fmadd_ps(w2, hk, c02);
+    hk = _mm256_broadcast_ss(h + K + k);
+    c10 = _mm256_fmadd_ps(w0, hk, c10);
+    c11 = _mm256_fmadd_ps(w1, hk, c11);
+    c12 = _mm256_fmadd_ps(w2, hk, c12);
+    hk = _mm256_broadcast_ss(h + 2 * K + k);
+    c20 = _mm256_fmadd_ps(w0, hk, c20);
+    c21 = _mm256_fmadd_ps(w1, hk, c21);
+    c22 = _mm256_fmadd_ps(w2, hk, c22);
+    hk = _mm256_broadcast_ss(h + 3 * K + k);
+    c30 = _mm256_fmadd_ps(w0, hk, c30);
+    c31 = _mm256_fmadd_ps(w1, hk, c31);
+    c32 = _mm256_fmadd_ps(w2, hk, c32);
   }
-  const __m256 epsilon = _mm256_set1_ps(kEpsilon);
-  __m256 block_loss = _mm256_setzero_ps();
-  for (int n = 0; n < NR; ++n)
-    for (int m = 0; m < MR; ++m) {
-      const __m256 model = _mm256_max_ps(acc[n][m], epsilon);
-      const __m256 target = _mm256_loadu_ps(v + n * ldv + 8 * m);
-      _mm256_storeu_ps(r + n * ldr + 8 * m, _mm256_div_ps(target, model));
-      if (WithLoss)
-        block_loss = _mm256_fmadd_ps(target, Eigen::internal::plog(model), block_loss);
-    }
-  if (WithLoss) {
-    // At most MR·NR terms per lane in float, then double.
-    loss = _mm256_add_pd(loss, _mm256_cvtps_pd(_mm256_castps256_ps128(block_loss)));
-    loss = _mm256_add_pd(loss, _mm256_cvtps_pd(_mm256_extractf128_ps(block_loss, 1)));
-  }
+  _mm256_storeu_ps(out, c00);
+  _mm256_storeu_ps(out + 8, c01);
+  _mm256_storeu_ps(out + 16, c02);
+  _mm256_storeu_ps(out + ldo, c10);
+  _mm256_storeu_ps(out + ldo + 8, c11);
+  _mm256_storeu_ps(out + ldo + 16, c12);
+  _mm256_storeu_ps(out + 2 * ldo, c20);
+  _mm256_storeu_ps(out + 2 * ldo + 8, c21);
+  _mm256_storeu_ps(out + 2 * ldo + 16, c22);
+  _mm256_storeu_ps(out + 3 * ldo, c30);
+  _mm256_storeu_ps(out + 3 * ldo + 8, c31);
+  _mm256_storeu_ps(out + 3 * ldo + 16, c32);
 }
 
-/// num[k, j] = Σ_f W[f, k]·R[f, j] for k < KB, j < JB over `rows` rows (a multiple of 8).
-/// w: W at column k0 (stride ldw); r: R at column j0 (stride ldr); num at (k0, j0), stride ldn.
-template <int KB, int JB>
-inline void dot_block(const float* w, Index ldw, const float* r, Index ldr, Index rows, float* num,
-                      Index ldn) {
-  __m256 acc[KB][JB];
-  for (int k = 0; k < KB; ++k)
-    for (int j = 0; j < JB; ++j) acc[k][j] = _mm256_setzero_ps();
+/// num[0:4, 0:2] = Σ_f W[f, 0:4]·R[f, 0:2] over `rows` rows (a multiple of 8). w: W at the
+/// block's first template (column stride ldw); r: R at its first frame (column stride ldr);
+/// num at (k0, j0), column stride ldn.
+inline void dot_4x2(const float* w, Index ldw, const float* r, Index ldr, Index rows, float* num,
+                    Index ldn) {
+  __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
+         a30 = a00, a31 = a00;
   for (Index f = 0; f < rows; f += 8) {
-    __m256 rj[JB];
-    for (int j = 0; j < JB; ++j) rj[j] = _mm256_loadu_ps(r + j * ldr + f);
-    for (int k = 0; k < KB; ++k) {
-      const __m256 wk = _mm256_loadu_ps(w + k * ldw + f);
-      for (int j = 0; j < JB; ++j) acc[k][j] = _mm256_fmadd_ps(wk, rj[j], acc[k][j]);
-    }
+    const __m256 r0 = _mm256_loadu_ps(r + f), r1 = _mm256_loadu_ps(r + ldr + f);
+    __m256 wk = _mm256_loadu_ps(w + f);
+    a00 = _mm256_fmadd_ps(wk, r0, a00);
+    a01 = _mm256_fmadd_ps(wk, r1, a01);
+    wk = _mm256_loadu_ps(w + ldw + f);
+    a10 = _mm256_fmadd_ps(wk, r0, a10);
+    a11 = _mm256_fmadd_ps(wk, r1, a11);
+    wk = _mm256_loadu_ps(w + 2 * ldw + f);
+    a20 = _mm256_fmadd_ps(wk, r0, a20);
+    a21 = _mm256_fmadd_ps(wk, r1, a21);
+    wk = _mm256_loadu_ps(w + 3 * ldw + f);
+    a30 = _mm256_fmadd_ps(wk, r0, a30);
+    a31 = _mm256_fmadd_ps(wk, r1, a31);
   }
-  for (int k = 0; k < KB; ++k)
-    for (int j = 0; j < JB; ++j) num[j * ldn + k] = horizontal_sum(acc[k][j]);
+  num[0] = horizontal_sum(a00);
+  num[1] = horizontal_sum(a10);
+  num[2] = horizontal_sum(a20);
+  num[3] = horizontal_sum(a30);
+  num[ldn] = horizontal_sum(a01);
+  num[ldn + 1] = horizontal_sum(a11);
+  num[ldn + 2] = horizontal_sum(a21);
+  num[ldn + 3] = horizontal_sum(a31);
 }
 
-/// num[f, k] += Σ_j R[f, j]·H[k, j] for f < 8·MR, k < KB, j < cols.
-/// r: R block (stride ldr); h: H at (k0, j0) (column stride K); num at (0, k0), stride ldn.
-template <int MR, int KB>
-inline void outer_block(const float* r, Index ldr, const float* h, Index K, Index cols, float* num,
-                        Index ldn) {
-  __m256 acc[KB][MR];
-  for (int k = 0; k < KB; ++k)
-    for (int m = 0; m < MR; ++m) acc[k][m] = _mm256_setzero_ps();
+/// num[0:24, 0:4] += Σ_j R[0:24, j]·H[0:4, j] over `cols` frames. r: R block (column stride
+/// ldr); h: H at (k0, j0) (column stride K); num at (0, k0), column stride ldn.
+inline void outer_24x4(const float* r, Index ldr, const float* h, Index K, Index cols, float* num,
+                       Index ldn) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
+         c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
   for (Index j = 0; j < cols; ++j) {
-    __m256 rj[MR];
-    for (int m = 0; m < MR; ++m) rj[m] = _mm256_loadu_ps(r + j * ldr + 8 * m);
-    for (int k = 0; k < KB; ++k) {
-      const __m256 hk = _mm256_broadcast_ss(h + j * K + k);
-      for (int m = 0; m < MR; ++m) acc[k][m] = _mm256_fmadd_ps(rj[m], hk, acc[k][m]);
-    }
+    const float* rj = r + j * ldr;
+    const float* hj = h + j * K;
+    const __m256 r0 = _mm256_loadu_ps(rj), r1 = _mm256_loadu_ps(rj + 8),
+                 r2 = _mm256_loadu_ps(rj + 16);
+    __m256 hk = _mm256_broadcast_ss(hj);
+    c00 = _mm256_fmadd_ps(r0, hk, c00);
+    c01 = _mm256_fmadd_ps(r1, hk, c01);
+    c02 = _mm256_fmadd_ps(r2, hk, c02);
+    hk = _mm256_broadcast_ss(hj + 1);
+    c10 = _mm256_fmadd_ps(r0, hk, c10);
+    c11 = _mm256_fmadd_ps(r1, hk, c11);
+    c12 = _mm256_fmadd_ps(r2, hk, c12);
+    hk = _mm256_broadcast_ss(hj + 2);
+    c20 = _mm256_fmadd_ps(r0, hk, c20);
+    c21 = _mm256_fmadd_ps(r1, hk, c21);
+    c22 = _mm256_fmadd_ps(r2, hk, c22);
+    hk = _mm256_broadcast_ss(hj + 3);
+    c30 = _mm256_fmadd_ps(r0, hk, c30);
+    c31 = _mm256_fmadd_ps(r1, hk, c31);
+    c32 = _mm256_fmadd_ps(r2, hk, c32);
   }
-  for (int k = 0; k < KB; ++k)
-    for (int m = 0; m < MR; ++m) {
-      float* out = num + k * ldn + 8 * m;
-      _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), acc[k][m]));
-    }
+  const auto add = [](float* out, __m256 value) {
+    _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), value));
+  };
+  add(num, c00);
+  add(num + 8, c01);
+  add(num + 16, c02);
+  add(num + ldn, c10);
+  add(num + ldn + 8, c11);
+  add(num + ldn + 16, c12);
+  add(num + 2 * ldn, c20);
+  add(num + 2 * ldn + 8, c21);
+  add(num + 2 * ldn + 16, c22);
+  add(num + 3 * ldn, c30);
+  add(num + 3 * ldn + 8, c31);
+  add(num + 3 * ldn + 16, c32);
 }
 
-// Run-time remainders → compile-time shapes.
-template <int MR, bool WithLoss>
-inline void ratio_columns(Index nr, const float* w, Index ldw, const float* h, Index K,
-                          const float* v, Index ldv, float* r, Index ldr, __m256d& loss) {
-  switch (nr) {
-    case 4: ratio_block<MR, 4, WithLoss>(w, ldw, h, K, v, ldv, r, ldr, loss); break;
-    case 3: ratio_block<MR, 3, WithLoss>(w, ldw, h, K, v, ldv, r, ldr, loss); break;
-    case 2: ratio_block<MR, 2, WithLoss>(w, ldw, h, K, v, ldv, r, ldr, loss); break;
-    default: ratio_block<MR, 1, WithLoss>(w, ldw, h, K, v, ldv, r, ldr, loss); break;
+/// In place over `rows` (a multiple of 8) × `cols` entries holding WH: R = V / max(WH, ε), and
+/// if WithLoss Σ V·log(max(WH, ε)) added to `loss` (4 double lanes; each column's terms summed
+/// in float first).
+template <bool WithLoss>
+inline void ratio_in_place(Index rows, Index cols, const float* v, Index ldv, float* r, Index ldr,
+                           __m256d& loss) {
+  const __m256 epsilon = _mm256_set1_ps(kEpsilon);
+  for (Index j = 0; j < cols; ++j) {
+    const float* vj = v + j * ldv;
+    float* rj = r + j * ldr;
+    __m256 column_loss = _mm256_setzero_ps();
+    for (Index f = 0; f < rows; f += 8) {
+      const __m256 model = _mm256_max_ps(_mm256_loadu_ps(rj + f), epsilon);
+      const __m256 target = _mm256_loadu_ps(vj + f);
+      _mm256_storeu_ps(rj + f, _mm256_div_ps(target, model));
+      if (WithLoss)
+        column_loss = _mm256_fmadd_ps(target, Eigen::internal::plog(model), column_loss);
+    }
+    if (WithLoss) {
+      loss = _mm256_add_pd(loss, _mm256_cvtps_pd(_mm256_castps256_ps128(column_loss)));
+      loss = _mm256_add_pd(loss, _mm256_cvtps_pd(_mm256_extractf128_ps(column_loss, 1)));
+    }
   }
 }
 
-/// R = V / max(W·H, ε) for rows [0, rows) (a multiple of 8) and `cols` columns; the loss term.
+/// R = V / max(W·H, ε) over rows [0, rows) and columns [0, cols) (multiples of 24 and 4), and
+/// the loss term: the product block by block, then the elementwise part over the tile.
 template <bool WithLoss>
 void ratio_tile(Index rows, Index cols, const float* w, Index ldw, const float* h, Index K,
                 const float* v, Index ldv, float* r, Index ldr, __m256d& loss) {
-  for (Index j = 0; j < cols; j += 4) {
-    const Index nr = std::min<Index>(4, cols - j);
-    for (Index f = 0; f < rows; f += kRows) {
-      const float* wf = w + f;
-      const float* hj = h + j * K;
-      const float* vf = v + f + j * ldv;
-      float* rf = r + f + j * ldr;
-      switch (std::min<Index>(kRows, rows - f) / 8) {
-        case 3: ratio_columns<3, WithLoss>(nr, wf, ldw, hj, K, vf, ldv, rf, ldr, loss); break;
-        case 2: ratio_columns<2, WithLoss>(nr, wf, ldw, hj, K, vf, ldv, rf, ldr, loss); break;
-        default: ratio_columns<1, WithLoss>(nr, wf, ldw, hj, K, vf, ldv, rf, ldr, loss); break;
-      }
-    }
-  }
-}
-
-/// num (K, cols), stride K = Wᵀ R over `rows` rows.
-void dot_tile(Index rows, Index cols, Index K, const float* w, Index ldw, const float* r,
-              Index ldr, float* num) {
-  for (Index k = 0; k < K; k += 4) {
-    const Index kb = std::min<Index>(4, K - k);
-    for (Index j = 0; j < cols; j += 3) {
-      const Index jb = std::min<Index>(3, cols - j);
-      const float* wk = w + k * ldw;
-      const float* rj = r + j * ldr;
-      float* out = num + k + j * K;
-#define INNMF_DOT(KB, JB) dot_block<KB, JB>(wk, ldw, rj, ldr, rows, out, K)
-      switch (kb * 4 + jb) {
-        case 4 * 4 + 3: INNMF_DOT(4, 3); break;
-        case 4 * 4 + 2: INNMF_DOT(4, 2); break;
-        case 4 * 4 + 1: INNMF_DOT(4, 1); break;
-        case 3 * 4 + 3: INNMF_DOT(3, 3); break;
-        case 3 * 4 + 2: INNMF_DOT(3, 2); break;
-        case 3 * 4 + 1: INNMF_DOT(3, 1); break;
-        case 2 * 4 + 3: INNMF_DOT(2, 3); break;
-        case 2 * 4 + 2: INNMF_DOT(2, 2); break;
-        case 2 * 4 + 1: INNMF_DOT(2, 1); break;
-        case 1 * 4 + 3: INNMF_DOT(1, 3); break;
-        case 1 * 4 + 2: INNMF_DOT(1, 2); break;
-        default: INNMF_DOT(1, 1); break;
-      }
-#undef INNMF_DOT
-    }
-  }
-}
-
-/// num (8·MR, K), stride ldn += R Hᵀ over `cols` columns.
-template <int MR>
-void outer_tile(Index cols, Index K, const float* r, Index ldr, const float* h, float* num,
-                Index ldn) {
-  for (Index k = 0; k < K; k += 4) {
-    switch (std::min<Index>(4, K - k)) {
-      case 4: outer_block<MR, 4>(r, ldr, h + k, K, cols, num + k * ldn, ldn); break;
-      case 3: outer_block<MR, 3>(r, ldr, h + k, K, cols, num + k * ldn, ldn); break;
-      case 2: outer_block<MR, 2>(r, ldr, h + k, K, cols, num + k * ldn, ldn); break;
-      default: outer_block<MR, 1>(r, ldr, h + k, K, cols, num + k * ldn, ldn); break;
-    }
-  }
+  for (Index j = 0; j < cols; j += 4)
+    for (Index f = 0; f < rows; f += kRows) product_24x4(w + f, ldw, h + j * K, K, r + f + j * ldr, ldr);
+  ratio_in_place<WithLoss>(rows, cols, v, ldv, r, ldr, loss);
 }
 
 double sum_lanes(__m256d v) {
@@ -477,11 +480,12 @@ double sum_lanes(__m256d v) {
 
 class Avx2KlPasses final : public Passes {
  public:
-  explicit Avx2KlPasses(const Eigen::Ref<const Matrix>& V)
-      : F_(V.rows()), Fp_((V.rows() + 7) / 8 * 8), T_(V.cols()),
+  Avx2KlPasses(const Eigen::Ref<const Matrix>& V)
+      : F_(V.rows()), Fp_(avx2::round_up(V.rows(), avx2::kRows)), T_(V.cols()),
+        Tp_(avx2::round_up(V.cols(), 4)),
         buffers_(static_cast<std::size_t>(std::max(1, omp_get_max_threads()))) {
-    V_ = Matrix::Zero(Fp_, T_);
-    V_.topRows(F_) = V;
+    V_ = Matrix::Zero(Fp_, Tp_);
+    V_.topLeftCorner(F_, T_) = V;
     // Σ_{V>0} V·log V − Σ V, once.
     std::vector<double> column(static_cast<std::size_t>(T_));
 #pragma omp parallel for schedule(static)
@@ -499,9 +503,9 @@ class Avx2KlPasses final : public Passes {
   const char* name() const override { return "avx2-kl"; }
 
   double row_pass(const Matrix& W, const Matrix& H, Matrix* delta) override {
-    load_w(W);
-    const Index K = W.cols();
-    const Index n_tiles = (Fp_ + avx2::kRows - 1) / avx2::kRows;
+    load(W, H);
+    const Index K = W.cols(), Kp = W_.cols();
+    const Index n_tiles = Fp_ / avx2::kRows;
     Eigen::RowVectorXf h_sum;  // the denominator 1·Hᵀ
     if (delta) {
       h_sum = H.rowwise().sum().transpose();
@@ -509,37 +513,34 @@ class Avx2KlPasses final : public Passes {
     }
     std::vector<double> tile_loss(static_cast<std::size_t>(n_tiles), 0.0);
     for_each_tile(n_tiles, [&](Index t) {
-      const Index f0 = t * avx2::kRows, rows = std::min(avx2::kRows, Fp_ - f0);
-      auto& b = buffer(rows * avx2::kRowTileColumns, rows * K);
-      float* num = b.num.data();
-      std::fill(num, num + rows * K, 0.0f);
+      constexpr Index rows = avx2::kRows;
+      const Index f0 = t * rows;
+      auto& b = buffer(rows * avx2::kRowTileColumns, rows * Kp);
+      float* num = b.num.data();  // (rows, Kp), column stride rows
+      std::fill(num, num + rows * Kp, 0.0f);
       __m256d loss = _mm256_setzero_pd();
-      for (Index c0 = 0; c0 < T_; c0 += avx2::kRowTileColumns) {
-        const Index cols = std::min(avx2::kRowTileColumns, T_ - c0);
-        const float* h = H.data() + c0 * K;
-        avx2::ratio_tile<true>(rows, cols, W_.data() + f0, Fp_, h, K, V_.data() + f0 + c0 * Fp_,
+      for (Index c0 = 0; c0 < Tp_; c0 += avx2::kRowTileColumns) {
+        const Index cols = std::min(avx2::kRowTileColumns, Tp_ - c0);
+        const float* h = H_.data() + c0 * Kp;
+        avx2::ratio_tile<true>(rows, cols, W_.data() + f0, Fp_, h, Kp, V_.data() + f0 + c0 * Fp_,
                                Fp_, b.r.data(), rows, loss);
         if (!delta) continue;
-        switch (rows / 8) {
-          case 3: avx2::outer_tile<3>(cols, K, b.r.data(), rows, h, num, rows); break;
-          case 2: avx2::outer_tile<2>(cols, K, b.r.data(), rows, h, num, rows); break;
-          default: avx2::outer_tile<1>(cols, K, b.r.data(), rows, h, num, rows); break;
-        }
+        for (Index k = 0; k < Kp; k += 4)
+          avx2::outer_24x4(b.r.data(), rows, h + k, Kp, cols, num + k * rows, rows);
       }
       tile_loss[static_cast<std::size_t>(t)] = avx2::sum_lanes(loss);
       if (!delta) return;
       const Index real_rows = std::min(rows, F_ - f0);  // padding rows are not W's
       for (Index k = 0; k < K; ++k)
-        for (Index f = 0; f < real_rows; ++f)
-          (*delta)(f0 + f, k) = num[k * rows + f] / h_sum[k];
+        for (Index f = 0; f < real_rows; ++f) (*delta)(f0 + f, k) = num[k * rows + f] / h_sum[k];
     });
     return kl_loss(W, H, sum_in_order(tile_loss));
   }
 
   double column_pass(const Matrix& W, const Matrix& H, Matrix* delta, bool with_loss) override {
-    load_w(W);
-    const Index K = W.cols();
-    const Index n_tiles = (T_ + avx2::kColumnTile - 1) / avx2::kColumnTile;
+    load(W, H);
+    const Index K = W.cols(), Kp = W_.cols();
+    const Index n_tiles = (Tp_ + avx2::kColumnTile - 1) / avx2::kColumnTile;
     Eigen::VectorXf w_sum;  // the denominator Wᵀ·1
     if (delta) {
       w_sum = W.colwise().sum().transpose();
@@ -547,21 +548,24 @@ class Avx2KlPasses final : public Passes {
     }
     std::vector<double> tile_loss(static_cast<std::size_t>(n_tiles), 0.0);
     for_each_tile(n_tiles, [&](Index t) {
-      const Index c0 = t * avx2::kColumnTile, cols = std::min(avx2::kColumnTile, T_ - c0);
-      auto& b = buffer(Fp_ * avx2::kColumnTile, K * avx2::kColumnTile);
+      const Index c0 = t * avx2::kColumnTile, cols = std::min(avx2::kColumnTile, Tp_ - c0);
+      auto& b = buffer(Fp_ * avx2::kColumnTile, Kp * avx2::kColumnTile);
       __m256d loss = _mm256_setzero_pd();
-      const float* h = H.data() + c0 * K;
+      const float* h = H_.data() + c0 * Kp;
       const float* v = V_.data() + c0 * Fp_;
       if (with_loss)
-        avx2::ratio_tile<true>(Fp_, cols, W_.data(), Fp_, h, K, v, Fp_, b.r.data(), Fp_, loss);
+        avx2::ratio_tile<true>(Fp_, cols, W_.data(), Fp_, h, Kp, v, Fp_, b.r.data(), Fp_, loss);
       else
-        avx2::ratio_tile<false>(Fp_, cols, W_.data(), Fp_, h, K, v, Fp_, b.r.data(), Fp_, loss);
+        avx2::ratio_tile<false>(Fp_, cols, W_.data(), Fp_, h, Kp, v, Fp_, b.r.data(), Fp_, loss);
       tile_loss[static_cast<std::size_t>(t)] = avx2::sum_lanes(loss);
       if (!delta) return;
-      float* num = b.num.data();
-      avx2::dot_tile(Fp_, cols, K, W_.data(), Fp_, b.r.data(), Fp_, num);
-      for (Index j = 0; j < cols; ++j)
-        for (Index k = 0; k < K; ++k) (*delta)(k, c0 + j) = num[j * K + k] / w_sum[k];
+      float* num = b.num.data();  // (Kp, cols), column stride Kp
+      for (Index j = 0; j < cols; j += 2)
+        for (Index k = 0; k < Kp; k += 4)
+          avx2::dot_4x2(W_.data() + k * Fp_, Fp_, b.r.data() + j * Fp_, Fp_, Fp_, num + k + j * Kp, Kp);
+      const Index real_cols = std::min(cols, T_ - c0);  // padding frames are not H's
+      for (Index j = 0; j < real_cols; ++j)
+        for (Index k = 0; k < K; ++k) (*delta)(k, c0 + j) = num[j * Kp + k] / w_sum[k];
     });
     return with_loss ? kl_loss(W, H, sum_in_order(tile_loss)) : 0.0;
   }
@@ -578,10 +582,13 @@ class Avx2KlPasses final : public Passes {
     return b;
   }
 
-  /// W into the zero-padded copy (Fp, K).
-  void load_w(const Matrix& W) {
-    if (W_.rows() != Fp_ || W_.cols() != W.cols()) W_ = Matrix::Zero(Fp_, W.cols());
-    W_.topRows(F_) = W;
+  /// W and H into their zero-padded copies: W_ (Fp, Kp), H_ (Kp, Tp).
+  void load(const Matrix& W, const Matrix& H) {
+    const Index Kp = avx2::round_up(W.cols(), 4);
+    if (W_.rows() != Fp_ || W_.cols() != Kp) W_ = Matrix::Zero(Fp_, Kp);
+    if (H_.rows() != Kp || H_.cols() != Tp_) H_ = Matrix::Zero(Kp, Tp_);
+    W_.topLeftCorner(F_, W.cols()) = W;
+    H_.topLeftCorner(H.rows(), T_) = H;
   }
 
   /// Σ D_1(V | WH) from Σ V·log(max(WH, ε)) and the constants.
@@ -591,9 +598,10 @@ class Avx2KlPasses final : public Passes {
     return constant_ + w_sums.dot(h_sums) - v_log_model;
   }
 
-  Index F_, Fp_, T_;
-  Matrix V_;  // (Fp, T), rows F.. are 0
-  Matrix W_;  // (Fp, K), rows F.. are 0
+  Index F_, Fp_, T_, Tp_;
+  Matrix V_;  // (Fp, Tp): V, then zeros
+  Matrix W_;  // (Fp, Kp): W, then zeros
+  Matrix H_;  // (Kp, Tp): H, then zeros
   double constant_ = 0;
   std::vector<Buffers> buffers_;
 };

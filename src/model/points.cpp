@@ -16,7 +16,7 @@ int index_of(const std::vector<double>& sorted, double value) {
 }  // namespace
 
 PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
-                              const std::vector<tf::ClipPoints>& clips, double power,
+                              std::vector<tf::ClipPoints> clips, double power,
                               double f_quantum) {
   PreparedPoints prepared;
   // U_f: every frequency of every clip, snapped, sorted, unique.
@@ -31,16 +31,17 @@ PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
 
   double target_sum = 0;
   for (std::size_t c = 0; c < clips.size(); ++c) {
-    const auto& points = clips[c];
+    auto& points = clips[c];
     PreparedClip clip;
     clip.info = infos[c];
     clip.grid = points.is_grid();
     clip.global_index = c;
-    clip.y.resize(points.m.size());
-    for (std::size_t i = 0; i < points.m.size(); ++i) {
-      clip.y[i] = static_cast<float>(std::pow(static_cast<double>(points.m[i]), power));
-      target_sum += clip.y[i];
-      prepared.max_target = std::max(prepared.max_target, static_cast<double>(clip.y[i]));
+    clip.y = std::move(points.m);
+    const bool square_root = power == 0.5;  // the default: sqrt is exact and fast
+    for (float& value : clip.y) {
+      value = square_root ? std::sqrt(value) : static_cast<float>(std::pow(static_cast<double>(value), power));
+      target_sum += value;
+      prepared.max_target = std::max(prepared.max_target, static_cast<double>(value));
     }
     if (clip.grid) {
       clip.unique_times.assign(points.times.begin(), points.times.end());
@@ -57,6 +58,8 @@ PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
         clip.time_index.push_back(index_of(times, points.t[i]));
         clip.freq_index.push_back(index_of(freqs, snap(points.f[i], f_quantum)));
       }
+      points.t = {};  // free as we go
+      points.f = {};
     }
     prepared.n_points += clip.n_points();
     prepared.clips.push_back(std::move(clip));

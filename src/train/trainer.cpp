@@ -286,10 +286,8 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
     failure = std::current_exception();
   }
   comm.agree_on_failure(failure);
-  auto prepared = model::prepare_points(infos, points, config.model.power, config.f_quantum);
+  auto prepared = model::prepare_points(infos, std::move(points), config.model.power, config.f_quantum);
   for (std::size_t c = 0; c < prepared.clips.size(); ++c) prepared.clips[c].global_index = global_index[c];
-  points.clear();
-  points.shrink_to_fit();
 
   double totals[2] = {prepared.mean_target * static_cast<double>(prepared.n_points),
                       static_cast<double>(prepared.n_points)};

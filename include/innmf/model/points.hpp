@@ -31,10 +31,11 @@ struct PreparedPoints {
   double mean_target = 0;            ///< mean y over the rank's points
 };
 
-/// Compresses magnitudes (y = m^power) and builds the unique coordinates and indices.
+/// Compresses magnitudes (y = m^power, in place: the magnitude arrays become the targets, so
+/// the points are never held twice) and builds the unique coordinates and indices.
 /// `f_quantum` > 0 snaps frequencies to multiples of it [Hz] (bounds |U_f| for peaks).
 PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
-                              const std::vector<tf::ClipPoints>& clips, double power,
+                              std::vector<tf::ClipPoints> clips, double power,
                               double f_quantum = 0);
 
 }  // namespace innmf::model
