@@ -27,18 +27,12 @@ Command add_export_command(CLI::App& app, CommonOptions& common) {
   Command command;
   command.app = sub;
   command.run = [options](const mpi::Comm& comm) {
-    std::exception_ptr failure;
-    if (comm.is_root()) {
-      try {
-        const auto model = train::TrainedModel::load(options->model);
-        train::export_model(model, options->config, options->output);
-        log::info("wrote {}: {} templates, activations of {} clip{}", options->output, model.rank(),
-                  model.n_clips(), model.n_clips() == 1 ? "" : "s");
-      } catch (...) {
-        failure = std::current_exception();
-      }
-    }
-    comm.agree_on_failure(failure);
+    mpi::on_root(comm, [&] {
+      const auto model = train::TrainedModel::load(options->model);
+      train::export_model(model, options->config, options->output);
+      log::info("wrote {}: {} templates, activations of {} clip{}", options->output, model.rank(),
+                model.n_clips(), model.n_clips() == 1 ? "" : "s");
+    });
     return 0;
   };
   return command;

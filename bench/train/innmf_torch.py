@@ -194,7 +194,7 @@ def main():
     p.add_argument("--target-loss", type=float, default=None,
                    help="keep going after --epochs until the loss is ≤ this (or --max-seconds)")
     p.add_argument("--max-seconds", type=float, default=float("inf"),
-                   help="stop after this much training time [s] (a cap for --target-loss)")
+                   help="stop after this much training time [s], even before --epochs")
     p.add_argument("--metrics", default=None, help="JSON lines, one per epoch")
     p.add_argument("--rank", type=int, default=20)
     p.add_argument("--hidden", type=int, default=64)
@@ -236,8 +236,9 @@ def main():
         if out:
             out.write(json.dumps({"epoch": epoch, "loss": value, "seconds": seconds}) + "\n")
         elapsed = time.perf_counter() - start
-        if epoch >= args.epochs and (args.target_loss is None or value <= args.target_loss
-                                     or elapsed >= args.max_seconds):
+        if elapsed >= args.max_seconds:
+            break
+        if epoch >= args.epochs and (args.target_loss is None or value <= args.target_loss):
             break
     if out:
         out.close()

@@ -292,21 +292,24 @@ class EigenPasses final : public Passes {
 // ---------------------------------------------------------------------------------------------
 // β = 1 (generalised KL, the default) with AVX2 + FMA micro-kernels: the same arithmetic as
 // EigenPasses, arranged so that WH never leaves the cache:
-//  - product_24x4: a 24 × 4 block of WH = W·H in 12 registers (depth K), stored into the tile's
+//  - product_16x6: a 16 × 6 block of WH = W·H in 12 registers (depth K), stored into the tile's
 //    buffer; ratio_in_place then makes R = V / max(WH, ε) and Σ V·log(max(WH, ε)) over the tile
 //    while it is in L1/L2;
-//  - dot_4x2: num = Wᵀ R for the H update (dot products along the frequencies);
-//  - outer_24x4: num += R Hᵀ for the W update (outer products along the frames).
-// One block shape each (explicit registers: GCC keeps them out of memory): V, W and H are held
-// zero-padded to 24 rows, 4 templates and 4 frames. Padding adds exact zeros everywhere (V = 0
+//  - dot_4x3: num = Wᵀ R for the H update (dot products along the frequencies);
+//  - outer_16x6: num += R Hᵀ for the W update (outer products along the frames).
+// One block shape each, accumulators as named variables (GCC keeps arrays of them in memory):
+// V, W and H are held zero-padded to 16 rows, 12 templates and 6 frames. Padding adds exact zeros everywhere (V = 0
 // gives R = 0 and V·log(·) = 0; zero rows of W and H add nothing to WH).
 // The KL loss is summed as Σ_{V>0} V·log V − Σ V (constants, once) + Σ WH (from the column
 // sums of W and row sums of H) − Σ V·log(max(WH, ε)) (per entry).
 namespace avx2 {
 
-constexpr Index kRows = 24;             // rows of a micro-block and of a W-pass tile
-constexpr Index kColumnTile = 32;       // frames per tile of the H pass
-constexpr Index kRowTileColumns = 128;  // frames per step within a W-pass tile
+// Block shapes (measured on Zen 3: the 12-accumulator shapes that leave GCC enough registers).
+constexpr Index kRows = 16;             // rows of product/outer blocks and of a W-pass tile
+constexpr Index kFrames = 6;            // frames of a product block
+constexpr Index kTemplates = 12;        // K is padded to a multiple of 12 (dot: 4, outer: 6)
+constexpr Index kColumnTile = 36;       // frames per tile of the H pass (a multiple of 6)
+constexpr Index kRowTileColumns = 132;  // frames per step within a W-pass tile (a multiple of 6)
 
 Index round_up(Index n, Index multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -317,68 +320,80 @@ inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(sum);
 }
 
-/// out[0:24, 0:4] = W[0:24, :]·H[:, 0:4] (depth K). w: W at the block's first row (column
-/// stride ldw); h: H at the block's first column (column stride K); out: column stride ldo.
-inline void product_24x4(const float* w, Index ldw, const float* h, Index K, float* out,
-                         Index ldo) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
-         c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+inline void add_to(float* out, __m256 value) {
+  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), value));
+}
+
+#define INNMF_FMA(a, b, c) c = _mm256_fmadd_ps(a, b, c)
+
+/// out[0:16, 0:6] = W[0:16, 0:K]·H[0:K, 0:6]. w: W at the block's first row (column stride
+/// ldw); h: H at the block's first frame (column stride ldh); out: column stride ldo.
+inline void product_16x6(const float* w, Index ldw, const float* h, Index K, Index ldh,
+                         float* out, Index ldo) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+         c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (Index k = 0; k < K; ++k) {
     const float* wk = w + k * ldw;
-    const __m256 w0 = _mm256_loadu_ps(wk), w1 = _mm256_loadu_ps(wk + 8),
-                 w2 = _mm256_loadu_ps(wk + 16);
+    const __m256 w0 = _mm256_loadu_ps(wk), w1 = _mm256_loadu_ps(wk + 8);
     __m256 hk = _mm256_broadcast_ss(h + k);
-    c00 = _mm256_fmadd_ps(w0, hk, c00);
-    c01 = _mm256_fmadd_ps(w1, hk, c01);
-    c02 = _mm256_fmadd_ps(w2, hk, c02);
-    hk = _mm256_broadcast_ss(h + K + k);
-    c10 = _mm256_fmadd_ps(w0, hk, c10);
-    c11 = _mm256_fmadd_ps(w1, hk, c11);
-    c12 = _mm256_fmadd_ps(w2, hk, c12);
-    hk = _mm256_broadcast_ss(h + 2 * K + k);
-    c20 = _mm256_fmadd_ps(w0, hk, c20);
-    c21 = _mm256_fmadd_ps(w1, hk, c21);
-    c22 = _mm256_fmadd_ps(w2, hk, c22);
-    hk = _mm256_broadcast_ss(h + 3 * K + k);
-    c30 = _mm256_fmadd_ps(w0, hk, c30);
-    c31 = _mm256_fmadd_ps(w1, hk, c31);
-    c32 = _mm256_fmadd_ps(w2, hk, c32);
+    INNMF_FMA(w0, hk, c00);
+    INNMF_FMA(w1, hk, c01);
+    hk = _mm256_broadcast_ss(h + ldh + k);
+    INNMF_FMA(w0, hk, c10);
+    INNMF_FMA(w1, hk, c11);
+    hk = _mm256_broadcast_ss(h + 2 * ldh + k);
+    INNMF_FMA(w0, hk, c20);
+    INNMF_FMA(w1, hk, c21);
+    hk = _mm256_broadcast_ss(h + 3 * ldh + k);
+    INNMF_FMA(w0, hk, c30);
+    INNMF_FMA(w1, hk, c31);
+    hk = _mm256_broadcast_ss(h + 4 * ldh + k);
+    INNMF_FMA(w0, hk, c40);
+    INNMF_FMA(w1, hk, c41);
+    hk = _mm256_broadcast_ss(h + 5 * ldh + k);
+    INNMF_FMA(w0, hk, c50);
+    INNMF_FMA(w1, hk, c51);
   }
   _mm256_storeu_ps(out, c00);
   _mm256_storeu_ps(out + 8, c01);
-  _mm256_storeu_ps(out + 16, c02);
   _mm256_storeu_ps(out + ldo, c10);
   _mm256_storeu_ps(out + ldo + 8, c11);
-  _mm256_storeu_ps(out + ldo + 16, c12);
   _mm256_storeu_ps(out + 2 * ldo, c20);
   _mm256_storeu_ps(out + 2 * ldo + 8, c21);
-  _mm256_storeu_ps(out + 2 * ldo + 16, c22);
   _mm256_storeu_ps(out + 3 * ldo, c30);
   _mm256_storeu_ps(out + 3 * ldo + 8, c31);
-  _mm256_storeu_ps(out + 3 * ldo + 16, c32);
+  _mm256_storeu_ps(out + 4 * ldo, c40);
+  _mm256_storeu_ps(out + 4 * ldo + 8, c41);
+  _mm256_storeu_ps(out + 5 * ldo, c50);
+  _mm256_storeu_ps(out + 5 * ldo + 8, c51);
 }
 
-/// num[0:4, 0:2] = Σ_f W[f, 0:4]·R[f, 0:2] over `rows` rows (a multiple of 8). w: W at the
+/// num[0:4, 0:3] = Σ_f W[f, 0:4]·R[f, 0:3] over `rows` rows (a multiple of 8). w: W at the
 /// block's first template (column stride ldw); r: R at its first frame (column stride ldr);
 /// num at (k0, j0), column stride ldn.
-inline void dot_4x2(const float* w, Index ldw, const float* r, Index ldr, Index rows, float* num,
+inline void dot_4x3(const float* w, Index ldw, const float* r, Index ldr, Index rows, float* num,
                     Index ldn) {
-  __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
-         a30 = a00, a31 = a00;
+  __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00,
+         a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
   for (Index f = 0; f < rows; f += 8) {
-    const __m256 r0 = _mm256_loadu_ps(r + f), r1 = _mm256_loadu_ps(r + ldr + f);
+    const __m256 r0 = _mm256_loadu_ps(r + f), r1 = _mm256_loadu_ps(r + ldr + f),
+                 r2 = _mm256_loadu_ps(r + 2 * ldr + f);
     __m256 wk = _mm256_loadu_ps(w + f);
-    a00 = _mm256_fmadd_ps(wk, r0, a00);
-    a01 = _mm256_fmadd_ps(wk, r1, a01);
+    INNMF_FMA(wk, r0, a00);
+    INNMF_FMA(wk, r1, a01);
+    INNMF_FMA(wk, r2, a02);
     wk = _mm256_loadu_ps(w + ldw + f);
-    a10 = _mm256_fmadd_ps(wk, r0, a10);
-    a11 = _mm256_fmadd_ps(wk, r1, a11);
+    INNMF_FMA(wk, r0, a10);
+    INNMF_FMA(wk, r1, a11);
+    INNMF_FMA(wk, r2, a12);
     wk = _mm256_loadu_ps(w + 2 * ldw + f);
-    a20 = _mm256_fmadd_ps(wk, r0, a20);
-    a21 = _mm256_fmadd_ps(wk, r1, a21);
+    INNMF_FMA(wk, r0, a20);
+    INNMF_FMA(wk, r1, a21);
+    INNMF_FMA(wk, r2, a22);
     wk = _mm256_loadu_ps(w + 3 * ldw + f);
-    a30 = _mm256_fmadd_ps(wk, r0, a30);
-    a31 = _mm256_fmadd_ps(wk, r1, a31);
+    INNMF_FMA(wk, r0, a30);
+    INNMF_FMA(wk, r1, a31);
+    INNMF_FMA(wk, r2, a32);
   }
   num[0] = horizontal_sum(a00);
   num[1] = horizontal_sum(a10);
@@ -388,52 +403,56 @@ inline void dot_4x2(const float* w, Index ldw, const float* r, Index ldr, Index 
   num[ldn + 1] = horizontal_sum(a11);
   num[ldn + 2] = horizontal_sum(a21);
   num[ldn + 3] = horizontal_sum(a31);
+  num[2 * ldn] = horizontal_sum(a02);
+  num[2 * ldn + 1] = horizontal_sum(a12);
+  num[2 * ldn + 2] = horizontal_sum(a22);
+  num[2 * ldn + 3] = horizontal_sum(a32);
 }
 
-/// num[0:24, 0:4] += Σ_j R[0:24, j]·H[0:4, j] over `cols` frames. r: R block (column stride
-/// ldr); h: H at (k0, j0) (column stride K); num at (0, k0), column stride ldn.
-inline void outer_24x4(const float* r, Index ldr, const float* h, Index K, Index cols, float* num,
-                       Index ldn) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
-         c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+/// num[0:16, 0:6] += Σ_j R[0:16, j]·H[0:6, j] over `cols` frames. r: R block (column stride
+/// ldr); h: H at (k0, j0) (column stride ldh); num at (0, k0), column stride ldn.
+inline void outer_16x6(const float* r, Index ldr, const float* h, Index ldh, Index cols,
+                       float* num, Index ldn) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+         c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (Index j = 0; j < cols; ++j) {
     const float* rj = r + j * ldr;
-    const float* hj = h + j * K;
-    const __m256 r0 = _mm256_loadu_ps(rj), r1 = _mm256_loadu_ps(rj + 8),
-                 r2 = _mm256_loadu_ps(rj + 16);
+    const float* hj = h + j * ldh;
+    const __m256 r0 = _mm256_loadu_ps(rj), r1 = _mm256_loadu_ps(rj + 8);
     __m256 hk = _mm256_broadcast_ss(hj);
-    c00 = _mm256_fmadd_ps(r0, hk, c00);
-    c01 = _mm256_fmadd_ps(r1, hk, c01);
-    c02 = _mm256_fmadd_ps(r2, hk, c02);
+    INNMF_FMA(r0, hk, c00);
+    INNMF_FMA(r1, hk, c01);
     hk = _mm256_broadcast_ss(hj + 1);
-    c10 = _mm256_fmadd_ps(r0, hk, c10);
-    c11 = _mm256_fmadd_ps(r1, hk, c11);
-    c12 = _mm256_fmadd_ps(r2, hk, c12);
+    INNMF_FMA(r0, hk, c10);
+    INNMF_FMA(r1, hk, c11);
     hk = _mm256_broadcast_ss(hj + 2);
-    c20 = _mm256_fmadd_ps(r0, hk, c20);
-    c21 = _mm256_fmadd_ps(r1, hk, c21);
-    c22 = _mm256_fmadd_ps(r2, hk, c22);
+    INNMF_FMA(r0, hk, c20);
+    INNMF_FMA(r1, hk, c21);
     hk = _mm256_broadcast_ss(hj + 3);
-    c30 = _mm256_fmadd_ps(r0, hk, c30);
-    c31 = _mm256_fmadd_ps(r1, hk, c31);
-    c32 = _mm256_fmadd_ps(r2, hk, c32);
+    INNMF_FMA(r0, hk, c30);
+    INNMF_FMA(r1, hk, c31);
+    hk = _mm256_broadcast_ss(hj + 4);
+    INNMF_FMA(r0, hk, c40);
+    INNMF_FMA(r1, hk, c41);
+    hk = _mm256_broadcast_ss(hj + 5);
+    INNMF_FMA(r0, hk, c50);
+    INNMF_FMA(r1, hk, c51);
   }
-  const auto add = [](float* out, __m256 value) {
-    _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), value));
-  };
-  add(num, c00);
-  add(num + 8, c01);
-  add(num + 16, c02);
-  add(num + ldn, c10);
-  add(num + ldn + 8, c11);
-  add(num + ldn + 16, c12);
-  add(num + 2 * ldn, c20);
-  add(num + 2 * ldn + 8, c21);
-  add(num + 2 * ldn + 16, c22);
-  add(num + 3 * ldn, c30);
-  add(num + 3 * ldn + 8, c31);
-  add(num + 3 * ldn + 16, c32);
+  add_to(num, c00);
+  add_to(num + 8, c01);
+  add_to(num + ldn, c10);
+  add_to(num + ldn + 8, c11);
+  add_to(num + 2 * ldn, c20);
+  add_to(num + 2 * ldn + 8, c21);
+  add_to(num + 3 * ldn, c30);
+  add_to(num + 3 * ldn + 8, c31);
+  add_to(num + 4 * ldn, c40);
+  add_to(num + 4 * ldn + 8, c41);
+  add_to(num + 5 * ldn, c50);
+  add_to(num + 5 * ldn + 8, c51);
 }
+
+#undef INNMF_FMA
 
 /// In place over `rows` (a multiple of 8) × `cols` entries holding WH: R = V / max(WH, ε), and
 /// if WithLoss Σ V·log(max(WH, ε)) added to `loss` (4 double lanes; each column's terms summed
@@ -460,13 +479,14 @@ inline void ratio_in_place(Index rows, Index cols, const float* v, Index ldv, fl
   }
 }
 
-/// R = V / max(W·H, ε) over rows [0, rows) and columns [0, cols) (multiples of 24 and 4), and
+/// R = V / max(W·H, ε) over rows [0, rows) and columns [0, cols) (multiples of 16 and 6), and
 /// the loss term: the product block by block, then the elementwise part over the tile.
 template <bool WithLoss>
 void ratio_tile(Index rows, Index cols, const float* w, Index ldw, const float* h, Index K,
-                const float* v, Index ldv, float* r, Index ldr, __m256d& loss) {
-  for (Index j = 0; j < cols; j += 4)
-    for (Index f = 0; f < rows; f += kRows) product_24x4(w + f, ldw, h + j * K, K, r + f + j * ldr, ldr);
+                Index ldh, const float* v, Index ldv, float* r, Index ldr, __m256d& loss) {
+  for (Index j = 0; j < cols; j += kFrames)
+    for (Index f = 0; f < rows; f += kRows)
+      product_16x6(w + f, ldw, h + j * ldh, K, ldh, r + f + j * ldr, ldr);
   ratio_in_place<WithLoss>(rows, cols, v, ldv, r, ldr, loss);
 }
 
@@ -482,7 +502,7 @@ class Avx2KlPasses final : public Passes {
  public:
   Avx2KlPasses(const Eigen::Ref<const Matrix>& V)
       : F_(V.rows()), Fp_(avx2::round_up(V.rows(), avx2::kRows)), T_(V.cols()),
-        Tp_(avx2::round_up(V.cols(), 4)),
+        Tp_(avx2::round_up(V.cols(), avx2::kFrames)),
         buffers_(static_cast<std::size_t>(std::max(1, omp_get_max_threads()))) {
     V_ = Matrix::Zero(Fp_, Tp_);
     V_.topLeftCorner(F_, T_) = V;
@@ -522,11 +542,11 @@ class Avx2KlPasses final : public Passes {
       for (Index c0 = 0; c0 < Tp_; c0 += avx2::kRowTileColumns) {
         const Index cols = std::min(avx2::kRowTileColumns, Tp_ - c0);
         const float* h = H_.data() + c0 * Kp;
-        avx2::ratio_tile<true>(rows, cols, W_.data() + f0, Fp_, h, Kp, V_.data() + f0 + c0 * Fp_,
-                               Fp_, b.r.data(), rows, loss);
+        avx2::ratio_tile<true>(rows, cols, W_.data() + f0, Fp_, h, K, Kp,
+                               V_.data() + f0 + c0 * Fp_, Fp_, b.r.data(), rows, loss);
         if (!delta) continue;
-        for (Index k = 0; k < Kp; k += 4)
-          avx2::outer_24x4(b.r.data(), rows, h + k, Kp, cols, num + k * rows, rows);
+        for (Index k = 0; k < Kp; k += 6)
+          avx2::outer_16x6(b.r.data(), rows, h + k, Kp, cols, num + k * rows, rows);
       }
       tile_loss[static_cast<std::size_t>(t)] = avx2::sum_lanes(loss);
       if (!delta) return;
@@ -554,15 +574,15 @@ class Avx2KlPasses final : public Passes {
       const float* h = H_.data() + c0 * Kp;
       const float* v = V_.data() + c0 * Fp_;
       if (with_loss)
-        avx2::ratio_tile<true>(Fp_, cols, W_.data(), Fp_, h, Kp, v, Fp_, b.r.data(), Fp_, loss);
+        avx2::ratio_tile<true>(Fp_, cols, W_.data(), Fp_, h, K, Kp, v, Fp_, b.r.data(), Fp_, loss);
       else
-        avx2::ratio_tile<false>(Fp_, cols, W_.data(), Fp_, h, Kp, v, Fp_, b.r.data(), Fp_, loss);
+        avx2::ratio_tile<false>(Fp_, cols, W_.data(), Fp_, h, K, Kp, v, Fp_, b.r.data(), Fp_, loss);
       tile_loss[static_cast<std::size_t>(t)] = avx2::sum_lanes(loss);
       if (!delta) return;
       float* num = b.num.data();  // (Kp, cols), column stride Kp
-      for (Index j = 0; j < cols; j += 2)
+      for (Index j = 0; j < cols; j += 3)
         for (Index k = 0; k < Kp; k += 4)
-          avx2::dot_4x2(W_.data() + k * Fp_, Fp_, b.r.data() + j * Fp_, Fp_, Fp_, num + k + j * Kp, Kp);
+          avx2::dot_4x3(W_.data() + k * Fp_, Fp_, b.r.data() + j * Fp_, Fp_, Fp_, num + k + j * Kp, Kp);
       const Index real_cols = std::min(cols, T_ - c0);  // padding frames are not H's
       for (Index j = 0; j < real_cols; ++j)
         for (Index k = 0; k < K; ++k) (*delta)(k, c0 + j) = num[j * Kp + k] / w_sum[k];
@@ -584,7 +604,7 @@ class Avx2KlPasses final : public Passes {
 
   /// W and H into their zero-padded copies: W_ (Fp, Kp), H_ (Kp, Tp).
   void load(const Matrix& W, const Matrix& H) {
-    const Index Kp = avx2::round_up(W.cols(), 4);
+    const Index Kp = avx2::round_up(W.cols(), avx2::kTemplates);
     if (W_.rows() != Fp_ || W_.cols() != Kp) W_ = Matrix::Zero(Fp_, Kp);
     if (H_.rows() != Kp || H_.cols() != Tp_) H_ = Matrix::Zero(Kp, Tp_);
     W_.topLeftCorner(F_, W.cols()) = W;

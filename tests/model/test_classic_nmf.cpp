@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include "innmf/core/error.hpp"
 #include "innmf/model/beta_divergence.hpp"
@@ -235,6 +236,36 @@ TEST(ClassicNmf, ResultsDoNotDependOnThreadCount) {
   EXPECT_TRUE(one.W == two.W);
   EXPECT_TRUE(one.H == two.H);
   EXPECT_TRUE(H_one == H_two);
+}
+
+// The AVX2 kernels (β = 1) and the portable Eigen ones compute the same updates and losses, on
+// shapes that exercise every padding (rows not a multiple of 16, frames not of 6, K not of 12).
+TEST(ClassicNmf, FastAndPortableKernelsAgree) {
+  for (auto [F, T, K] : {std::tuple<Index, Index, Index>{37, 50, 5}, {501, 321, 20}, {16, 6, 12}}) {
+    const Matrix V = random_matrix(F, T, 61, 0.0, 2.0, 0.1);
+    auto fast = random_init(V, static_cast<int>(K), 2), portable = fast;
+    auto options = options_with(1.0, 5);
+    const auto fast_result = fit(V, fast, options);
+    options.kernels = Kernels::portable;
+    const auto portable_result = fit(V, portable, options);
+    EXPECT_EQ(portable_result.kernels, "eigen");
+    ASSERT_EQ(fast_result.loss.size(), portable_result.loss.size());
+    for (std::size_t i = 0; i < fast_result.loss.size(); ++i)
+      EXPECT_NEAR(fast_result.loss[i], portable_result.loss[i], 1e-5 * portable_result.loss[i])
+          << F << " × " << T << ", K " << K << ", update " << i;
+    EXPECT_LT(max_relative_difference(fast.W.cast<double>(), portable.W.cast<double>()), 1e-3);
+    EXPECT_LT(max_relative_difference(fast.H.cast<double>(), portable.H.cast<double>()), 1e-3);
+
+    Matrix H_fast = constant_activations(V, K), H_portable = H_fast;
+    const auto a = fit_activations(V, fast.W, H_fast, options_with(1.0, 5));
+    options.kernels = Kernels::portable;
+    const auto b = fit_activations(V, fast.W, H_portable, options);
+    EXPECT_NEAR(a.loss.back(), b.loss.back(), 1e-5 * b.loss.back());
+    EXPECT_LT(max_relative_difference(H_fast.cast<double>(), H_portable.cast<double>()), 1e-3);
+    EXPECT_NEAR(loss(V, fast.W, fast.H, 1.0).sum,
+                loss(V, fast.W, fast.H, 1.0, Kernels::portable).sum,
+                1e-5 * loss(V, fast.W, fast.H, 1.0, Kernels::portable).sum);
+  }
 }
 
 TEST(ClassicNmf, RandomInitIsSeededPositiveAndScaledLikeScikitLearn) {

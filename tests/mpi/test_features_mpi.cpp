@@ -9,29 +9,13 @@
 #include "innmf/core/error.hpp"
 #include "innmf/corpus/feature_extraction.hpp"
 #include "innmf/io/point_file.hpp"
-#include "test_util.hpp"
+#include "mpi/shared_dir.hpp"
 
 using namespace innmf;
 namespace fs = std::filesystem;
+using innmf::testing::SharedDir;
 
 namespace {
-
-/// A folder shared by every rank: rank 0 makes it and broadcasts the name.
-class SharedDir {
- public:
-  explicit SharedDir(const mpi::Comm& comm) : comm_(comm) {
-    if (comm.is_root()) local_ = std::make_unique<innmf::testing::TempDir>();
-    path_ = comm.is_root() ? local_->path() : "";
-    comm.broadcast(path_);
-  }
-  ~SharedDir() { comm_.barrier(); }  // nobody removes it while others still read
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  const mpi::Comm& comm_;
-  std::unique_ptr<innmf::testing::TempDir> local_;
-  std::string path_;
-};
 
 /// Writes files of different lengths and frequencies (rank 0), returns their paths.
 std::vector<std::string> make_corpus(const mpi::Comm& comm, const SharedDir& dir) {

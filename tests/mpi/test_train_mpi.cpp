@@ -11,25 +11,28 @@
 #include "innmf/corpus/feature_extraction.hpp"
 #include "innmf/io/innmf_model_file.hpp"
 #include "innmf/train/trainer.hpp"
-#include "test_util.hpp"
+#include "mpi/shared_dir.hpp"
 
 using namespace innmf;
+using innmf::testing::SharedDir;
 
 namespace {
 
-/// A shared temporary folder: rank 0 creates it, everyone uses it.
-struct SharedFolder {
-  explicit SharedFolder(const mpi::Comm& comm) : comm(comm) {
-    if (comm.is_root()) local = std::make_unique<innmf::testing::TempDir>();
-    path = comm.is_root() ? local->path() : "";
-    comm.broadcast(path);
+/// Rank 0 writes tones of the given lengths [samples] at 8 kHz and their STFT point set.
+void make_point_file(const SharedDir& dir, const mpi::Comm& world, const std::vector<long>& lengths) {
+  if (world.is_root()) {
+    std::vector<std::string> files;
+    for (std::size_t i = 0; i < lengths.size(); ++i) {
+      files.push_back(dir / ("c" + std::to_string(i) + ".wav"));
+      audio::write_wav(files.back(), innmf::testing::tone(200.0 + 150 * i, 8000, lengths[i]), "float");
+    }
+    corpus::FeatureConfig features;
+    features.stft = {256, 128, tf::WindowKind::sqrt_hann};
+    features.config_json = "{}";
+    corpus::extract_features(files, features, dir / "points.h5", mpi::Comm::self());
   }
-  ~SharedFolder() { comm.barrier(); }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-  const mpi::Comm& comm;
-  std::unique_ptr<innmf::testing::TempDir> local;
-  std::string path;
-};
+  world.barrier();
+}
 
 train::TrainConfig small_training() {
   train::TrainConfig config;
@@ -45,20 +48,8 @@ train::TrainConfig small_training() {
 
 TEST(TrainMpi, LossCurveIsTheSameOnAnyNumberOfRanks) {
   const auto world = mpi::Comm::world();
-  SharedFolder dir(world);
-  if (world.is_root()) {
-    // Six clips of different lengths and pitches.
-    for (int i = 0; i < 6; ++i)
-      audio::write_wav(dir / ("c" + std::to_string(i) + ".wav"),
-                       innmf::testing::tone(200.0 + 150 * i, 8000, 4000 + 1500 * i), "float");
-    corpus::FeatureConfig features;
-    features.stft = {256, 128, tf::WindowKind::sqrt_hann};
-    features.config_json = "{}";
-    std::vector<std::string> files;
-    for (int i = 0; i < 6; ++i) files.push_back(dir / ("c" + std::to_string(i) + ".wav"));
-    corpus::extract_features(files, features, dir / "points.h5", mpi::Comm::self());
-  }
-  world.barrier();
+  SharedDir dir(world);
+  make_point_file(dir, world, {4000, 5500, 7000, 8500, 10000, 11500});  // six clips
   for (auto activations : {model::ActivationKind::grid, model::ActivationKind::mlp}) {
     auto config = small_training();
     config.model.activations = activations;
@@ -78,15 +69,8 @@ TEST(TrainMpi, LossCurveIsTheSameOnAnyNumberOfRanks) {
 
 TEST(TrainMpi, NanLossStopsEveryRankWithExitCode4) {
   const auto world = mpi::Comm::world();
-  SharedFolder dir(world);
-  if (world.is_root()) {
-    audio::write_wav(dir / "a.wav", innmf::testing::tone(440, 8000, 8000), "float");
-    corpus::FeatureConfig features;
-    features.stft = {256, 128, tf::WindowKind::sqrt_hann};
-    features.config_json = "{}";
-    corpus::extract_features({dir / "a.wav"}, features, dir / "points.h5", mpi::Comm::self());
-  }
-  world.barrier();
+  SharedDir dir(world);
+  make_point_file(dir, world, {8000});
   auto config = small_training();
   config.lr = 1e30;  // the first step throws every parameter to ±1e30
   try {
@@ -101,18 +85,8 @@ TEST(TrainMpi, NanLossStopsEveryRankWithExitCode4) {
 
 TEST(TrainMpi, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
   const auto world = mpi::Comm::world();
-  SharedFolder dir(world);
-  if (world.is_root()) {
-    for (int i = 0; i < 3; ++i)
-      audio::write_wav(dir / ("c" + std::to_string(i) + ".wav"),
-                       innmf::testing::tone(300.0 + 200 * i, 8000, 6000 + 2000 * i), "float");
-    corpus::FeatureConfig features;
-    features.stft = {256, 128, tf::WindowKind::sqrt_hann};
-    features.config_json = "{}";
-    corpus::extract_features({dir / "c0.wav", dir / "c1.wav", dir / "c2.wav"}, features, dir / "points.h5",
-                             mpi::Comm::self());
-  }
-  world.barrier();
+  SharedDir dir(world);
+  make_point_file(dir, world, {6000, 8000, 10000});
   for (auto optimizer : {train::OptimizerKind::rprop, train::OptimizerKind::adam}) {
     auto config = small_training();
     config.optimizer = optimizer;
@@ -138,15 +112,8 @@ TEST(TrainMpi, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
 
 TEST(TrainMpi, CheckpointOfAnotherRunIsRefused) {
   const auto world = mpi::Comm::world();
-  SharedFolder dir(world);
-  if (world.is_root()) {
-    audio::write_wav(dir / "a.wav", innmf::testing::tone(440, 8000, 8000), "float");
-    corpus::FeatureConfig features;
-    features.stft = {256, 128, tf::WindowKind::sqrt_hann};
-    features.config_json = "{}";
-    corpus::extract_features({dir / "a.wav"}, features, dir / "points.h5", mpi::Comm::self());
-  }
-  world.barrier();
+  SharedDir dir(world);
+  make_point_file(dir, world, {8000});
   auto config = small_training();
   config.epochs = 3;
   config.checkpoint_path = dir / "run.ckpt.h5";

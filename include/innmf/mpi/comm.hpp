@@ -77,6 +77,33 @@ class Comm {
   int size_ = 1;
 };
 
+/// Collective: rank 0 runs `work` (reading headers, writing a file), then every rank learns
+/// whether it failed (Comm::agree_on_failure): on failure every rank throws the same error.
+template <typename Work>
+void on_root(const Comm& comm, Work&& work) {
+  std::exception_ptr failure;
+  if (comm.is_root()) {
+    try {
+      work();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  comm.agree_on_failure(failure);
+}
+
+/// Collective: every rank runs `work` on its own data, then all agree on failure.
+template <typename Work>
+void on_every_rank(const Comm& comm, Work&& work) {
+  std::exception_ptr failure;
+  try {
+    work();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  comm.agree_on_failure(failure);
+}
+
 /// Min/avg/max over ranks of each phase of `times` (seconds); valid on every rank. Phases must
 /// have the same names on every rank.
 struct PhaseSummary {
