@@ -24,4 +24,4 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 rm -rf build-asan
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINNMF_SANITIZE=ON
 cmake --build build-asan --parallel "$(nproc)" --target innmf_unit_tests innmf_mpi_tests
-(cd build-asan && ctest --output-on-failure --parallel 2 --timeout 600 -L "unit|mpi")
+(cd build-asan && ctest --output-on-failure --parallel 2 --timeout 600 -L "unit|mpi" -LE "cli|jobs|slurm")

@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -32,6 +33,11 @@ SECTION = "## Training epoch vs PyTorch (bench/train/run.sh)"
 
 def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+
+
+def children_cpu():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
 
 
 def read_jsonl(path):
@@ -102,19 +108,19 @@ class Runner:
         metrics = os.path.join(self.runs_dir, name + ".jsonl")
         cmd = [self.args.innmf, "train", self.args.points, "-o", os.path.join(self.runs_dir, name + ".h5"),
                "--epochs", str(epochs), "--threads", str(threads), "--metrics", metrics, "-q", *extra]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), children_cpu()
         sh(cmd, env=self.env("system"))
-        wall = time.perf_counter() - t0
-        return {"wall": wall, "metrics": metrics, "epochs": read_jsonl(metrics)}
+        wall, cpu = time.perf_counter() - t0, children_cpu() - c0
+        return {"wall": wall, "cpu": cpu, "metrics": metrics, "epochs": read_jsonl(metrics)}
 
     def torch(self, name, impl, threads, epochs, blas, extra=()):
         metrics = os.path.join(self.runs_dir, name + ".jsonl")
         cmd = [self.args.python, self.torch_script, self.args.points, "--impl", impl, "--threads", str(threads),
                "--epochs", str(epochs), "--metrics", metrics, *extra]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), children_cpu()
         sh(cmd, env=self.env(blas))
-        wall = time.perf_counter() - t0
-        return {"wall": wall, "metrics": metrics, "epochs": read_jsonl(metrics)}
+        wall, cpu = time.perf_counter() - t0, children_cpu() - c0
+        return {"wall": wall, "cpu": cpu, "metrics": metrics, "epochs": read_jsonl(metrics)}
 
 
 def summarize(epochs, warmup):
@@ -187,7 +193,8 @@ def render(res):
     w("")
     w(f"Command: `{res['command']}` — {res['rounds']} interleaved rounds; each run is {res['warmup']} warm-up + "
       f"{res['measure']} measured full-batch epochs; a run's figure is the median of its measured epochs, a row's "
-      f"\"best\" the lowest of its round medians. Data: `{res['data']}` → `innmf features --n-fft 1000 --hop 500` "
+      f"\"best\" the lowest of its round medians (a PyTorch timing run stops after "
+      f"{res['run_max_seconds']:.0f} s of training, with fewer measured epochs, when the machine is busy). Data: `{res['data']}` → `innmf features --n-fft 1000 --hop 500` "
       f"→ {res['frames']} frames × {res['bins']} bins = {res['frames'] * res['bins']} points. Model: innmf's "
       f"defaults (rank 20, per-component, h 64, 4 layers, p 0.5, KL, Rprop lr 1e-3, grid H). PyTorch: "
       f"`bench/train/innmf_torch.py` (autograd, torch.optim.Rprop), networks evaluated once per unique "
@@ -196,14 +203,14 @@ def render(res):
       f"`libblas.so.3`, which here is the reference BLAS; the PyTorch rows marked OpenBLAS load "
       f"`libopenblas0-openmp` (fetched with `apt-get download`, not installed) through `LD_LIBRARY_PATH`.")
     w("")
-    w("| implementation | threads | BLAS | median s/epoch per round [ms] | best [ms] | fastest epoch [ms] | GFLOP/s (best) | % of FMA peak of the cores used |")
-    w("|---|---:|---|---|---:|---:|---:|---:|")
+    w("| implementation | threads | BLAS | median s/epoch per round [ms] | best [ms] | fastest epoch [ms] | GFLOP/s (best) | % of FMA peak of the cores used | CPU time per epoch [ms] |")
+    w("|---|---:|---|---|---:|---:|---:|---:|---:|")
     for row in res["rows"]:
         per_round = " / ".join(f"{x * 1e3:.1f}" for x in row["round_medians"])
         gf = fl["total"] / row["best"] / 1e9
         pk = gf / (m["peak_core_gflops"] * row["threads"]) * 100
         w(f"| {row['label']} | {row['threads']} | {row['blas']} | {per_round} | {row['best'] * 1e3:.1f} | "
-          f"{row['fastest'] * 1e3:.1f} | {gf:.1f} | {pk:.0f} % |")
+          f"{row['fastest'] * 1e3:.1f} | {gf:.1f} | {pk:.0f} % | {row['cpu'] * 1e3:.1f} |")
     w("")
     v = res["verdict"]
     w(f"innmf best: **{v['innmf_best_ms']:.1f} ms/epoch** ({v['innmf_config']}); PyTorch best: "
@@ -220,6 +227,17 @@ def render(res):
       f"{fl['factor_gemms'] / 1e6:.1f} M; **total {fl['total'] / 1e6:.1f} MFLOP per epoch**. Not counted: "
       f"{fl['sin_cos_evaluations'] / 1e6:.2f} M sin + cos, softplus, {fl['points'] / 1e3:.0f} k logs of the KL, "
       f"Rprop.")
+    w("")
+    w(f"CPU time per epoch (all threads; innmf: the process's CPU time minus that of an `--epochs 1` run, "
+      f"per epoch; PyTorch: `time.process_time()` around each epoch; the lowest over the rounds) is the "
+      f"contention-proof figure for the 1-thread rows, where it is what the epoch would take on an idle core "
+      f"(2-thread rows include OpenMP spin-waiting). 1 thread, by CPU time: innmf {v['cpu1_innmf_ms']:.1f} ms "
+      f"({v['cpu1_innmf_gflops']:.1f} GFLOP/s, {v['cpu1_innmf_gflops'] / m['peak_core_gflops'] * 100:.0f} % of a "
+      f"core's peak) vs PyTorch {v['cpu1_torch_impl']} {v['cpu1_torch_ms']:.1f} ms "
+      f"({v['cpu1_torch_gflops']:.1f} GFLOP/s, {v['cpu1_torch_gflops'] / m['peak_core_gflops'] * 100:.0f} %) → "
+      f"**{v['cpu1_speedup']:.2f}×**. At one thread the floor is out of reach by construction: 4× PyTorch's "
+      f"{v['cpu1_torch_gflops']:.1f} GFLOP/s is {4 * v['cpu1_torch_gflops']:.0f} GFLOP/s, "
+      f"{4 * v['cpu1_torch_gflops'] / m['peak_core_gflops'] * 100:.0f} % of a core's FMA peak for the GEMMs alone.")
     w("")
     fl_text = (f"**PASS**" if v["speedup"] >= 4 else
                f"**FAIL** — innmf would need ≤ {v['torch_best_ms'] / 4:.1f} ms/epoch, it takes "
@@ -289,7 +307,7 @@ def main():
     ap.add_argument("--results", required=True)
     ap.add_argument("--openblas", default="")
     ap.add_argument("--python", default="/usr/bin/python3")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--measure", type=int, default=50)
     ap.add_argument("--long-epochs", type=int, default=1000)
@@ -297,6 +315,8 @@ def main():
     ap.add_argument("--long-threads", type=int, default=1)
     ap.add_argument("--no-second-seed", dest="second_seed", action="store_false")
     ap.add_argument("--perf-epochs", type=int, default=300)
+    ap.add_argument("--run-max-seconds", type=float, default=25,
+                    help="cap on the training time of one PyTorch timing run (fewer measured epochs)")
     ap.add_argument("--no-perf", action="store_true")
     ap.add_argument("--command", default="bench/train/run.sh")
     ap.add_argument("--commit", default="unknown")
@@ -304,7 +324,8 @@ def main():
     runner = Runner(args)
     res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"), "command": args.command,
            "commit": args.commit, "machine": machine(), "load_before": loadavg(), "rounds": args.rounds,
-           "warmup": args.warmup, "measure": args.measure, "data": args.data}
+           "warmup": args.warmup, "measure": args.measure, "data": args.data,
+           "run_max_seconds": args.run_max_seconds}
     res["torch_version"] = sh([args.python, "-c", "import torch; print(torch.__version__)"]).stdout.strip()
     blas = "openblas" if args.openblas else "system"
     blas_label = {"openblas": "OpenBLAS 0.3.21", "system": "system libblas.so.3 (reference)"}
@@ -319,29 +340,39 @@ def main():
     configs = [("innmf", None, 1), ("torch", "batched", 1), ("torch", "naive", 1),
                ("innmf", None, 2), ("torch", "batched", 2), ("torch", "naive", 2)]
     runs = {c: [] for c in configs}
+    cap = ("--max-seconds", str(args.run_max_seconds))
     for r in range(1, args.rounds + 1):
         for tool, impl, t in configs:
             name = f"{tool}{'_' + impl if impl else ''}_t{t}_r{r}"
-            run = runner.innmf(name, t, n) if tool == "innmf" else runner.torch(name, impl, t, n, blas)
+            if tool == "innmf":
+                run = runner.innmf(name, t, n)
+                # CPU time per epoch: the process's CPU time minus that of a 1-epoch run (start-up).
+                base = runner.innmf(name + "_e1", t, 1)
+                cpu = (run["cpu"] - base["cpu"]) / (len(run["epochs"]) - 1)
+            else:
+                run = runner.torch(name, impl, t, n, blas, cap)
+                cpu = statistics.fmean(e["cpu_seconds"] for e in run["epochs"][1:])
             s = summarize(run["epochs"], args.warmup)
-            s["wall"] = run["wall"]
+            s["wall"], s["cpu_per_epoch"] = run["wall"], cpu
             runs[(tool, impl, t)].append(s)
             print(f"round {r}: {name:22s} median {s['median'] * 1e3:7.1f} ms  min {s['min'] * 1e3:7.1f} ms  "
-                  f"(load {loadavg()})", file=sys.stderr)
+                  f"cpu {cpu * 1e3:7.1f} ms  n {s['n']}  (load {loadavg()})", file=sys.stderr)
     rows = []
     for (tool, impl, t), ss in runs.items():
         rows.append({"tool": tool, "impl": impl, "threads": t,
                      "label": "innmf train" if tool == "innmf" else f"PyTorch {impl}",
                      "blas": "— (Eigen)" if tool == "innmf" else blas_label[blas],
                      "round_medians": [s["median"] for s in ss], "best": min(s["median"] for s in ss),
-                     "fastest": min(s["min"] for s in ss), "runs": ss})
+                     "fastest": min(s["min"] for s in ss), "cpu": min(s["cpu_per_epoch"] for s in ss),
+                     "runs": ss})
     # 2. Debian's default BLAS, for reference (slow: few epochs).
     if args.openblas:
         ref = runner.torch("torch_batched_refblas_t1", "batched", 1, args.warmup + 10, "system")
         s = summarize(ref["epochs"], args.warmup)
+        s["cpu_per_epoch"] = statistics.fmean(e["cpu_seconds"] for e in ref["epochs"][1:])
         rows.append({"tool": "torch-refblas", "impl": "batched", "threads": 1, "label": "PyTorch batched",
                      "blas": blas_label["system"], "round_medians": [s["median"]], "best": s["median"],
-                     "fastest": s["min"], "runs": [s]})
+                     "fastest": s["min"], "cpu": s["cpu_per_epoch"], "runs": [s]})
         print(f"torch batched, reference BLAS: median {s['median'] * 1e3:.1f} ms", file=sys.stderr)
     res["rows"] = rows
     with h5py.File(args.points, "r") as f:
@@ -363,6 +394,12 @@ def main():
         "innmf_peak_machine_pct": gf / m["peak_machine_gflops"] * 100,
         "torch_gflops": fl["total"] / tb["best"] / 1e9,
     }
+    i1 = next(r for r in innmf_rows if r["threads"] == 1)
+    t1 = min((r for r in torch_rows if r["threads"] == 1), key=lambda r: r["cpu"])
+    res["verdict"].update({"cpu1_innmf_ms": i1["cpu"] * 1e3, "cpu1_torch_ms": t1["cpu"] * 1e3,
+                           "cpu1_torch_impl": t1["impl"], "cpu1_speedup": t1["cpu"] / i1["cpu"],
+                           "cpu1_innmf_gflops": fl["total"] / i1["cpu"] / 1e9,
+                           "cpu1_torch_gflops": fl["total"] / t1["cpu"] / 1e9})
 
     # 3. innmf start-up.
     t = ib["threads"]

@@ -24,8 +24,8 @@ namespace {
 using Index = Eigen::Index;
 using MapMatrix = Eigen::Map<Matrix>;
 
-// Tile shapes: fixed, so that results do not depend on the thread count. A tile's WH, its two
-// elementwise factors and its slice of V stay within a core's L2 cache (bench/nmf).
+// Tile shapes of the portable passes: fixed, so that results do not depend on the thread count.
+// A tile's WH, its two elementwise factors and its slice of V stay within a core's L2 cache.
 constexpr Index kRowTile = 64;          // rows of V per tile of the W pass
 constexpr Index kRowTileColumns = 256;  // columns per step within a W-pass tile
 constexpr Index kColumnTile = 64;       // columns of V per tile of the H pass
@@ -305,11 +305,10 @@ class EigenPasses final : public Passes {
 namespace avx2 {
 
 // Block shapes (measured on Zen 3: the 12-accumulator shapes that leave GCC enough registers).
-constexpr Index kRows = 16;             // rows of product/outer blocks and of a W-pass tile
+constexpr Index kRows = 16;             // rows of product and outer blocks
 constexpr Index kFrames = 6;            // frames of a product block
 constexpr Index kTemplates = 12;        // K is padded to a multiple of 12 (dot: 4, outer: 6)
 constexpr Index kColumnTile = 36;       // frames per tile of the H pass (a multiple of 6)
-constexpr Index kRowTileColumns = 132;  // frames per step within a W-pass tile (a multiple of 6)
 
 Index round_up(Index n, Index multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -454,6 +453,30 @@ inline void outer_16x6(const float* r, Index ldr, const float* h, Index ldh, Ind
 
 #undef INNMF_FMA
 
+/// log x for normal positive x (the caller passes max(WH, ε); no 0, denormal, ∞ or NaN to
+/// handle, unlike Eigen's plog): Cephes' logf, x = m·2^e with m in [√½, √2),
+/// log x = e·ln 2 + log1p(m − 1), log1p by its degree-9 polynomial; error ~1 ulp.
+inline __m256 log_positive(__m256 x) {
+  const __m256i bits = _mm256_castps_si256(x);
+  const __m256i exponent = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
+      _mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f800000)));
+  const __m256 above = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356237f), _CMP_GT_OQ);
+  m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), above);  // [√½, √2)
+  const __m256 e = _mm256_add_ps(_mm256_cvtepi32_ps(exponent), _mm256_and_ps(above, _mm256_set1_ps(1.0f)));
+  const __m256 t = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
+  __m256 p = _mm256_set1_ps(7.0376836292e-2f);
+  for (float c : {-1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f,
+                  -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f})
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c));
+  const __m256 t2 = _mm256_mul_ps(t, t);
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, t), t2);
+  y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+  y = _mm256_fmadd_ps(t2, _mm256_set1_ps(-0.5f), y);
+  y = _mm256_add_ps(t, y);
+  return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), y);
+}
+
 /// In place over `rows` (a multiple of 8) × `cols` entries holding WH: R = V / max(WH, ε), and
 /// if WithLoss Σ V·log(max(WH, ε)) added to `loss` (4 double lanes; each column's terms summed
 /// in float first).
@@ -470,7 +493,7 @@ inline void ratio_in_place(Index rows, Index cols, const float* v, Index ldv, fl
       const __m256 target = _mm256_loadu_ps(vj + f);
       _mm256_storeu_ps(rj + f, _mm256_div_ps(target, model));
       if (WithLoss)
-        column_loss = _mm256_fmadd_ps(target, Eigen::internal::plog(model), column_loss);
+        column_loss = _mm256_fmadd_ps(target, log_positive(model), column_loss);
     }
     if (WithLoss) {
       loss = _mm256_add_pd(loss, _mm256_cvtps_pd(_mm256_castps256_ps128(column_loss)));
@@ -522,38 +545,49 @@ class Avx2KlPasses final : public Passes {
 
   const char* name() const override { return "avx2-kl"; }
 
+  // The W pass runs over column tiles too (V is read contiguously, the product blocks span
+  // every row): each tile adds R Hᵀ into its own partial numerator (Fp, Kp), and the partials
+  // are summed in tile order afterwards, row block by row block.
   double row_pass(const Matrix& W, const Matrix& H, Matrix* delta) override {
     load(W, H);
     const Index K = W.cols(), Kp = W_.cols();
-    const Index n_tiles = Fp_ / avx2::kRows;
+    const Index tile = w_pass_tile();
+    const Index n_tiles = (Tp_ + tile - 1) / tile;
     Eigen::RowVectorXf h_sum;  // the denominator 1·Hᵀ
     if (delta) {
       h_sum = H.rowwise().sum().transpose();
       replace_zeros(h_sum, kEpsilon);
+      if (partials_.size() < n_tiles * Fp_ * Kp) partials_.resize(n_tiles * Fp_ * Kp);
     }
     std::vector<double> tile_loss(static_cast<std::size_t>(n_tiles), 0.0);
     for_each_tile(n_tiles, [&](Index t) {
-      constexpr Index rows = avx2::kRows;
-      const Index f0 = t * rows;
-      auto& b = buffer(rows * avx2::kRowTileColumns, rows * Kp);
-      float* num = b.num.data();  // (rows, Kp), column stride rows
-      std::fill(num, num + rows * Kp, 0.0f);
+      const Index c0 = t * tile, cols = std::min(tile, Tp_ - c0);
+      auto& b = buffer(Fp_ * tile, 0);
       __m256d loss = _mm256_setzero_pd();
-      for (Index c0 = 0; c0 < Tp_; c0 += avx2::kRowTileColumns) {
-        const Index cols = std::min(avx2::kRowTileColumns, Tp_ - c0);
-        const float* h = H_.data() + c0 * Kp;
-        avx2::ratio_tile<true>(rows, cols, W_.data() + f0, Fp_, h, K, Kp,
-                               V_.data() + f0 + c0 * Fp_, Fp_, b.r.data(), rows, loss);
-        if (!delta) continue;
-        for (Index k = 0; k < Kp; k += 6)
-          avx2::outer_16x6(b.r.data(), rows, h + k, Kp, cols, num + k * rows, rows);
-      }
+      const float* h = H_.data() + c0 * Kp;
+      avx2::ratio_tile<true>(Fp_, cols, W_.data(), Fp_, h, K, Kp, V_.data() + c0 * Fp_, Fp_,
+                             b.r.data(), Fp_, loss);
       tile_loss[static_cast<std::size_t>(t)] = avx2::sum_lanes(loss);
       if (!delta) return;
-      const Index real_rows = std::min(rows, F_ - f0);  // padding rows are not W's
-      for (Index k = 0; k < K; ++k)
-        for (Index f = 0; f < real_rows; ++f) (*delta)(f0 + f, k) = num[k * rows + f] / h_sum[k];
+      float* num = partials_.data() + t * Fp_ * Kp;  // (Fp, Kp), column stride Fp
+      std::fill(num, num + Fp_ * Kp, 0.0f);
+      for (Index k = 0; k < Kp; k += 6)
+        for (Index f = 0; f < Fp_; f += avx2::kRows)
+          avx2::outer_16x6(b.r.data() + f, Fp_, h + k, Kp, cols, num + f + k * Fp_, Fp_);
     });
+    if (delta) {
+      const Index n_blocks = Fp_ / avx2::kRows;
+      for_each_tile(n_blocks, [&](Index block) {
+        const Index f0 = block * avx2::kRows, rows = std::min(avx2::kRows, F_ - f0);
+        Eigen::Matrix<float, avx2::kRows, Eigen::Dynamic> sum =
+            Eigen::Matrix<float, avx2::kRows, Eigen::Dynamic>::Zero(avx2::kRows, K);
+        for (Index t = 0; t < n_tiles; ++t)  // tile order: the same sum for any thread count
+          sum += Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>(
+              partials_.data() + t * Fp_ * Kp + f0, avx2::kRows, K, Eigen::OuterStride<>(Fp_));
+        for (Index k = 0; k < K; ++k)
+          for (Index f = 0; f < rows; ++f) (*delta)(f0 + f, k) = sum(f, k) / h_sum[k];
+      });
+    }
     return kl_loss(W, H, sum_in_order(tile_loss));
   }
 
@@ -618,7 +652,15 @@ class Avx2KlPasses final : public Passes {
     return constant_ + w_sums.dot(h_sums) - v_log_model;
   }
 
+  /// Frames per W-pass tile: a multiple of 6 fixed by the frame count alone (never by the
+  /// thread count), at most 64 tiles so that the partial numerators stay small.
+  Index w_pass_tile() const {
+    const Index n = std::clamp<Index>(Tp_ / avx2::kColumnTile, 1, 64);
+    return avx2::round_up((Tp_ + n - 1) / n, avx2::kFrames);
+  }
+
   Index F_, Fp_, T_, Tp_;
+  Eigen::VectorXf partials_;  // W pass: one (Fp, Kp) numerator per tile
   Matrix V_;  // (Fp, Tp): V, then zeros
   Matrix W_;  // (Fp, Kp): W, then zeros
   Matrix H_;  // (Kp, Tp): H, then zeros

@@ -23,10 +23,10 @@
 //
 // Speed: each half-iteration is one pass over V in cache-sized tiles that fuses the GEMM
 // WH = W·H, the elementwise V ⊙ (WH)^(β−2) (and the loss, which costs one log per entry), and
-// the GEMM with Hᵀ or Wᵀ, so the whole WH is never held. For β = 1 on a CPU with AVX2 + FMA,
-// micro-kernels keep each block of WH in registers from its GEMM to the ratio; elsewhere (any
-// other β, or Kernels::portable) each tile runs single-threaded Eigen GEMMs
-// (EIGEN_DONT_PARALLELIZE). Tiles depend only on the shapes, never on the thread count, and
+// the GEMM with Hᵀ or Wᵀ, so the whole WH is never held. For β = 1 on a CPU with AVX2 + FMA
+// (an -march=native build), hand-written micro-kernels do this on tiles of frames, and the KL
+// loss costs one fast log per entry; elsewhere (any other β, or Kernels::portable) each tile
+// runs single-threaded Eigen GEMMs (EIGEN_DONT_PARALLELIZE). Tiles depend only on the shapes, never on the thread count, and
 // every tile writes its own output: results are bit-identical for any number of OpenMP threads.
 
 #include <Eigen/Core>

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Happy path of classic NMF on real speech: `innmf nmf` → `innmf reconstruct` → `innmf info`.
+#
+#   check_nmf.sh INNMF PYTHON OUTDIR TRAIN.wav TEST.wav MIN_SDR_DB [MPIRUN...]
+#
+# 1. `INNMF nmf TRAIN.wav -o OUTDIR/model.h5 --rank 20 --n-fft 1000 --hop 500 --iters 100
+#    --metrics OUTDIR/nmf.jsonl`: exit 0, the model exists, no temporary file is left, the
+#    metrics hold iterations 0..100 and their loss never rises (1e-6 relative slack for float32).
+# 2. `INNMF reconstruct OUTDIR/model.h5 TEST.wav --n-fft 1000 --hop 500 --metrics
+#    OUTDIR/reconstruct.jsonl`: exit 0; the JSON line on stdout is the file's; kl is finite and
+#    positive; sdr_freq is above MIN_SDR_DB.
+# 3. `INNMF info OUTDIR/model.h5` names the kind, the rank and the 501 bins.
+# 4. With MPIRUN (e.g. `mpirun -np 2 --oversubscribe`), step 1 again under it: the model's W, H
+#    and loss curve must be the same bits as on one rank (rank 0 computes, the others wait).
+set -u
+if [[ $# -lt 6 ]]; then
+  echo "usage: check_nmf.sh INNMF PYTHON OUTDIR TRAIN.wav TEST.wav MIN_SDR_DB [MPIRUN...]" >&2
+  exit 1
+fi
+innmf=$1 python=$2 out=$3 train=$4 test=$5 min_sdr=$6
+shift 6
+mpirun=("$@")
+
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+rm -rf -- "$out"
+mkdir -p -- "$out"
+model=$out/model.h5
+stft=(--n-fft 1000 --hop 500)
+
+timeout --kill-after=10 120 "$innmf" nmf "$train" -o "$model" --rank 20 "${stft[@]}" --iters 100 \
+  --metrics "$out/nmf.jsonl" -q
+status=$?
+[[ $status -eq 0 ]] || fail "innmf nmf exited with $status"
+[[ -f $model ]] || fail "innmf nmf exited 0 but wrote no $model"
+leftovers=$(find "$out" -maxdepth 1 -name '.*.tmp-*')
+[[ -z $leftovers ]] || fail "temporary files left behind: $leftovers"
+"$python" - "$out/nmf.jsonl" <<'PY' || fail "nmf metrics"
+import json, math, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+assert [l["iter"] for l in lines] == list(range(101)), f"iterations {[l['iter'] for l in lines][:5]}…"
+for l in lines:
+    assert math.isfinite(l["loss"]) and l["seconds"] >= 0, l
+for a, b in zip(lines, lines[1:]):
+    assert b["loss"] <= a["loss"] * (1 + 1e-6), f"loss rose at iteration {b['iter']}: {a['loss']} -> {b['loss']}"
+print(f"nmf: loss {lines[0]['loss']:.4g} -> {lines[-1]['loss']:.4g} in 100 updates")
+PY
+
+result=$(timeout --kill-after=10 120 "$innmf" reconstruct "$model" "$test" "${stft[@]}" \
+  --metrics "$out/reconstruct.jsonl" -q)
+status=$?
+[[ $status -eq 0 ]] || fail "innmf reconstruct exited with $status"
+[[ $result == "$(cat "$out/reconstruct.jsonl")" ]] || fail "stdout and --metrics differ: $result"
+"$python" - "$result" "$min_sdr" <<'PY' || fail "reconstruct metrics: $result"
+import json, math, sys
+r = json.loads(sys.argv[1])
+floor = float(sys.argv[2])
+assert math.isfinite(r["kl"]) and r["kl"] > 0, f"kl {r['kl']}"
+assert r["sdr_freq"] > floor, f"sdr_freq {r['sdr_freq']:.2f} dB, expected above {floor} dB"
+assert r["n_fft"] == 1000 and r["hop"] == 500 and r["iters"] >= 1, r
+print(f"reconstruct: kl {r['kl']:.4g}, sdr_freq {r['sdr_freq']:.2f} dB (floor {floor} dB), {r['iters']} updates")
+PY
+
+summary=$(timeout --kill-after=10 60 "$innmf" info "$model" 2>&1)
+status=$?
+[[ $status -eq 0 ]] || fail "innmf info exited with $status: $summary"
+for expected in "kind 'nmf'" "^rank +20$" "501 bins"; do
+  grep -Eq -- "$expected" <<<"$summary" || fail "innmf info printed no '$expected':
+$summary"
+done
+
+if [[ ${#mpirun[@]} -gt 0 ]]; then
+  timeout --kill-after=10 120 "${mpirun[@]}" "$innmf" nmf "$train" -o "$out/model_mpi.h5" --rank 20 \
+    "${stft[@]}" --iters 100 -q
+  status=$?
+  [[ $status -eq 0 ]] || fail "${mpirun[*]} innmf nmf exited with $status"
+  "$python" - "$model" "$out/model_mpi.h5" <<'PY' || fail "the model differs under ${mpirun[*]}"
+import sys
+import h5py, numpy as np
+with h5py.File(sys.argv[1]) as a, h5py.File(sys.argv[2]) as b:
+    for name in ("templates/W", "activations/H", "training/loss"):
+        assert np.array_equal(a[name][()], b[name][()]), f"{name} differs"
+print("the same model under MPI")
+PY
+fi
+echo "OK: innmf nmf / reconstruct / info on $(basename "$train") and $(basename "$test")"
