@@ -125,7 +125,7 @@ for r in rows:
         f"| {best_run['wall_seconds'] - best_run['internal_seconds']:.2f} |")
 
 floor_line = (f"Floor: \"{env['BENCH_FLOOR_TEXT']}\" — best configuration at default compression "
-              f"4 is {label(best)}: best {best['wall_best']:.2f} s, median "
+              f"{DEFAULT_COMPRESSION} is {label(best)}: best {best['wall_best']:.2f} s, median "
               f"{best['wall_median']:.2f} s → **{verdict}** (median: {verdict_median})")
 
 machine = {"nproc": int(env["BENCH_NPROC"]), "cpu_model": env["BENCH_CPU"],
