@@ -55,15 +55,7 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
 
     Stopwatch watch;
     std::vector<std::string> files;
-    std::exception_ptr failure;
-    if (comm.is_root()) {
-      try {
-        files = corpus::expand_inputs(options->inputs);
-      } catch (...) {
-        failure = std::current_exception();
-      }
-    }
-    comm.agree_on_failure(failure);
+    mpi::on_root(comm, [&] { files = corpus::expand_inputs(options->inputs); });
     std::uint64_t n_files = files.size();
     comm.broadcast(&n_files, 1);
     files.resize(n_files);

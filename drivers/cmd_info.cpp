@@ -25,29 +25,23 @@ Command add_info_command(CLI::App& app, CommonOptions& common) {
   command.app = sub;
   command.run = [options](const mpi::Comm& comm) {
     // Reading is cheap: rank 0 does it and the others wait for the verdict.
-    std::exception_ptr failure;
-    if (comm.is_root()) {
-      try {
-        for (std::size_t i = 0; i < options->files.size(); ++i) {
-          // Models by their `format` attribute; anything else is read as a point set, whose
-          // reader explains what is wrong with it.
-          std::string text;
-          if (io::peek_format(options->files[i]) == io::kModelFormat) {
-            const auto summary = io::summarize(io::ModelFile(options->files[i]));
-            text = options->json ? io::to_json(summary) : io::to_text(summary);
-          } else {
-            const auto summary = io::summarize(io::PointFile(options->files[i]));
-            text = options->json ? io::to_json(summary) : io::to_text(summary);
-          }
-          std::fputs(text.c_str(), stdout);
-          if (options->json || i + 1 < options->files.size()) std::fputs("\n", stdout);
+    mpi::on_root(comm, [&] {
+      for (std::size_t i = 0; i < options->files.size(); ++i) {
+        // Models by their `format` attribute; anything else is read as a point set, whose
+        // reader explains what is wrong with it.
+        std::string text;
+        if (io::peek_format(options->files[i]) == io::kModelFormat) {
+          const auto summary = io::summarize(io::ModelFile(options->files[i]));
+          text = options->json ? io::to_json(summary) : io::to_text(summary);
+        } else {
+          const auto summary = io::summarize(io::PointFile(options->files[i]));
+          text = options->json ? io::to_json(summary) : io::to_text(summary);
         }
-        std::fflush(stdout);
-      } catch (...) {
-        failure = std::current_exception();
+        std::fputs(text.c_str(), stdout);
+        if (options->json || i + 1 < options->files.size()) std::fputs("\n", stdout);
       }
-    }
-    comm.agree_on_failure(failure);
+      std::fflush(stdout);
+    });
     return 0;
   };
   return command;

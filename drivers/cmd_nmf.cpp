@@ -233,15 +233,7 @@ Command add_nmf_command(CLI::App& app, CommonOptions& common) {
     io::require_writable_path(o.output, "-o");
     if (!o.metrics.empty()) io::require_writable_path(o.metrics, "--metrics");
     const std::string config_json = resolved_config_json(*sub);
-    std::exception_ptr failure;
-    if (comm.is_root()) {
-      try {
-        run_nmf(o, stft, config_json);
-      } catch (...) {
-        failure = std::current_exception();
-      }
-    }
-    comm.agree_on_failure(failure);
+    mpi::on_root(comm, [&] { run_nmf(o, stft, config_json); });
     return 0;
   };
   return command;

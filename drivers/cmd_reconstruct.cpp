@@ -147,30 +147,24 @@ Command add_reconstruct_command(CLI::App& app, CommonOptions& common) {
     const tf::Stft check(o.stft);
     classic::validate(o.mu);
     if (!o.metrics.empty()) io::require_writable_path(o.metrics, "--metrics");
-    std::exception_ptr failure;
-    if (comm.is_root()) {
-      try {
-        const auto result = run_reconstruct(o);
-        const std::string line = result.dump();
-        if (!o.metrics.empty()) {
-          io::AtomicOutput output(o.metrics, "--metrics");
-          std::ofstream stream(output.temporary_path(), std::ios::trunc);
-          stream << line << '\n';
-          stream.close();
-          if (stream.fail())
-            throw InputError(fmt::format("--metrics {}: writing failed: is the disk full?", o.metrics));
-          output.commit();
-        }
-        std::printf("%s\n", line.c_str());
-        std::fflush(stdout);
-        log::info("kl {:.4g}, sdr_freq {:.2f} dB after {} updates of the activations",
-                  result.at("kl").get<double>(), result.at("sdr_freq").get<double>(),
-                  result.at("iters").get<int>());
-      } catch (...) {
-        failure = std::current_exception();
+    mpi::on_root(comm, [&] {
+      const auto result = run_reconstruct(o);
+      const std::string line = result.dump();
+      if (!o.metrics.empty()) {
+        io::AtomicOutput output(o.metrics, "--metrics");
+        std::ofstream stream(output.temporary_path(), std::ios::trunc);
+        stream << line << '\n';
+        stream.close();
+        if (stream.fail())
+          throw InputError(fmt::format("--metrics {}: writing failed: is the disk full?", o.metrics));
+        output.commit();
       }
-    }
-    comm.agree_on_failure(failure);
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+      log::info("kl {:.4g}, sdr_freq {:.2f} dB after {} updates of the activations",
+                result.at("kl").get<double>(), result.at("sdr_freq").get<double>(),
+                result.at("iters").get<int>());
+    });
     return 0;
   };
   return command;
