@@ -237,17 +237,18 @@ std::uint64_t dataset_length(hid_t parent, const std::string& name) {
 }
 
 std::vector<float> read_float_slab(hid_t parent, const std::string& name, std::uint64_t offset,
-                                   std::uint64_t count) {
+                                   std::uint64_t count, std::uint64_t stride) {
   const auto length = dataset_length(parent, name);
-  if (offset + count > length)
+  if (stride < 1) stride = 1;
+  if (count > 0 && offset + (count - 1) * stride + 1 > length)
     throw InputError(fmt::format("dataset '{}' has {} elements, {} requested from {}", name,
                                  length, count, offset));
   Id dataset(check(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "opening dataset " + name));
   std::vector<float> values(count);
   if (count == 0) return values;
   Id file_space(check(H5Dget_space(dataset), "H5Dget_space"));
-  const hsize_t start[1] = {offset}, extent[1] = {count};
-  check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, extent, nullptr),
+  const hsize_t start[1] = {offset}, step[1] = {stride}, extent[1] = {count};
+  check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, step, extent, nullptr),
         "H5Sselect_hyperslab");
   Id memory_space(check(H5Screate_simple(1, extent, nullptr), "H5Screate_simple"));
   check(H5Dread(dataset, H5T_NATIVE_FLOAT, memory_space, file_space, H5P_DEFAULT, values.data()),

@@ -188,15 +188,13 @@ tf::ClipPoints PointFile::read_clip(std::size_t index) const {
   tf::ClipPoints points;
   try {
     points.m = h5::read_float_slab(file_, "points/m", clip.offset, clip.count);
-    auto t = h5::read_float_slab(file_, "points/t", clip.offset, clip.count);
-    auto f = h5::read_float_slab(file_, "points/f", clip.offset, clip.count);
     if (clip.n_times > 0 && clip.n_freqs > 0) {
-      points.times.resize(clip.n_times);
-      for (std::uint64_t j = 0; j < clip.n_times; ++j) points.times[j] = t[j * clip.n_freqs];
-      points.freqs.assign(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(clip.n_freqs));
+      // A grid's axes only: its first row of frequencies and every n_freqs-th time.
+      points.times = h5::read_float_slab(file_, "points/t", clip.offset, clip.n_times, clip.n_freqs);
+      points.freqs = h5::read_float_slab(file_, "points/f", clip.offset, clip.n_freqs);
     } else {
-      points.t = std::move(t);
-      points.f = std::move(f);
+      points.t = h5::read_float_slab(file_, "points/t", clip.offset, clip.count);
+      points.f = h5::read_float_slab(file_, "points/f", clip.offset, clip.count);
     }
   } catch (const InputError& e) {
     throw InputError(fmt::format("{}: clip '{}': {}", path_, clip.name, e.what()));

@@ -66,9 +66,9 @@ std::vector<std::string> read_strings(hid_t parent, const std::string& name);
 
 /// Number of elements of a 1-D dataset.
 std::uint64_t dataset_length(hid_t parent, const std::string& name);
-/// Elements [offset, offset + count) of a 1-D float dataset (a hyperslab read).
+/// `count` elements of a 1-D float dataset from `offset`, every `stride`-th (a hyperslab read).
 std::vector<float> read_float_slab(hid_t parent, const std::string& name, std::uint64_t offset,
-                                   std::uint64_t count);
+                                   std::uint64_t count, std::uint64_t stride = 1);
 /// Bytes the dataset occupies in the file (after compression).
 std::uint64_t storage_bytes(hid_t parent, const std::string& name);
 
