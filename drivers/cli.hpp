@@ -44,6 +44,7 @@ Command add_info_command(CLI::App& app, CommonOptions& common);
 Command add_nmf_command(CLI::App& app, CommonOptions& common);
 Command add_reconstruct_command(CLI::App& app, CommonOptions& common);
 Command add_export_command(CLI::App& app, CommonOptions& common);
+Command add_eval_command(CLI::App& app, CommonOptions& common);
 /// Subcommands listed in DESIGN.md §6 that this version does not have yet: they explain and
 /// exit with code 2.
 std::vector<Command> add_pending_commands(CLI::App& app, CommonOptions& common);

@@ -13,9 +13,8 @@ std::vector<Command> add_pending_commands(CLI::App& app, CommonOptions& common) 
     const char* name;
     const char* description;
   };
-  static const Pending pending[] = {
+  static const std::vector<Pending> pending = {
       {"separate", "Separate a mixture with source models (not yet available)"},
-      {"eval", "BSS Eval metrics (SDR/SIR/SAR, SI-SDR) of estimates (not yet available)"},
   };
   std::vector<Command> commands;
   for (const auto& p : pending) {

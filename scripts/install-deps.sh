@@ -12,6 +12,8 @@ packages=(
   libgtest-dev
   # tests and scripts: h5py reads our files in CI; sox/fluidsynth/speech regenerate data/
   python3 python3-h5py python3-numpy python3-matplotlib sox
+  # tests: innmf eval against mir_eval's bss_eval_sources
+  python3-mir-eval
   # tests of the job scripts under a real single-node Slurm (tests/jobs)
   slurm-wlm
 )

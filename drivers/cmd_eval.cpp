@@ -1,0 +1,157 @@
+// innmf eval --ref A.wav --ref B.wav … --est X.wav --est Y.wav …: separation quality of
+// estimated sources against their references (DESIGN.md §4): SDR, SIR and SAR as mir_eval's
+// bss_eval_sources computes them (best permutation by mean SIR), and SI-SDR.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "innmf/audio/audio_io.hpp"
+#include "innmf/core/error.hpp"
+#include "innmf/core/log.hpp"
+#include "innmf/core/timer.hpp"
+#include "innmf/io/atomic_file.hpp"
+#include "innmf/sep/bss_eval.hpp"
+
+namespace innmf::cli {
+namespace {
+
+struct EvalOptions {
+  std::vector<std::string> references;  ///< [--ref] one file per source
+  std::vector<std::string> estimates;   ///< [--est] as many, in any order
+  std::string metrics;                  ///< [--metrics] one JSON line appended
+};
+
+/// Reads `paths` (mixed to mono). Every file must be at `sample_rate` [Hz] (0: the first
+/// file's) and have the first file's length (mir_eval compares equal lengths; nothing is
+/// padded or trimmed).
+std::vector<audio::Audio> read_all(const std::vector<std::string>& paths, double& sample_rate,
+                                   std::size_t& samples, std::string& first) {
+  std::vector<audio::Audio> signals;
+  for (const auto& path : paths) {
+    auto a = audio::read_audio(path);
+    if (first.empty()) {
+      first = path;
+      sample_rate = a.sample_rate;
+      samples = a.samples.size();
+    }
+    if (a.sample_rate != sample_rate)
+      throw UsageError(fmt::format("{} is at {} Hz but {} is at {} Hz: references and estimates "
+                                   "must share one sample rate; resample them first",
+                                   path, a.sample_rate, first, sample_rate));
+    if (a.samples.size() != samples)
+      throw InputError(fmt::format("{} has {} samples but {} has {}: references and estimates "
+                                   "must have one length (as in mir_eval); trim or pad them first",
+                                   path, a.samples.size(), first, samples));
+    signals.push_back(std::move(a));
+  }
+  return signals;
+}
+
+std::vector<std::vector<float>> samples_of(std::vector<audio::Audio>& signals) {
+  std::vector<std::vector<float>> out;
+  for (auto& s : signals) out.push_back(std::move(s.samples));
+  return out;
+}
+
+/// A ratio [dB] for the table: two decimals, inf/-inf as such; undefined for NaN (only a
+/// mean of +inf and -inf).
+std::string db(double value) {
+  return std::isnan(value) ? std::string("undefined") : fmt::format("{:.2f}", value);
+}
+
+/// The human-readable table: one row per reference with its matched estimate, then the means.
+std::string table(const EvalOptions& o, const sep::SeparationScores& s) {
+  std::size_t ref_width = std::string("reference").size(), est_width = std::string("estimate").size();
+  for (const auto& r : o.references) ref_width = std::max(ref_width, r.size());
+  for (const auto& e : o.estimates) est_width = std::max(est_width, e.size());
+  const auto row = [&](const std::string& r, const std::string& e, const std::string& sdr,
+                       const std::string& sir, const std::string& sar, const std::string& si_sdr) {
+    return fmt::format("{:<{}}  {:<{}}  {:>9}  {:>9}  {:>9}  {:>11}\n", r, ref_width, e, est_width,
+                       sdr, sir, sar, si_sdr);
+  };
+  std::string text = row("reference", "estimate", "SDR [dB]", "SIR [dB]", "SAR [dB]", "SI-SDR [dB]");
+  for (std::size_t i = 0; i < o.references.size(); ++i)
+    text += row(o.references[i], o.estimates[static_cast<std::size_t>(s.permutation[i])],
+                db(s.sdr[i]), db(s.sir[i]), db(s.sar[i]), db(s.si_sdr[i]));
+  text += row("mean", "", db(s.mean_sdr()), db(s.mean_sir()), db(s.mean_sar()), db(s.mean_si_sdr()));
+  return text;
+}
+
+nlohmann::json run_eval(const EvalOptions& o) {
+  Stopwatch watch;
+  double sample_rate = 0;
+  std::size_t samples = 0;
+  std::string first;
+  auto references = read_all(o.references, sample_rate, samples, first);
+  auto estimates = read_all(o.estimates, sample_rate, samples, first);
+  const auto scores = sep::score_separation(samples_of(references), samples_of(estimates),
+                                            o.references, o.estimates);
+  std::fputs(table(o, scores).c_str(), stdout);
+  std::fflush(stdout);
+  auto result = sep::to_json(scores);
+  result["references"] = o.references;
+  result["estimates"] = o.estimates;
+  result["sample_rate"] = sample_rate;
+  result["samples"] = samples;
+  result["filter_taps"] = sep::kDistortionFilterTaps;
+  result["seconds"] = watch.seconds();
+  log::info("{} sources of {} samples at {} Hz scored in {:.2f} s", o.references.size(), samples,
+            sample_rate, watch.seconds());
+  return result;
+}
+
+/// Appends `line` and a newline to `path` (created if missing) in one write.
+void append_line(const std::string& path, const std::string& line) {
+  std::ofstream stream(path, std::ios::app);
+  if (!stream) throw InputError(fmt::format("--metrics {}: cannot open the file for appending", path));
+  stream << line + '\n';
+  stream.close();
+  if (stream.fail()) throw InputError(fmt::format("--metrics {}: writing failed: is the disk full?", path));
+}
+
+}  // namespace
+
+Command add_eval_command(CLI::App& app, CommonOptions& common) {
+  auto* sub = app.add_subcommand(
+      "eval",
+      "Score estimated sources against references: SDR, SIR, SAR (BSS Eval, as mir_eval's "
+      "bss_eval_sources) and SI-SDR, best permutation by mean SIR");
+  auto options = std::make_shared<EvalOptions>();
+  auto& o = *options;
+  sub->add_option("--ref", o.references,
+                  "Reference source (audio, mixed to mono); repeat once per source")
+      ->required();
+  sub->add_option("--est", o.estimates,
+                  "Estimated source, as many as --ref, in any order (matched by the permutation "
+                  "of best mean SIR); same rate and length as the references")
+      ->required();
+  sub->add_option("--metrics", o.metrics,
+                  "Append the result (one JSON line) to this file, created if missing; a failed "
+                  "run appends nothing");
+  add_common_options(*sub, common);
+
+  Command command;
+  command.app = sub;
+  command.run = [options](const mpi::Comm& comm) {
+    const auto& o = *options;
+    // Every rank checks the options; rank 0 computes, the others wait for its verdict.
+    if (o.references.size() != o.estimates.size())
+      throw UsageError(fmt::format("{} --ref but {} --est: give one estimate per reference",
+                                   o.references.size(), o.estimates.size()));
+    if (!o.metrics.empty()) io::require_writable_path(o.metrics, "--metrics");
+    mpi::on_root(comm, [&] {
+      const auto result = run_eval(o);
+      if (!o.metrics.empty()) append_line(o.metrics, result.dump());
+    });
+    return 0;
+  };
+  return command;
+}
+
+}  // namespace innmf::cli
