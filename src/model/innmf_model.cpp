@@ -2,9 +2,12 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <limits>
 #include <random>
+#include <type_traits>
 
 #include "innmf/core/error.hpp"
 #include "innmf/nn/activations.hpp"
@@ -144,6 +147,74 @@ void InnmfModel<Scalar>::backward_activations(std::size_t c, const RowMatrix<Sca
 }
 
 template <typename Scalar>
+double divergence_row(const Beta& beta, double normalizer, const float* y, Scalar* g, Eigen::Index n,
+                      Eigen::Array<Scalar, Eigen::Dynamic, 1>& ratio) {
+  if constexpr (std::is_same_v<Scalar, float>) {
+    if (beta.kind == BetaKind::kullback_leibler) {
+      // D = y·log(y/ŷ) − y + ŷ and ∂D/∂ŷ = 1 − y/ŷ with ŷ floored at ε, as beta_divergence;
+      // y = 0 gives 0·log(FLT_MIN) = 0 (0·log 0 = 0). Three passes over an L1-resident row.
+      const auto epsilon = static_cast<float>(kBetaEpsilon);
+      Eigen::Map<Eigen::ArrayXf> block(g, n);
+      const Eigen::Map<const Eigen::ArrayXf> target(y, n);
+      ratio.resize(n);
+      ratio = target / block.max(epsilon);
+      const float sum =
+          (block.max(epsilon) - target + target * ratio.max(std::numeric_limits<float>::min()).log()).sum();
+      block = static_cast<float>(normalizer) * (1.0f - ratio);
+      return sum;
+    }
+  }
+  double sum = 0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double yhat = g[i];
+    sum += beta_divergence(beta, y[i], yhat);
+    g[i] = static_cast<Scalar>(normalizer * beta_gradient(beta, y[i], yhat));
+  }
+  return sum;
+}
+
+template double divergence_row<float>(const Beta&, double, const float*, float*, Eigen::Index,
+                                      Eigen::ArrayXf&);
+template double divergence_row<double>(const Beta&, double, const float*, double*, Eigen::Index,
+                                       Eigen::ArrayXd&);
+
+template <typename Scalar>
+double InnmfModel<Scalar>::dense_block(const PreparedClip& clip, const RowMatrix<Scalar>& W,
+                                       const RowMatrix<Scalar>& H, double normalizer,
+                                       RowMatrix<Scalar>& dH, DenseWorkspace& work) const {
+  const int K = config_.rank;
+  const auto n_freqs = static_cast<Eigen::Index>(clip.freq_index.size());
+  const Eigen::Index n_times = H.rows();
+  if (!clip.all_frequencies) {
+    work.gathered.resize(n_freqs, K);
+    for (Eigen::Index j = 0; j < n_freqs; ++j) work.gathered.row(j) = W.row(clip.freq_index[static_cast<std::size_t>(j)]);
+    work.d_gathered.setZero(n_freqs, K);
+  }
+  const RowMatrix<Scalar>& Wc = clip.all_frequencies ? W : work.gathered;  // (n_freqs, K)
+  RowMatrix<Scalar>& dWc = clip.all_frequencies ? work.d_templates : work.d_gathered;
+  // Row tiles of ~128 KB: Ŷ/G is written, transformed and read by two products in L2.
+  const Eigen::Index tile = std::max<Eigen::Index>(8, Eigen::Index{32768} / std::max<Eigen::Index>(1, n_freqs));
+  if (work.block.size() < static_cast<std::size_t>(tile * n_freqs)) work.block.resize(static_cast<std::size_t>(tile * n_freqs));
+  dH.resize(n_times, K);
+  double sum = 0;
+  for (Eigen::Index r0 = 0; r0 < n_times; r0 += tile) {
+    const Eigen::Index rows = std::min(tile, n_times - r0);
+    Eigen::Map<RowMatrix<Scalar>> G(work.block.data(), rows, n_freqs);
+    const auto H_tile = H.middleRows(r0, rows);
+    G.noalias() = H_tile * Wc.transpose();
+    for (Eigen::Index i = 0; i < rows; ++i)
+      sum += divergence_row(beta_, normalizer, clip.y.data() + (r0 + i) * n_freqs, G.row(i).data(), n_freqs,
+                            work.ratio);
+    dH.middleRows(r0, rows).noalias() = G * Wc;
+    dWc.noalias() += G.transpose() * H_tile;
+  }
+  if (!clip.all_frequencies)
+    for (Eigen::Index j = 0; j < n_freqs; ++j)
+      work.d_templates.row(clip.freq_index[static_cast<std::size_t>(j)]) += work.d_gathered.row(j);
+  return sum;
+}
+
+template <typename Scalar>
 Evaluation InnmfModel<Scalar>::evaluate(const PreparedPoints& points, double normalizer,
                                         Scalar* template_grad, Scalar* activation_grad) {
   const int K = config_.rank;
@@ -160,49 +231,28 @@ Evaluation InnmfModel<Scalar>::evaluate(const PreparedPoints& points, double nor
 
   // 2.–3. ŷ, D and ∂D/∂ŷ per point, then dW and dH: threads take whole clips, each thread
   // accumulates dW in its own buffer, merged below in thread order (deterministic).
-  std::vector<RowMatrix<Scalar>> d_activations(clips_.size());
+  d_activations_.resize(clips_.size());
   const int n_threads = omp_get_max_threads();
-  std::vector<RowMatrix<Scalar>> d_templates(static_cast<std::size_t>(n_threads));
+  if (workspaces_.size() != static_cast<std::size_t>(n_threads))
+    workspaces_.assign(static_cast<std::size_t>(n_threads), DenseWorkspace{});
   std::vector<double> divergence(static_cast<std::size_t>(n_threads), 0.0);
   const Beta beta = beta_;
 #pragma omp parallel num_threads(n_threads)
   {
     const int thread = omp_get_thread_num();
-    RowMatrix<Scalar>& dW = d_templates[static_cast<std::size_t>(thread)];
-    dW = RowMatrix<Scalar>::Zero(W.rows(), K);
+    DenseWorkspace& work = workspaces_[static_cast<std::size_t>(thread)];
+    RowMatrix<Scalar>& dW = work.d_templates;
+    dW.setZero(W.rows(), K);
     double local = 0;
 #pragma omp for schedule(static)
     for (long c = 0; c < n_clips; ++c) {
       const auto& clip = points.clips[static_cast<std::size_t>(c)];
       const RowMatrix<Scalar>& H = activation_values(static_cast<std::size_t>(c));  // (|U_t|, K)
-      RowMatrix<Scalar>& dH = d_activations[static_cast<std::size_t>(c)];
+      RowMatrix<Scalar>& dH = d_activations_[static_cast<std::size_t>(c)];
       if (clip.grid) {
-        // Dense block: Ŷ = H·W_cᵀ (n_times, n_freqs), G = ∂D/∂Ŷ, dH = G·W_c, dW_c = Gᵀ·H.
-        const auto n_freqs = static_cast<Eigen::Index>(clip.freq_index.size());
-        RowMatrix<Scalar> gathered;
-        if (!clip.all_frequencies) {
-          gathered.resize(n_freqs, K);
-          for (Eigen::Index j = 0; j < n_freqs; ++j) gathered.row(j) = W.row(clip.freq_index[static_cast<std::size_t>(j)]);
-        }
-        const RowMatrix<Scalar>& Wc = clip.all_frequencies ? W : gathered;
-        RowMatrix<Scalar> G = H * Wc.transpose();
-        Scalar* g = G.data();
-        const float* y = clip.y.data();
-        const auto n = static_cast<std::size_t>(G.size());
-        for (std::size_t i = 0; i < n; ++i) {
-          const double yhat = g[i];
-          local += beta_divergence(beta, y[i], yhat);
-          g[i] = static_cast<Scalar>(normalizer * beta_gradient(beta, y[i], yhat));
-        }
-        dH.noalias() = G * Wc;
-        if (clip.all_frequencies) {
-          dW.noalias() += G.transpose() * H;
-        } else {
-          const RowMatrix<Scalar> dWc = G.transpose() * H;
-          for (Eigen::Index j = 0; j < n_freqs; ++j) dW.row(clip.freq_index[static_cast<std::size_t>(j)]) += dWc.row(j);
-        }
+        local += dense_block(clip, W, H, normalizer, dH, work);
       } else {
-        dH = RowMatrix<Scalar>::Zero(H.rows(), K);
+        dH.setZero(H.rows(), K);
         for (std::size_t i = 0; i < clip.y.size(); ++i) {
           const int u_f = clip.freq_index[i], u_t = clip.time_index[i];
           const double yhat = W.row(u_f).dot(H.row(u_t));
@@ -217,9 +267,9 @@ Evaluation InnmfModel<Scalar>::evaluate(const PreparedPoints& points, double nor
     divergence[static_cast<std::size_t>(thread)] = local;
   }
   Evaluation result;
-  RowMatrix<Scalar> dW = RowMatrix<Scalar>::Zero(W.rows(), K);
+  RowMatrix<Scalar>& dW = workspaces_[0].d_templates;
+  for (int t = 1; t < n_threads; ++t) dW += workspaces_[static_cast<std::size_t>(t)].d_templates;
   for (int t = 0; t < n_threads; ++t) {
-    dW += d_templates[static_cast<std::size_t>(t)];
     result.divergence += divergence[static_cast<std::size_t>(t)];
   }
   result.divergence *= normalizer;
@@ -235,10 +285,10 @@ Evaluation InnmfModel<Scalar>::evaluate(const PreparedPoints& points, double nor
   if (config_.activations == ActivationKind::grid) {
 #pragma omp parallel for schedule(static)
     for (long c = 0; c < n_clips; ++c)
-      backward_activations(static_cast<std::size_t>(c), d_activations[static_cast<std::size_t>(c)], activation_grad);
+      backward_activations(static_cast<std::size_t>(c), d_activations_[static_cast<std::size_t>(c)], activation_grad);
   } else {
     for (long c = 0; c < n_clips; ++c)
-      backward_activations(static_cast<std::size_t>(c), d_activations[static_cast<std::size_t>(c)], activation_grad);
+      backward_activations(static_cast<std::size_t>(c), d_activations_[static_cast<std::size_t>(c)], activation_grad);
   }
   return result;
 }

@@ -55,6 +55,78 @@ void check_gradients(const nn::MlpShape& shape) {
 
 }  // namespace
 
+namespace {
+
+/// The obvious layer-by-layer evaluation (a_0 formed, no fold), in double: the oracle of forward().
+RowMatrix<double> forward_reference(const nn::MlpShape& shape, const std::vector<double>& params,
+                                    const RowMatrix<double>& X) {
+  const int networks = shape.architecture == nn::Architecture::per_component ? shape.n_outputs : 1;
+  const int outputs = shape.architecture == nn::Architecture::per_component ? 1 : shape.n_outputs;
+  const std::size_t per_network = params.size() / static_cast<std::size_t>(networks);
+  RowMatrix<double> out(X.rows(), shape.n_outputs);
+  for (int k = 0; k < networks; ++k) {
+    const double* p = params.data() + static_cast<std::size_t>(k) * per_network;
+    RowMatrix<double> a = X;
+    auto linear = [&](int in, int n_out) {
+      const Eigen::Map<const RowMatrix<double>> W(p, n_out, in);
+      const Eigen::Map<const Eigen::RowVectorXd> b(p + static_cast<std::ptrdiff_t>(in) * n_out, n_out);
+      p += static_cast<std::ptrdiff_t>(in) * n_out + n_out;
+      RowMatrix<double> z = a * W.transpose();
+      z.rowwise() += b;
+      return z;
+    };
+    a = linear(shape.n_inputs, shape.hidden);
+    for (int l = 1; l < shape.layers; ++l) a = linear(shape.hidden, shape.hidden).array().sin().matrix();
+    const RowMatrix<double> o = linear(shape.hidden, outputs);
+    out.middleCols(shape.architecture == nn::Architecture::per_component ? k : 0, outputs) = o;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Mlp, FoldedForwardEqualsTheLayerByLayerReference) {
+  // Double: the fold of layer 0 into layer 1 is exact up to round-off. Float (the training
+  // path: fused sin/cos, float GEMMs) to float round-off.
+  for (const nn::MlpShape shape : {nn::MlpShape{20, 64, 4, 5, nn::Architecture::per_component},
+                                   nn::MlpShape{6, 5, 2, 3, nn::Architecture::shared},
+                                   nn::MlpShape{4, 3, 1, 2, nn::Architecture::shared}}) {
+    nn::Mlp<double> exact(shape);
+    nn::Mlp<float> single(shape);
+    std::vector<double> params(exact.n_parameters());
+    exact.initialize(params.data(), 9);
+    const std::vector<float> params_f(params.begin(), params.end());
+    std::mt19937_64 rng(4);
+    std::uniform_real_distribution<double> uniform(-1, 1);
+    RowMatrix<double> X(37, shape.n_inputs);
+    for (auto& v : X.reshaped()) v = uniform(rng);
+    const RowMatrix<double> expected = forward_reference(shape, params, X);
+    RowMatrix<double> out;
+    std::vector<nn::MlpCache<double>> caches;
+    exact.forward(params.data(), X, out, caches);
+    EXPECT_LT((out - expected).cwiseAbs().maxCoeff(), 1e-12) << "layers " << shape.layers;
+    RowMatrix<float> out_f;
+    std::vector<nn::MlpCache<float>> caches_f;
+    single.forward(params_f.data(), X.cast<float>(), out_f, caches_f);
+    EXPECT_LT((out_f.cast<double>() - expected).cwiseAbs().maxCoeff(), 2e-5) << "layers " << shape.layers;
+  }
+}
+
+TEST(SinCos, FusedPassMatchesTheStandardLibrary) {
+  // Every quadrant, the range reduction up to the limit, and the fallback's neighbourhood.
+  std::vector<float> x;
+  for (int i = -200000; i <= 200000; ++i) x.push_back(static_cast<float>(i) * 1e-4f);  // [−20, 20]
+  for (int i = -10000; i <= 10000; ++i) x.push_back(static_cast<float>(i) * (nn::kSinCosLimit / 10000));
+  std::vector<float> s = x, c(x.size());
+  nn::sincos_in_place(s.data(), c.data(), static_cast<std::ptrdiff_t>(x.size()));
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    worst = std::max(worst, std::abs(s[i] - std::sin(static_cast<double>(x[i]))));
+    worst = std::max(worst, std::abs(c[i] - std::cos(static_cast<double>(x[i]))));
+  }
+  EXPECT_LT(worst, 2e-7);  // absolute: ~2 ulp of 1
+}
+
 TEST(Mlp, PerComponentGradientsMatchFiniteDifferences) {
   check_gradients({6, 5, 3, 3, nn::Architecture::per_component});
 }

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <vector>
+
 #include "innmf/core/error.hpp"
 #include "innmf/train/optimizer.hpp"
 
@@ -26,6 +30,39 @@ TEST(Rprop, StepSizesStayWithinBounds) {
   const float g = 1.0f;
   for (int i = 0; i < 10; ++i) rprop.step(&x, &g);
   EXPECT_FLOAT_EQ(static_cast<float>(rprop.state()[0]), 50.0f);
+}
+
+TEST(Rprop, VectorisedStepEqualsTheScalarReferenceBitForBit) {
+  // The obvious branching loop (torch.optim.Rprop's logic, element by element) is the oracle.
+  const std::size_t n = 1003;  // not a multiple of the vector width
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<int> pattern(0, 3);
+  std::normal_distribution<float> normal;
+  std::vector<float> params(n, 0.5f), reference = params, step(n, 0.01f), previous(n, 0.0f);
+  train::Rprop rprop(n, 0.01);
+  for (int epoch = 0; epoch < 60; ++epoch) {
+    std::vector<float> grad(n);
+    for (auto& g : grad) g = pattern(rng) == 0 ? 0.0f : normal(rng);  // zeros, flips, runs
+    rprop.step(params.data(), grad.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      float g = grad[i];
+      const float agreement = g * previous[i];
+      if (agreement > 0) {
+        step[i] = std::min(step[i] * 1.2f, 50.0f);
+      } else if (agreement < 0) {
+        step[i] = std::max(step[i] * 0.5f, 1e-6f);
+        g = 0;
+      }
+      reference[i] -= (g > 0 ? 1.0f : (g < 0 ? -1.0f : 0.0f)) * step[i];
+      previous[i] = g;
+    }
+    ASSERT_EQ(params, reference) << "epoch " << epoch;
+  }
+  const auto state = rprop.state();
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(static_cast<float>(state[i]), step[i]);
+    ASSERT_EQ(static_cast<float>(state[n + i]), previous[i]);
+  }
 }
 
 TEST(Adam, FirstStepMovesByTheLearningRate) {

@@ -94,6 +94,19 @@ class InnmfModel {
     typename GridField<Scalar>::Batch grid_batch;  ///< at the clip's U_t
     FieldBatch<Scalar> mlp_batch;                  ///< at the clip's U_t
   };
+  /// Per-thread scratch of evaluate(), kept across calls so that no epoch allocates per clip.
+  struct DenseWorkspace {
+    RowMatrix<Scalar> d_templates;  ///< (|U_f|, K) this thread's share of dW
+    RowMatrix<Scalar> gathered;     ///< (n_freqs, K) W at a grid clip's frequencies
+    RowMatrix<Scalar> d_gathered;   ///< (n_freqs, K) dW at them
+    nn::ParameterBuffer<Scalar> block;  ///< (rows, n_freqs) a row tile of Ŷ, then of G = ∂D/∂Ŷ
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> ratio;  ///< (n_freqs) y / ŷ of one row
+  };
+  /// A grid clip as a dense block, a tile of rows (frames) at a time so that the tile stays in
+  /// cache: Ŷ = H·W_cᵀ, G = normalizer·∂D/∂Ŷ, dH = G·W_c, dW_c += Gᵀ·H. Writes dH (n_times, K),
+  /// adds dW into work.d_templates; returns Σ D over the clip (not normalised).
+  double dense_block(const PreparedClip& clip, const RowMatrix<Scalar>& W, const RowMatrix<Scalar>& H,
+                     double normalizer, RowMatrix<Scalar>& dH, DenseWorkspace& work) const;
   void forward_activations(std::size_t c);
   const RowMatrix<Scalar>& activation_values(std::size_t c) const;
   void backward_activations(std::size_t c, const RowMatrix<Scalar>& d_value, Scalar* grad);
@@ -104,6 +117,16 @@ class InnmfModel {
   nn::ParameterBuffer<Scalar> template_params_, activation_params_;
   FieldBatch<Scalar> template_batch_;  ///< at U_f
   std::vector<ClipField> clips_;
+  std::vector<DenseWorkspace> workspaces_;      ///< one per OpenMP thread
+  std::vector<RowMatrix<Scalar>> d_activations_;  ///< per clip: ∂L/∂H at its U_t
 };
+
+/// One row of a dense block, in place: ŷ in `g`, G = normalizer·∂D/∂ŷ out; returns Σ D_β(y|ŷ)
+/// over the row. β = 1 in float runs vectorised (Eigen's log, ~1 ulp, in float, scratch
+/// `ratio` of n values); every other case runs beta_divergence/beta_gradient per point in double.
+/// The per-point functions are its reference (tests/model/test_innmf_model.cpp).
+template <typename Scalar>
+double divergence_row(const Beta& beta, double normalizer, const float* y, Scalar* g, Eigen::Index n,
+                      Eigen::Array<Scalar, Eigen::Dynamic, 1>& ratio);
 
 }  // namespace innmf::model

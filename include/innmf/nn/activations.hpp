@@ -2,6 +2,7 @@
 // Softplus, the map that keeps iN-NMF's fields non-negative, and its derivative.
 
 #include <cmath>
+#include <cstddef>
 
 namespace innmf::nn {
 
@@ -24,5 +25,13 @@ inline Scalar softplus_inverse(Scalar y) {
   if (y > Scalar(20)) return y;
   return std::log(std::expm1(y));
 }
+
+/// Largest |x| for which sincos_in_place is accurate.
+inline constexpr float kSinCosLimit = 8192.0f;
+
+/// x ← sin x, c ← cos x for n floats (|x| ≤ kSinCosLimit), ~1 ulp, vectorised: the sin
+/// activation of the hidden layers and its derivative in one pass (src/nn/mlp.cpp).
+/// std::sin and std::cos are its reference (tests/nn/test_mlp.cpp).
+void sincos_in_place(float* x, float* c, std::ptrdiff_t n);
 
 }  // namespace innmf::nn

@@ -8,6 +8,10 @@
 //   out = a_{L−1}·W_outᵀ + b_out          (n, outputs): 1 per-component, K shared
 // Weights are stored row-major (out_features, in_features), like torch.nn.Linear, and
 // initialised like it: U(−1/√in, 1/√in) for weights and biases.
+// Evaluation folds layer 0 into layer 1 (nothing lies between them): z_1 = X·(W_1·W_0)ᵀ +
+// (W_1·b_0 + b_1), and back-propagates through the fold to W_0, b_0, W_1, b_1 — the same
+// parameters and gradients, exact in real arithmetic, without the (n, hidden) × (hidden, hidden)
+// products of a_0 forward and backward.
 // The softplus that makes the fields non-negative is applied by the caller (fields.hpp).
 
 #include <cstdint>
@@ -33,8 +37,9 @@ struct MlpShape {
 /// Saved forward activations of one network for a batch, needed by backward.
 template <typename Scalar>
 struct MlpCache {
-  std::vector<RowMatrix<Scalar>> activations;  ///< a_0 … a_{L−1}, each (n, hidden)
+  std::vector<RowMatrix<Scalar>> activations;  ///< a_0 … a_{L−1}, each (n, hidden); a_0 unused when folded
   std::vector<RowMatrix<Scalar>> cosines;      ///< cos(z_l) for l ≥ 1 (index l), sin's derivative
+  RowMatrix<Scalar> folded_weight;             ///< (hidden, n_inputs) W_1·W_0 (layers ≥ 2)
 };
 
 template <typename Scalar>
