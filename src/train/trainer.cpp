@@ -81,12 +81,18 @@ CorpusPlan plan_from_json(const std::string& text) {
   return plan;
 }
 
-/// Writes the per-epoch JSON lines (rank 0 only).
+/// Writes the per-epoch JSON lines (rank 0 only). A fresh run (`resumed_epoch` 0) starts the
+/// file afresh. A run resumed from a checkpoint of epoch `resumed_epoch` appends to it, after
+/// dropping the lines past that epoch (logged by a run killed or preempted after its last
+/// checkpoint; the resumed run repeats those epochs) and any partial line, the file rewritten
+/// atomically: the file of a preempted and resumed run holds every epoch exactly once, in
+/// order. A file that does not exist yet starts at the resumed run's first epoch.
 class MetricsLog {
  public:
-  explicit MetricsLog(const std::string& path) {
+  MetricsLog(const std::string& path, int resumed_epoch) {
     if (path.empty()) return;
-    out_ = std::make_unique<std::ofstream>(path, std::ios::trunc);
+    if (resumed_epoch > 0) keep_through(path, resumed_epoch);
+    out_ = std::make_unique<std::ofstream>(path, resumed_epoch > 0 ? std::ios::app : std::ios::trunc);
     if (!*out_) throw UsageError(fmt::format("--metrics {}: cannot create the file", path));
   }
   void write(const json& line) {
@@ -94,6 +100,32 @@ class MetricsLog {
   }
 
  private:
+  static void keep_through(const std::string& path, int last_epoch) {
+    std::ifstream in(path);
+    if (!in) return;
+    std::string kept, line;
+    std::size_t dropped = 0;
+    while (std::getline(in, line)) {
+      const auto j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("epoch") && j["epoch"].is_number_integer() &&
+          j["epoch"].get<long long>() <= last_epoch)
+        kept += line + '\n';
+      else
+        ++dropped;
+    }
+    in.close();
+    if (dropped == 0) return;
+    io::AtomicOutput atomic(path, "--metrics");
+    {
+      std::ofstream out(atomic.temporary_path(), std::ios::trunc);
+      out << kept << std::flush;
+      if (!out) throw InputError(fmt::format("--metrics {}: cannot rewrite it: is the disk full?", path));
+    }
+    atomic.commit();
+    log::info("--metrics {}: dropped {} line{} past the checkpoint's epoch {}", path, dropped,
+              dropped == 1 ? "" : "s", last_epoch);
+  }
+
   std::unique_ptr<std::ofstream> out_;
 };
 
@@ -399,7 +431,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   failure = nullptr;
   if (comm.is_root()) {
     try {
-      metrics = std::make_unique<MetricsLog>(config.metrics_path);
+      metrics = std::make_unique<MetricsLog>(config.metrics_path, first_epoch - 1);
     } catch (...) {
       failure = std::current_exception();
     }

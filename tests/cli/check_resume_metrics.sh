@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# check_resume_metrics.sh INNMF PYTHON POINTS OUTDIR [LAUNCHER...]: `--metrics` across `--resume`
+# (DESIGN.md §2: a preempted and resumed run's metrics hold every epoch exactly once, in order).
+#
+#   1. train 6 epochs, checkpoint A.h5 (epoch 6), metrics 1..6;
+#   2. resume from A.h5 to 10 epochs (as a run that went on past its last checkpoint, then was
+#      killed): metrics 1..10, appended — not truncated to 7..10;
+#   3. resume from A.h5 again, to 12 epochs: the lines of epochs 7..10 are dropped before the
+#      run appends 7..12, so the file holds 1..12 once each, in order, and its losses are the
+#      model's loss curve (a resumed run is bit-identical, so step 2's 7..10 equal step 3's);
+#   4. a fresh run (no --resume) on the same --metrics file starts it afresh: 1..4.
+# No temporary `.*.tmp-*` may be left in OUTDIR.
+set -uo pipefail
+if [[ $# -lt 4 ]]; then
+  echo "usage: check_resume_metrics.sh INNMF PYTHON POINTS OUTDIR [LAUNCHER...]" >&2
+  exit 1
+fi
+innmf=$1 python=$2 points=$3 out=$4
+launcher=("${@:5}")  # e.g. mpirun -np 2 …; none: run directly
+rm -rf "$out" && mkdir -p "$out" || exit 1
+metrics=$out/metrics.jsonl
+
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+# train NAME ARGS...: one run, through the launcher, that must succeed.
+train() {
+  local name=$1
+  shift
+  timeout --kill-after=10 120 ${launcher[@]+"${launcher[@]}"} "$innmf" train "$points" \
+    -o "$out/$name.h5" --rank 3 --hidden 16 --seed 3 --metrics "$metrics" "$@" \
+    2>"$out/$name.stderr" \
+    || { cat "$out/$name.stderr"; fail "run '$name' ($*) failed"; }
+}
+
+# expect_epochs FIRST LAST [MODEL]: the metrics file holds FIRST..LAST once each, in order;
+# with MODEL, its losses are that model's loss curve.
+expect_epochs() {
+  "$python" - "$metrics" "$@" <<'PY' || fail "wrong metrics after the step above: $(cat "$metrics")"
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+first, last = int(sys.argv[2]), int(sys.argv[3])
+epochs = [line["epoch"] for line in lines]
+assert epochs == list(range(first, last + 1)), f"epochs {epochs}, expected {first}..{last}"
+if len(sys.argv) > 4:
+    import h5py
+    with h5py.File(sys.argv[4], "r") as f:
+        curve = list(f["training/loss"][:])
+    assert [line["loss"] for line in lines] == curve, "the metrics' losses are not the loss curve"
+PY
+}
+
+train first --epochs 6 --checkpoint "$out/A.h5"
+expect_epochs 1 6 "$out/first.h5"
+train overrun --epochs 10 --resume "$out/A.h5" --checkpoint "$out/B.h5"
+expect_epochs 1 10 "$out/overrun.h5"
+train resumed --epochs 12 --resume "$out/A.h5" --checkpoint "$out/C.h5"
+expect_epochs 1 12 "$out/resumed.h5"
+train fresh --epochs 4
+expect_epochs 1 4 "$out/fresh.h5"
+leftovers=$(find "$out" -maxdepth 1 -name '.*.tmp-*')
+[[ -z "$leftovers" ]] || fail "temporary files left behind: $leftovers"
+echo "OK: metrics hold every epoch once across --resume (6 → 10, 6 → 12), restart on a fresh run"
