@@ -5,9 +5,12 @@
 #include <toml++/toml.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 
+#include "innmf/audio/resample.hpp"
 #include "innmf/core/error.hpp"
+#include "innmf/io/atomic_file.hpp"
 
 namespace innmf::cli {
 namespace {
@@ -186,6 +189,27 @@ std::string resolved_config_json(const CLI::App& sub) {
   return nlohmann::json{{"command", sub.get_name()}, {"options", options},
                         {"innmf_version", INNMF_VERSION}}
       .dump();
+}
+
+audio::Audio read_audio_at_rate(const std::string& path, double rate, bool resample,
+                                const std::string& how_to_resample) {
+  auto audio = audio::read_audio(path);
+  if (audio.sample_rate == rate) return audio;
+  if (!resample)
+    throw UsageError(fmt::format("{} is at {} Hz, not {} Hz: give {} to resample it (libsoxr), or "
+                                 "resample it yourself",
+                                 path, audio.sample_rate, rate, how_to_resample));
+  log::info("resampling {} from {} Hz to {} Hz", path, audio.sample_rate, rate);
+  return audio::resample(audio, rate);
+}
+
+void write_metrics_line(const std::string& path, const std::string& line) {
+  io::AtomicOutput output(path, "--metrics");
+  std::ofstream stream(output.temporary_path(), std::ios::trunc);
+  stream << line << '\n';
+  stream.close();
+  if (stream.fail()) throw InputError(fmt::format("--metrics {}: writing failed: is the disk full?", path));
+  output.commit();
 }
 
 }  // namespace innmf::cli

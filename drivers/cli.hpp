@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "innmf/audio/audio_io.hpp"
 #include "innmf/core/log.hpp"
 #include "innmf/mpi/comm.hpp"
 
@@ -34,6 +35,15 @@ void add_common_options(CLI::App& sub, CommonOptions& common);
 /// (toml++) that fills the options of whichever subcommand runs. See README, "Config files".
 void add_config_option(CLI::App& app);
 
+/// Reads `path` (mono) at `rate` Hz. When the file is at another rate it is resampled (libsoxr)
+/// if `resample`, else a UsageError says so and names `how_to_resample` (e.g. "--sr 8000").
+audio::Audio read_audio_at_rate(const std::string& path, double rate, bool resample,
+                                const std::string& how_to_resample);
+
+/// Writes `line` and a newline to `path` as a whole new file (atomically: io::AtomicOutput),
+/// for --metrics of one-shot commands. InputError names --metrics on failure.
+void write_metrics_line(const std::string& path, const std::string& line);
+
 /// The resolved options of `sub` (given, from the config file, or defaults) as a JSON object.
 std::string resolved_config_json(const CLI::App& sub);
 
@@ -44,9 +54,7 @@ Command add_info_command(CLI::App& app, CommonOptions& common);
 Command add_nmf_command(CLI::App& app, CommonOptions& common);
 Command add_reconstruct_command(CLI::App& app, CommonOptions& common);
 Command add_export_command(CLI::App& app, CommonOptions& common);
+Command add_separate_command(CLI::App& app, CommonOptions& common);
 Command add_eval_command(CLI::App& app, CommonOptions& common);
-/// Subcommands listed in DESIGN.md §6 that this version does not have yet: they explain and
-/// exit with code 2.
-std::vector<Command> add_pending_commands(CLI::App& app, CommonOptions& common);
 
 }  // namespace innmf::cli

@@ -45,9 +45,9 @@ int run(int argc, char** argv, const innmf::mpi::Comm& comm) {
   commands.push_back(cli::add_export_command(app, common));
   commands.push_back(cli::add_nmf_command(app, common));
   commands.push_back(cli::add_reconstruct_command(app, common));
+  commands.push_back(cli::add_separate_command(app, common));
   commands.push_back(cli::add_eval_command(app, common));
   commands.push_back(cli::add_info_command(app, common));
-  for (auto& pending : cli::add_pending_commands(app, common)) commands.push_back(pending);
 
   try {
     app.parse(argc, argv);

@@ -12,6 +12,8 @@
 # system's libblas.so.3 alternative is. Writes bench/out/nmf.json and the "Classic NMF" section
 # of bench/RESULTS.md.
 set -euo pipefail
+# shellcheck source=../packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../packages.sh"
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bench_dir=$(cd "$script_dir/.." && pwd)
@@ -27,15 +29,7 @@ mkdir -p "$work_dir"
 
 # Packages: scikit-learn (Debian's), OpenBLAS, and for the 5-minute input sox + the Asterisk prompts.
 packages=(python3-sklearn libopenblas0-pthread sox asterisk-core-sounds-es-wav asterisk-core-sounds-ru-wav)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "installing ${missing[*]} ..." >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-fi
+ensure_packages "${packages[@]}"
 
 # 5 minutes of 8 kHz speech: the es + ru Asterisk prompts in sorted path order, back to back,
 # at their own rate (no resampling). Cached.

@@ -151,6 +151,8 @@ void write_wav(const std::string& path, const Audio& audio, const std::string& s
                                  path, sf_strerror(nullptr)));
   // Clip instead of wrapping around when converting float to integer PCM.
   sf_command(file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  // No PEAK chunk in float files: it holds a timestamp, and equal samples must give equal files.
+  sf_command(file.get(), SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
   const auto n = static_cast<sf_count_t>(audio.samples.size());
   if (sf_writef_float(file.get(), audio.samples.data(), n) != n)
     throw InputError(fmt::format("{}: write failed ({}): is the disk full?", path,

@@ -1,0 +1,139 @@
+"""The paper's separation experiment on Asterisk voices (see run.sh). Every number comes from
+the innmf command line; sox only cuts and concatenates the prompts."""
+import argparse
+import glob
+import itertools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+SOUNDS = "/usr/share/asterisk/sounds"
+VOICES = ["en_US_f_Allison", "fr_CA_f_June", "it_IT_m_Carlo", "it_IT_f_Menardi", "ru_RU_f_IvrvoiceRU"]
+SCALES = [0.5, 0.75, 1.0, 1.25]
+RATE = 8000
+
+
+def run(cmd):
+    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True)
+
+
+def prompts(voice):
+    """The voice's prompts, sorted, silence trimmed so that cuts hold speech."""
+    files = sorted(glob.glob(os.path.join(SOUNDS, voice, "**", "*.wav"), recursive=True))
+    if not files:
+        raise SystemExit(f"no prompts for {voice} under {SOUNDS}: install its Debian package")
+    return files
+
+
+def make_voice(voice, work):
+    """20 s of training speech from the first prompts, 5 s of test speech from the last ones."""
+    train, test = os.path.join(work, f"{voice}_train.wav"), os.path.join(work, f"{voice}_test.wav")
+    if not (os.path.exists(train) and os.path.exists(test)):
+        files = prompts(voice)
+        half = len(files) // 2
+        # Remove silences longer than 0.2 s (the prompts start and end with silence), then cut.
+        squeeze = ["silence", "1", "0.05", "0.5%", "-1", "0.2", "0.5%"]
+        run(["sox", *files[:half], "-r", RATE, "-c", 1, "-b", 16, train, *squeeze, "trim", 0, 20])
+        run(["sox", *files[half:], "-r", RATE, "-c", 1, "-b", 16, test, *squeeze, "trim", 0, 5])
+    return train, test
+
+
+def mixture(a, b, work):
+    """0 dB mixture of two test signals: both scaled to the same RMS; the references are the
+    scaled signals, so they add up to the mixture exactly."""
+    name = f"{a[0]}+{b[0]}"
+    refs = [os.path.join(work, f"{name}_ref_{v}.wav") for v, _ in (a, b)]
+    mix = os.path.join(work, f"{name}_mix.wav")
+    if not os.path.exists(mix):
+        for (voice, test), ref in zip((a, b), refs):
+            rms = float(run(["sox", test, "-n", "stat"]).stderr.split("RMS     amplitude:")[1].split()[0])
+            run(["sox", "-v", f"{0.05 / rms:.6f}", test, "-e", "floating-point", "-b", 32, ref])
+        run(["sox", "-m", *refs, "-e", "floating-point", "-b", 32, mix])
+    return mix, refs
+
+
+def separate(innmf, mix, models, refs, n_fft, work, tag):
+    metrics = os.path.join(work, f"{tag}.json")
+    out = os.path.join(work, tag)
+    cmd = [innmf, "separate", mix, "-o", out, "--n-fft", n_fft, "--hop", n_fft // 2, "--metrics", metrics, "-q"]
+    for m in models:
+        cmd += ["--model", m]
+    for r in refs:
+        cmd += ["--ref", r]
+    run(cmd)
+    with open(metrics) as f:
+        return json.loads(f.readline())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--innmf", required=True)
+    ap.add_argument("--epochs", type=int, default=1000)
+    ap.add_argument("--n-fft", type=int, default=1000)
+    ap.add_argument("--rank", type=int, default=20)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--command", default="")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    started = time.time()
+    sizes = [int(round(s * a.n_fft)) for s in SCALES]
+    voices = {v: make_voice(v, a.work) for v in VOICES}
+
+    neural, classic = {}, {}
+    for voice, (train, _) in voices.items():
+        points = os.path.join(a.work, f"{voice}_points.h5")
+        neural[voice] = os.path.join(a.work, f"{voice}.h5")
+        run([a.innmf, "features", train, "-o", points, "--n-fft", a.n_fft, "--hop", a.n_fft // 2, "-q"])
+        run([a.innmf, "train", points, "-o", neural[voice], "--rank", a.rank, "--epochs", a.epochs, "-q"])
+        for n_fft in sizes:
+            classic[voice, n_fft] = os.path.join(a.work, f"nmf{n_fft}", f"{voice}.h5")
+            os.makedirs(os.path.dirname(classic[voice, n_fft]), exist_ok=True)
+            run([a.innmf, "nmf", train, "-o", classic[voice, n_fft], "--rank", a.rank, "--n-fft", n_fft,
+                 "--hop", n_fft // 2, "-q"])
+        print(f"trained {voice} ({time.time() - started:.0f} s)", flush=True)
+
+    rows = []
+    for va, vb in itertools.combinations(VOICES, 2):
+        mix, refs = mixture((va, voices[va][1]), (vb, voices[vb][1]), a.work)
+        for n_fft in sizes:
+            for method, models in (("iN-NMF", [neural[va], neural[vb]]),
+                                   ("NMF", [classic[va, n_fft], classic[vb, n_fft]])):
+                r = separate(a.innmf, mix, models, refs, n_fft, a.work, f"{va}+{vb}_{method}_{n_fft}")
+                rows.append({"pair": [va, vb], "n_fft": n_fft, "method": method,
+                             **{k: r[k] for k in ("sdr", "sir", "sar", "si_sdr")}, "per_source": r["per_source"]})
+
+    print("| scale | n_fft | method | SDR (dB) | SIR (dB) | SAR (dB) | SI-SDR (dB) |")
+    print("|---|---|---|---|---|---|---|")
+    summary = []
+    for scale, n_fft in zip(SCALES, sizes):
+        for method in ("iN-NMF", "NMF"):
+            r = [x for x in rows if x["n_fft"] == n_fft and x["method"] == method]
+            s = {"scale": scale, "n_fft": n_fft, "method": method, "pairs": len(r)}
+            cells = []
+            for k in ("sdr", "sir", "sar", "si_sdr"):
+                values = [x[k] for x in r]
+                s[k] = {"mean": statistics.mean(values), "std": statistics.stdev(values)}
+                cells.append(f"{s[k]['mean']:.2f} ± {s[k]['std']:.2f}")
+            summary.append(s)
+            print(f"| {scale:g}× | {n_fft} | {method} | " + " | ".join(cells) + " |")
+    verdicts = []
+    for n_fft in sizes:
+        neural_sdr = next(s["sdr"]["mean"] for s in summary if s["n_fft"] == n_fft and s["method"] == "iN-NMF")
+        classic_sdr = next(s["sdr"]["mean"] for s in summary if s["n_fft"] == n_fft and s["method"] == "NMF")
+        verdicts.append(neural_sdr >= classic_sdr)
+    print(f"\niN-NMF at least as good as classic NMF (mean SDR) at every size: "
+          f"{'PASS' if all(verdicts) else 'FAIL'} ({len(rows) // (2 * len(sizes))} pairs, "
+          f"{time.time() - started:.0f} s)")
+    with open(a.json, "w") as f:
+        json.dump({"date": time.strftime("%Y-%m-%d"), "command": a.command,
+                   "machine": platform.processor() or platform.machine(), "nproc": os.cpu_count(),
+                   "epochs": a.epochs, "rank": a.rank, "train_n_fft": a.n_fft, "voices": VOICES,
+                   "rows": rows, "summary": summary, "pass": all(verdicts)}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

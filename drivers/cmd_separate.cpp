@@ -1,0 +1,274 @@
+// innmf separate MIX --model A.h5 --model B.h5 … -o OUTDIR: one WAV per source model
+// (DESIGN.md §4). The arithmetic is in sep::separate; this file reads, checks and writes.
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli.hpp"
+#include "innmf/audio/audio_io.hpp"
+#include "innmf/core/error.hpp"
+#include "innmf/core/log.hpp"
+#include "innmf/core/timer.hpp"
+#include "innmf/io/atomic_file.hpp"
+#include "innmf/sep/bss_eval.hpp"
+#include "innmf/sep/separation.hpp"
+#include "innmf/sep/source_model.hpp"
+#include "innmf/tf/stft.hpp"
+
+namespace innmf::cli {
+namespace {
+
+constexpr const char* kFreeSourceStem = "free";
+
+struct SeparateOptions {
+  std::string mixture;
+  std::vector<std::string> models;      ///< [--model] one per source
+  std::string output_dir;               ///< [-o]
+  tf::StftConfig stft;                  ///< [--n-fft, --hop]; n_fft 0: the models'
+  std::string window;                   ///< [--window] empty: the models'
+  double sample_rate = 0;               ///< [--sr] 0: the mixture's
+  std::string fit = "mu";               ///< [--fit]
+  sep::SeparationOptions separation;    ///< [--iters, --tol, --lr, --mask-power, --free, --seed]
+  std::vector<std::string> references;  ///< [--ref] one per model, same order
+  std::string metrics;                  ///< [--metrics] one JSON line
+};
+
+/// Every model must fit the analysis: same compression p and β (they are fitted jointly), an
+/// output name of its own, templates that know the sample rate.
+void check_models(const std::vector<sep::SourceModel>& models, double sample_rate, bool rate_given,
+                  bool with_free_source) {
+  std::set<std::string> stems;
+  if (with_free_source) stems.insert(kFreeSourceStem);
+  const auto& first = models.front();
+  for (const auto& model : models) {
+    if (!stems.insert(model.stem()).second)
+      throw UsageError(fmt::format("--model {}: another source already writes {}.wav{}: give the "
+                                   "model files different names",
+                                   model.path(), model.stem(),
+                                   model.stem() == kFreeSourceStem ? " (the --free source)" : ""));
+    if (model.header().power != first.header().power || model.header().beta != first.header().beta)
+      throw UsageError(fmt::format("--model {} approximates |X|^{} with β = {}, but {} |X|^{} with "
+                                   "β = {}: sources are fitted jointly, train them alike",
+                                   model.path(), model.header().power, model.header().beta,
+                                   first.path(), first.header().power, first.header().beta));
+    if (model.header().sample_rate == sample_rate) continue;
+    if (!rate_given)
+      throw UsageError(fmt::format("the mixture is at {} Hz but --model {} was trained at {} Hz: "
+                                   "give --sr {} to resample the mixture",
+                                   sample_rate, model.path(), model.header().sample_rate,
+                                   model.header().sample_rate));
+    if (model.trained_bandwidth() < sample_rate / 2 - 1e-6)
+      log::warn("--model {} was trained on 0–{:.0f} Hz but the mixture reaches {:.0f} Hz: its "
+                "templates above {:.0f} Hz are extrapolated",
+                model.path(), model.trained_bandwidth(), sample_rate / 2, model.trained_bandwidth());
+  }
+}
+
+/// --n-fft if given, else the STFT size the models were trained on if they agree.
+int choose_n_fft(const std::vector<sep::SourceModel>& models, int requested) {
+  if (requested > 0) return requested;
+  const int trained = models.front().trained_n_fft();
+  for (const auto& model : models)
+    if (model.trained_n_fft() != trained || trained == 0)
+      throw UsageError(fmt::format("give --n-fft: the models were not all trained on one STFT size "
+                                   "({} says {})",
+                                   model.path(), model.trained_n_fft() ? std::to_string(model.trained_n_fft()) : "none"));
+  return trained;
+}
+
+nlohmann::json run_separate(SeparateOptions& o) {
+  Stopwatch watch;
+  std::vector<sep::SourceModel> models;
+  for (const auto& path : o.models) models.push_back(sep::SourceModel::load(path));
+  const bool rate_given = o.sample_rate > 0;
+  const auto mixture =
+      read_audio_at_rate(o.mixture, rate_given ? o.sample_rate : audio::probe_audio(o.mixture).sample_rate,
+                         rate_given, "--sr");
+  const double rate = mixture.sample_rate;
+  const bool with_free = o.separation.free_templates > 0;
+  check_models(models, rate, rate_given, with_free);
+
+  // References are checked before any work: their count, rate and length.
+  std::vector<std::vector<float>> references;
+  for (const auto& path : o.references) {
+    auto reference = read_audio_at_rate(path, rate, rate_given, fmt::format("--sr {}", rate));
+    if (reference.samples.size() != mixture.samples.size())
+      throw InputError(fmt::format("--ref {} has {} samples but the mixture {} has {} (at {} Hz): "
+                                   "references must be as long as the mixture",
+                                   path, reference.samples.size(), o.mixture, mixture.samples.size(), rate));
+    references.push_back(std::move(reference.samples));
+  }
+
+  o.stft.n_fft = choose_n_fft(models, o.stft.n_fft);
+  if (o.stft.hop == 0) o.stft.hop = o.stft.n_fft / 4;
+  o.stft.window = tf::parse_window(sep::choose_window(models, o.window));
+  const tf::Stft stft(o.stft);
+  const long n = static_cast<long>(mixture.samples.size());
+  stft.require_fits(n, o.mixture);
+
+  std::vector<model::classic::Matrix> templates;
+  for (const auto& model : models) templates.push_back(model.templates_at_bins(o.stft.n_fft, rate));
+  o.separation.power = models.front().header().power;
+  o.separation.beta = models.front().header().beta;
+  o.separation.fit = sep::parse_fit_method(o.fit);
+  log::info("{}: {} sources{}, STFT n_fft {} hop {} {}, {} Hz, fit {} ({} updates at most)", o.mixture,
+            models.size(), with_free ? fmt::format(" + {} free templates", o.separation.free_templates) : "",
+            o.stft.n_fft, o.stft.hop, tf::window_name(o.stft.window), rate, o.fit, o.separation.iterations);
+  const auto separation = sep::separate(mixture.samples.data(), n, stft, templates, o.separation);
+
+  nlohmann::json result{{"mixture", o.mixture},
+                        {"models", o.models},
+                        {"sample_rate", rate},
+                        {"n_fft", o.stft.n_fft},
+                        {"hop", o.stft.hop},
+                        {"window", tf::window_name(o.stft.window)},
+                        {"fit", o.fit},
+                        {"iters", separation.fit.iterations},
+                        {"converged", separation.fit.converged},
+                        {"loss", separation.fit.loss.back()},
+                        {"mask_power", o.separation.mask_power},
+                        {"free", o.separation.free_templates}};
+  if (!references.empty()) {
+    std::vector<std::vector<float>> estimates(separation.signals.begin(),
+                                              separation.signals.begin() + static_cast<long>(models.size()));
+    std::vector<std::string> estimate_names;
+    for (const auto& model : models) estimate_names.push_back("the source separated with " + model.path());
+    const auto scores = sep::score_separation(references, estimates, o.references, estimate_names);
+    result["references"] = o.references;
+    result.update(sep::to_json(scores));
+  }
+
+  // Every output goes to a temporary first and appears only once all are written; a folder
+  // made here is removed again if that fails.
+  const bool made_folder = std::filesystem::create_directories(o.output_dir);
+  struct RemoveIfEmpty {
+    std::string folder;
+    bool armed;
+    ~RemoveIfEmpty() {
+      std::error_code ignored;
+      if (armed && std::filesystem::is_empty(folder, ignored)) std::filesystem::remove(folder, ignored);
+    }
+  } cleanup{o.output_dir, made_folder};
+  std::vector<std::unique_ptr<io::AtomicOutput>> outputs;
+  std::vector<std::string> written;
+  for (std::size_t s = 0; s < separation.signals.size(); ++s) {
+    const std::string stem = s < models.size() ? models[s].stem() : kFreeSourceStem;
+    const auto path = (std::filesystem::path(o.output_dir) / (stem + ".wav")).string();
+    outputs.push_back(std::make_unique<io::AtomicOutput>(path, "-o"));
+    audio::write_wav(outputs.back()->temporary_path(), {separation.signals[s], rate}, "float");
+    written.push_back(path);
+  }
+  result["outputs"] = written;
+  result["seconds"] = watch.seconds();
+  for (auto& output : outputs) output->commit();
+  if (!o.metrics.empty()) write_metrics_line(o.metrics, result.dump());
+  cleanup.armed = false;
+  return result;
+}
+
+void report(const nlohmann::json& result) {
+  std::printf("%s\n", result.dump().c_str());
+  std::fflush(stdout);
+  if (!result.contains("sdr")) {
+    log::info("wrote {} after {} updates (loss {:.4g})", fmt::join(result.at("outputs"), ", "),
+              result.at("iters").get<int>(), result.at("loss").get<double>());
+    return;
+  }
+  const auto& per = result.at("per_source");
+  const auto& refs = result.at("references");
+  for (std::size_t i = 0; i < refs.size(); ++i)
+    log::info("{:<32} SDR {:6.2f} dB  SIR {:6.2f} dB  SAR {:6.2f} dB  SI-SDR {:6.2f} dB",
+              refs[i].get<std::string>(), per.at("sdr")[i].get<double>(), per.at("sir")[i].get<double>(),
+              per.at("sar")[i].get<double>(), per.at("si_sdr")[i].get<double>());
+  log::info("{:<32} SDR {:6.2f} dB  SIR {:6.2f} dB  SAR {:6.2f} dB  SI-SDR {:6.2f} dB", "mean",
+            result.at("sdr").get<double>(), result.at("sir").get<double>(), result.at("sar").get<double>(),
+            result.at("si_sdr").get<double>());
+}
+
+}  // namespace
+
+Command add_separate_command(CLI::App& app, CommonOptions& common) {
+  auto* sub = app.add_subcommand(
+      "separate",
+      "Separate a mixture into one WAV per source model (templates fixed, activations fitted on "
+      "the mixture, soft masks, mixture phase)");
+  auto options = std::make_shared<SeparateOptions>();
+  auto& o = *options;
+  sub->add_option("mixture", o.mixture, "The mixture (audio file, mixed to mono)")->required();
+  sub->add_option("--model", o.models,
+                  "Model of one source (`innmf train` or `innmf nmf`); repeat once per source")
+      ->required();
+  sub->add_option("-o,--output", o.output_dir,
+                  "Folder for the separated sources (created if missing): MODEL_STEM.wav per "
+                  "model and free.wav for --free, 32-bit float WAV as long as the mixture")
+      ->required();
+  o.stft.n_fft = 0;
+  o.stft.hop = 0;
+  sub->add_option("--n-fft", o.stft.n_fft,
+                  "STFT window and FFT length [samples] (default: the models' own, if they agree)");
+  sub->add_option("--hop", o.stft.hop, "STFT hop [samples] (0: n_fft / 4)");
+  sub->add_option("--window", o.window,
+                  "Analysis window: sqrt-hann, hann, hamming, blackman (default: the models')");
+  sub->add_option("--sr", o.sample_rate,
+                  "Resample the mixture and references to this rate [Hz] (libsoxr); needed when "
+                  "the models were trained at another rate");
+  sub->add_option("--fit", o.fit, "How the activations are fitted: mu (multiplicative updates) or "
+                                  "rprop (the paper's gradient fit)")
+      ->capture_default_str();
+  auto& s = o.separation;
+  sub->add_option("--iters", s.iterations, "Maximum number of updates of the activations")->capture_default_str();
+  sub->add_option("--tol", s.tolerance,
+                  "mu: stop once the loss falls by less than this fraction in one update (0: never)")
+      ->capture_default_str();
+  sub->add_option("--lr", s.learning_rate, "rprop: initial step size")->capture_default_str();
+  sub->add_option("--mask-power", s.mask_power,
+                  "Soft-mask exponent on the sources' magnitude estimates (1: magnitude ratio, 2: "
+                  "Wiener-like)")
+      ->capture_default_str();
+  sub->add_option("--free", s.free_templates,
+                  "Add this many free templates learned on the mixture, for a source without a "
+                  "model (written to free.wav)")
+      ->capture_default_str();
+  sub->add_option("--seed", s.seed, "Seed of the free templates' initial values")->capture_default_str();
+  sub->add_option("--ref", o.references,
+                  "Reference signal of each model's source, in --model order: adds SDR/SIR/SAR "
+                  "(BSS Eval) and SI-SDR to the output");
+  sub->add_option("--metrics", o.metrics, "Also write the result (one JSON line) to this file");
+  add_common_options(*sub, common);
+
+  Command command;
+  command.app = sub;
+  command.run = [options](const mpi::Comm& comm) {
+    auto& o = *options;
+    // Every rank checks the options; rank 0 separates, the others wait for its verdict.
+    sep::validate(o.separation);
+    sep::parse_fit_method(o.fit);
+    if (!o.window.empty()) tf::parse_window(o.window);
+    if (o.stft.n_fft != 0) {
+      tf::StftConfig check = o.stft;
+      if (check.hop == 0) check.hop = check.n_fft / 4;
+      const tf::Stft validated(check);
+    }
+    if (o.sample_rate < 0) throw UsageError(fmt::format("--sr {}: must be positive", o.sample_rate));
+    if (o.models.size() + (o.separation.free_templates > 0 ? 1 : 0) < 2)
+      throw UsageError("separation needs at least two sources: give another --model, or --free K "
+                       "for a source that has no model");
+    if (!o.references.empty() && o.references.size() != o.models.size())
+      throw UsageError(fmt::format("{} --ref for {} --model: give one reference per model, in the "
+                                   "same order",
+                                   o.references.size(), o.models.size()));
+    if (std::filesystem::exists(o.output_dir) && !std::filesystem::is_directory(o.output_dir))
+      throw UsageError(fmt::format("-o {}: exists and is not a folder", o.output_dir));
+    if (!o.metrics.empty()) io::require_writable_path(o.metrics, "--metrics");
+    mpi::on_root(comm, [&] { report(run_separate(o)); });
+    return 0;
+  };
+  return command;
+}
+
+}  // namespace innmf::cli

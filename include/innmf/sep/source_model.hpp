@@ -1,0 +1,61 @@
+#pragma once
+// A model file of either kind (classic NMF or iN-NMF) seen the way reconstruction and
+// separation use it (DESIGN.md §4): a set of K templates that can be sampled at the bins of
+// the STFT the user asks for.
+//
+// iN-NMF templates are functions of frequency in Hz, so they serve any window size; classic
+// templates exist only at the bins they were learned on, so they serve only the same n_fft at
+// the same sample rate (a clear UsageError otherwise).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "innmf/io/model_file.hpp"
+#include "innmf/model/classic_nmf.hpp"
+
+namespace innmf::train {
+class TrainedModel;
+}
+
+namespace innmf::sep {
+
+class SourceModel {
+ public:
+  /// Reads and checks `path` (InputError naming it: missing, corrupt, not a model).
+  static SourceModel load(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  /// The file name without folder and extension: "models/speaker_a.h5" → "speaker_a". Names the
+  /// separated source's output file.
+  std::string stem() const;
+  const io::ModelHeader& header() const { return header_; }
+  const std::string& kind() const { return header_.kind; }
+  int rank() const { return static_cast<int>(header_.rank); }
+
+  /// The templates at the bins k · sample_rate / n_fft, k = 0..n_fft/2: (n_fft/2 + 1, K),
+  /// non-negative, approximating |X|^p for the model's p. Classic models throw UsageError unless
+  /// (n_fft, sample_rate) are the ones they were learned with.
+  model::classic::Matrix templates_at_bins(int n_fft, double sample_rate) const;
+
+  /// The analysis window the model's training data used ("" if it does not say).
+  std::string trained_window() const;
+  /// The highest frequency the model's templates were learned on [Hz]: the training audio's
+  /// Nyquist. Above it an iN-NMF template is an extrapolation.
+  double trained_bandwidth() const { return header_.f_ref > 0 ? header_.f_ref : header_.sample_rate / 2; }
+  /// The STFT size the model was trained on, 0 if its representation is not a single STFT.
+  int trained_n_fft() const;
+
+ private:
+  std::string path_;
+  io::ModelHeader header_;
+  std::shared_ptr<const io::ClassicModel> classic_;         ///< kind "nmf"
+  std::shared_ptr<const train::TrainedModel> neural_;       ///< kind "innmf"
+};
+
+/// The window to analyse with: `requested` if given (a warning when it differs from a model's:
+/// magnitudes scale differently), else the window the first model that states one was trained
+/// with (a warning when the models disagree), else "sqrt-hann" (the paper's).
+std::string choose_window(const std::vector<SourceModel>& models, const std::string& requested);
+
+}  // namespace innmf::sep

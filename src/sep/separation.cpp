@@ -1,0 +1,248 @@
+#include "innmf/sep/separation.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "innmf/core/error.hpp"
+#include "innmf/core/timer.hpp"
+#include "innmf/model/beta_divergence.hpp"
+#include "innmf/nn/activations.hpp"
+#include "innmf/train/optimizer.hpp"
+
+namespace innmf::sep {
+namespace {
+
+using model::classic::Matrix;
+using Array = Eigen::ArrayXXf;
+constexpr float kEpsilon = static_cast<float>(model::kBetaEpsilon);
+
+/// The exponent that makes a multiplicative update a majorisation-minimisation step
+/// (Févotte & Idier 2011; classic_nmf.hpp).
+double mm_exponent(double beta) {
+  if (beta < 1) return 1.0 / (2.0 - beta);
+  if (beta > 2) return 1.0 / (beta - 1.0);
+  return 1.0;
+}
+
+/// The two factors of the β-divergence's gradient with respect to Λ = WH, floored at ε:
+/// ∂D/∂Λ = Λ^(β−1) − V ⊙ Λ^(β−2) = `down` − `up`.
+struct GradientParts {
+  Array up;    ///< V ⊙ Λ^(β−2)
+  Array down;  ///< Λ^(β−1)
+};
+
+GradientParts gradient_parts(const Matrix& V, const Matrix& W, const Matrix& H, double beta) {
+  const Array lambda = (W * H).array().max(kEpsilon);
+  const auto b = static_cast<float>(beta);
+  GradientParts parts;
+  if (beta == 1) {
+    parts.up = V.array() / lambda;
+    parts.down = Array::Ones(lambda.rows(), lambda.cols());
+  } else if (beta == 2) {
+    parts.up = V.array();
+    parts.down = lambda;
+  } else {
+    parts.up = V.array() * lambda.pow(b - 2);
+    parts.down = lambda.pow(b - 1);
+  }
+  return parts;
+}
+
+/// One multiplicative update of H (all rows) with W fixed.
+void update_activations(const Matrix& V, const Matrix& W, Matrix& H, double beta) {
+  const auto parts = gradient_parts(V, W, H, beta);
+  const Array numerator = W.transpose() * parts.up.matrix();
+  const Array denominator = (W.transpose() * parts.down.matrix()).array().max(kEpsilon);
+  H.array() *= (numerator / denominator).pow(static_cast<float>(mm_exponent(beta)));
+}
+
+/// One multiplicative update of the last `n_free` columns of W with H fixed.
+void update_free_templates(const Matrix& V, Matrix& W, const Matrix& H, int n_free, double beta) {
+  const auto parts = gradient_parts(V, W, H, beta);
+  const auto H_free = H.bottomRows(n_free);
+  const Array numerator = parts.up.matrix() * H_free.transpose();
+  const Array denominator = (parts.down.matrix() * H_free.transpose()).array().max(kEpsilon);
+  W.rightCols(n_free).array() *= (numerator / denominator).pow(static_cast<float>(mm_exponent(beta)));
+}
+
+double mean_loss(const Matrix& V, const Matrix& W, const Matrix& H, double beta) {
+  const double loss = model::classic::loss(V, W, H, beta).mean;
+  if (!std::isfinite(loss))
+    throw NumericalError(fmt::format("the fit of the activations diverged (loss {}): with --fit "
+                                     "rprop lower --lr, or use --fit mu",
+                                     loss));
+  return loss;
+}
+
+bool converged(const std::vector<double>& loss, double tolerance) {
+  const double previous = loss[loss.size() - 2], current = loss.back();
+  return tolerance > 0 && previous > 0 && (previous - current) / previous < tolerance;
+}
+
+/// Multiplicative updates of H and of the free templates (the fixed templates never move).
+FitReport fit_multiplicative(const Matrix& V, Matrix& W, Matrix& H, const SeparationOptions& o) {
+  FitReport report;
+  if (o.free_templates == 0) {  // only H moves: the fast fused kernels of classic NMF
+    model::classic::MuOptions mu;
+    mu.beta = o.beta;
+    mu.iterations = o.iterations;
+    mu.tolerance = o.tolerance;
+    const auto result = model::classic::fit_activations(V, W, H, mu);
+    report.iterations = result.iterations;
+    report.converged = result.converged;
+    report.loss = result.loss;
+    return report;
+  }
+  report.loss.push_back(mean_loss(V, W, H, o.beta));
+  for (int i = 1; i <= o.iterations; ++i) {
+    update_activations(V, W, H, o.beta);
+    update_free_templates(V, W, H, o.free_templates, o.beta);
+    report.loss.push_back(mean_loss(V, W, H, o.beta));
+    report.iterations = i;
+    if (converged(report.loss, o.tolerance)) {
+      report.converged = true;
+      break;
+    }
+  }
+  return report;
+}
+
+/// The paper's fit: full-batch Rprop on unconstrained θ with H = softplus(θ) (and the free
+/// templates likewise), all in one flat parameter buffer [θ_H (column-major) | θ_Wfree].
+FitReport fit_rprop(const Matrix& V, Matrix& W, Matrix& H, const SeparationOptions& o) {
+  const Eigen::Index h_size = H.size(), free_size = V.rows() * o.free_templates;
+  std::vector<float> theta(static_cast<std::size_t>(h_size + free_size));
+  std::vector<float> gradient(theta.size());
+  Eigen::Map<Eigen::ArrayXf> theta_h(theta.data(), h_size), grad_h(gradient.data(), h_size);
+  Eigen::Map<Eigen::ArrayXf> theta_w(theta.data() + h_size, free_size),
+      grad_w(gradient.data() + h_size, free_size);
+  const auto inverse = [](float y) { return nn::softplus_inverse(std::max(y, 1e-6f)); };
+  theta_h = H.reshaped().array().unaryExpr(inverse);
+  if (o.free_templates > 0) theta_w = W.rightCols(o.free_templates).reshaped().array().unaryExpr(inverse);
+  const auto softplus = [](float x) { return nn::softplus(x); };
+  const auto sigmoid = [](float x) { return nn::softplus_derivative(x); };
+  const auto unpack = [&] {
+    H.reshaped() = theta_h.unaryExpr(softplus).matrix();
+    if (o.free_templates > 0) W.rightCols(o.free_templates).reshaped() = theta_w.unaryExpr(softplus).matrix();
+  };
+
+  train::Rprop rprop(theta.size(), o.learning_rate);
+  FitReport report;
+  unpack();
+  report.loss.push_back(mean_loss(V, W, H, o.beta));
+  for (int i = 1; i <= o.iterations; ++i) {
+    const auto parts = gradient_parts(V, W, H, o.beta);
+    const Matrix dLambda = (parts.down - parts.up).matrix();  // ∂D/∂Λ (up to the 1/size of the mean)
+    const Matrix dH = W.transpose() * dLambda;
+    grad_h = dH.reshaped().array() * theta_h.unaryExpr(sigmoid);
+    if (o.free_templates > 0) {
+      const Matrix dW = dLambda * H.bottomRows(o.free_templates).transpose();
+      grad_w = dW.reshaped().array() * theta_w.unaryExpr(sigmoid);
+    }
+    rprop.step(theta.data(), gradient.data());
+    unpack();
+    report.loss.push_back(mean_loss(V, W, H, o.beta));
+    report.iterations = i;
+  }
+  return report;
+}
+
+}  // namespace
+
+FitMethod parse_fit_method(const std::string& name) {
+  if (name == "mu") return FitMethod::mu;
+  if (name == "rprop") return FitMethod::rprop;
+  throw UsageError(fmt::format("--fit {}: expected mu (multiplicative updates) or rprop", name));
+}
+
+std::string fit_method_name(FitMethod method) { return method == FitMethod::mu ? "mu" : "rprop"; }
+
+void validate(const SeparationOptions& o) {
+  if (o.iterations < 1) throw UsageError(fmt::format("--iters {}: must be at least 1", o.iterations));
+  if (!(o.tolerance >= 0 && o.tolerance < 1))
+    throw UsageError(fmt::format("--tol {}: must be in [0, 1)", o.tolerance));
+  if (!(o.learning_rate > 0 && std::isfinite(o.learning_rate)))
+    throw UsageError(fmt::format("--lr {}: must be positive", o.learning_rate));
+  if (!(o.mask_power > 0 && o.mask_power <= 16))
+    throw UsageError(fmt::format("--mask-power {}: must be in (0, 16] (1: magnitude ratio, 2: "
+                                 "Wiener-like)",
+                                 o.mask_power));
+  if (o.free_templates < 0 || o.free_templates > 1000)
+    throw UsageError(fmt::format("--free {}: must be between 0 and 1000", o.free_templates));
+}
+
+std::vector<Matrix> soft_masks(const Matrix& W, const Matrix& H, const std::vector<int>& ranks,
+                               double power, double mask_power) {
+  const auto n_sources = ranks.size();
+  std::vector<Matrix> estimates;  // Λ_s = W_s H_s, then (Λ_s / max_r Λ_r)^(q/p)
+  Eigen::Index first = 0;
+  for (const int k : ranks) {
+    estimates.push_back(W.middleCols(first, k) * H.middleRows(first, k));
+    first += k;
+  }
+  // Divide by the largest source before raising to q/p (up to 32 for p = 0.5, q = 16): no overflow.
+  Matrix largest = Matrix::Zero(W.rows(), H.cols());
+  for (const auto& e : estimates) largest = largest.cwiseMax(e);
+  const auto exponent = static_cast<float>(mask_power / power);
+  Matrix total = Matrix::Zero(W.rows(), H.cols());
+  for (auto& e : estimates) {
+    e = (e.array() / largest.array().max(std::numeric_limits<float>::min())).max(0.0f).pow(exponent).matrix();
+    total += e;
+  }
+  const float equal_share = 1.0f / static_cast<float>(n_sources);
+  for (auto& e : estimates)
+    e = (total.array() > 0).select(e.array() / total.array(), equal_share).matrix();
+  return estimates;
+}
+
+Separation separate(const float* mixture, long n, const tf::Stft& stft,
+                    const std::vector<Matrix>& templates, const SeparationOptions& o) {
+  validate(o);
+  const auto n_sources = templates.size() + (o.free_templates > 0 ? 1 : 0);
+  if (n_sources < 2)
+    throw UsageError("separation needs at least two sources: give another --model, or --free K for "
+                     "a source that has no model");
+  Stopwatch watch;
+  const tf::ComplexSpectrogram X = stft.analyze(mixture, n);
+  const tf::MagnitudeSpectrogram magnitude = X.cwiseAbs();
+  const Matrix V = model::classic::compressed(magnitude, o.power);
+
+  std::vector<int> ranks;
+  Eigen::Index total_rank = o.free_templates;
+  for (const auto& W_s : templates) {
+    if (W_s.rows() != V.rows())
+      throw Error(ExitCode::failure, fmt::format("templates have {} bins, the STFT {}", W_s.rows(), V.rows()));
+    ranks.push_back(static_cast<int>(W_s.cols()));
+    total_rank += W_s.cols();
+  }
+  Separation result;
+  result.W.resize(V.rows(), total_rank);
+  Eigen::Index first = 0;
+  for (const auto& W_s : templates) {
+    result.W.middleCols(first, W_s.cols()) = W_s;
+    first += W_s.cols();
+  }
+  if (o.free_templates > 0) {
+    result.W.rightCols(o.free_templates) = model::classic::random_init(V, o.free_templates, o.seed).W;
+    ranks.push_back(o.free_templates);
+  }
+  result.H = model::classic::constant_activations(V, total_rank);
+  result.fit = o.fit == FitMethod::mu ? fit_multiplicative(V, result.W, result.H, o)
+                                      : fit_rprop(V, result.W, result.H, o);
+
+  const auto masks = soft_masks(result.W, result.H, ranks, o.power, o.mask_power);
+  for (const auto& mask : masks) {
+    // mask is (n_bins, n_frames) column-major: the same memory order as X (frames × bins, row-major).
+    tf::ComplexSpectrogram Y = X;
+    const Eigen::Map<const Eigen::ArrayXf> m(mask.data(), mask.size());
+    Eigen::Map<Eigen::ArrayXcf>(Y.data(), Y.size()) *= m.cast<std::complex<float>>();
+    result.signals.push_back(stft.synthesize(Y, n));
+  }
+  result.fit.seconds = watch.seconds();
+  return result;
+}
+
+}  // namespace innmf::sep

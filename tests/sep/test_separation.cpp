@@ -1,0 +1,142 @@
+// sep::separate on signals whose answer is known: two harmonic sounds in disjoint bands, each
+// source's templates learned (classic NMF) on that source alone.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "innmf/core/error.hpp"
+#include "innmf/sep/separation.hpp"
+#include "test_util.hpp"
+
+namespace innmf::sep {
+namespace {
+
+using model::classic::Matrix;
+constexpr double kRate = 8000;
+constexpr long kSamples = 16000;  // 2 s
+
+/// A harmonic sound: fundamental `f0` [Hz] with three harmonics of falling amplitude,
+/// amplitude-modulated at `am_hz` so that its activations vary over time.
+std::vector<float> harmonic(double f0, double am_hz) {
+  std::vector<float> x(kSamples, 0.0f);
+  for (int h = 1; h <= 3; ++h) {
+    const auto t = testing::tone(h * f0, kRate, kSamples, 0.3 / h);
+    for (long n = 0; n < kSamples; ++n)
+      x[n] += static_cast<float>(t.samples[n] * (0.6 + 0.4 * std::sin(2 * M_PI * am_hz * n / kRate)));
+  }
+  return x;
+}
+
+/// Classic NMF templates (n_bins, rank) of `x` alone.
+Matrix learn_templates(const std::vector<float>& x, const tf::Stft& stft, int rank) {
+  const Matrix V = model::classic::compressed(stft.magnitude(x.data(), kSamples), 0.5);
+  auto factors = model::classic::random_init(V, rank, 7);
+  model::classic::MuOptions mu;
+  mu.iterations = 300;
+  mu.tolerance = 0;
+  model::classic::fit(V, factors, mu);
+  return factors.W;
+}
+
+/// 10·log10(Σ reference² / Σ (reference − estimate)²) [dB].
+double snr_db(const std::vector<float>& reference, const std::vector<float>& estimate) {
+  double signal = 0, error = 0;
+  for (std::size_t i = 0; i < reference.size(); ++i) {
+    signal += double(reference[i]) * reference[i];
+    error += std::pow(double(reference[i]) - estimate[i], 2);
+  }
+  return 10 * std::log10(signal / error);
+}
+
+class SeparationTest : public ::testing::Test {
+ protected:
+  SeparationTest() : stft_(tf::StftConfig{512, 128, tf::WindowKind::sqrt_hann}) {
+    low_ = harmonic(220, 3);      // 220, 440, 660 Hz
+    high_ = harmonic(1250, 5);    // 1250, 2500, 3750 Hz
+    mixture_.resize(kSamples);
+    for (long n = 0; n < kSamples; ++n) mixture_[n] = low_[n] + high_[n];
+  }
+  tf::Stft stft_;
+  std::vector<float> low_, high_, mixture_;
+};
+
+TEST_F(SeparationTest, MasksAreFractionsThatSumToOne) {
+  const Matrix W = Matrix::Random(20, 3).cwiseAbs();
+  Matrix H = Matrix::Random(3, 9).cwiseAbs();
+  H.col(4).setZero();  // no source at all in frame 4: equal shares
+  for (const double q : {0.5, 1.0, 2.0}) {
+    const auto masks = soft_masks(W, H, {1, 2}, 0.5, q);
+    ASSERT_EQ(masks.size(), 2u);
+    const Matrix total = masks[0] + masks[1];
+    EXPECT_LT((total.array() - 1).abs().maxCoeff(), 1e-5) << "q " << q;
+    EXPECT_GE(masks[0].minCoeff(), 0.0f);
+    EXPECT_LE(masks[0].maxCoeff(), 1.0f + 1e-6f);
+    EXPECT_FLOAT_EQ(masks[1](3, 4), 0.5f);
+  }
+  // A larger q sharpens: the dominant source's share grows.
+  const auto soft = soft_masks(W, H, {1, 2}, 0.5, 1.0), sharp = soft_masks(W, H, {1, 2}, 0.5, 2.0);
+  const Matrix dominant_soft = soft[0].cwiseMax(soft[1]), dominant_sharp = sharp[0].cwiseMax(sharp[1]);
+  EXPECT_GT((dominant_sharp - dominant_soft).minCoeff(), -1e-6f);
+  EXPECT_GT((dominant_sharp - dominant_soft).maxCoeff(), 0.01f);
+}
+
+TEST_F(SeparationTest, TwoModelsRecoverTheirSources) {
+  const std::vector<Matrix> templates{learn_templates(low_, stft_, 3), learn_templates(high_, stft_, 3)};
+  for (const auto fit : {FitMethod::mu, FitMethod::rprop}) {
+    SeparationOptions options;
+    options.fit = fit;
+    options.iterations = fit == FitMethod::mu ? 200 : 400;
+    options.learning_rate = 1e-2;
+    const auto result = separate(mixture_.data(), kSamples, stft_, templates, options);
+    ASSERT_EQ(result.signals.size(), 2u);
+    ASSERT_EQ(result.signals[0].size(), mixture_.size());
+    EXPECT_GT(snr_db(low_, result.signals[0]), 15) << fit_method_name(fit);
+    EXPECT_GT(snr_db(high_, result.signals[1]), 15) << fit_method_name(fit);
+    EXPECT_LT(result.fit.loss.back(), 0.5 * result.fit.loss.front()) << fit_method_name(fit);
+    // The masks sum to one, so the sources add up to the mixture.
+    std::vector<float> sum(kSamples);
+    for (long n = 0; n < kSamples; ++n) sum[n] = result.signals[0][n] + result.signals[1][n];
+    EXPECT_GT(snr_db(mixture_, sum), 60) << fit_method_name(fit);
+  }
+}
+
+TEST_F(SeparationTest, MultiplicativeFitNeverIncreasesTheLoss) {
+  const std::vector<Matrix> templates{learn_templates(low_, stft_, 2), learn_templates(high_, stft_, 2)};
+  for (const double beta : {0.0, 1.0, 2.0}) {
+    SeparationOptions options;
+    options.beta = beta;
+    options.tolerance = 0;
+    options.iterations = 50;
+    options.free_templates = 1;  // the generic path (W_free and H move)
+    const auto result = separate(mixture_.data(), kSamples, stft_, templates, options);
+    for (std::size_t i = 1; i < result.fit.loss.size(); ++i)
+      EXPECT_LE(result.fit.loss[i], result.fit.loss[i - 1] * (1 + 1e-5)) << "β " << beta << " update " << i;
+  }
+}
+
+TEST_F(SeparationTest, FreeTemplatesCaptureTheSourceWithoutAModel) {
+  const std::vector<Matrix> templates{learn_templates(low_, stft_, 3)};
+  SeparationOptions options;
+  options.free_templates = 3;
+  options.iterations = 300;
+  const auto result = separate(mixture_.data(), kSamples, stft_, templates, options);
+  ASSERT_EQ(result.signals.size(), 2u);  // the model's source, then the free source
+  EXPECT_GT(snr_db(low_, result.signals[0]), 10);
+  EXPECT_GT(snr_db(high_, result.signals[1]), 10);
+  // The model's templates did not move.
+  EXPECT_EQ((result.W.leftCols(3) - templates[0]).cwiseAbs().maxCoeff(), 0.0f);
+}
+
+TEST_F(SeparationTest, OneSourceIsAnError) {
+  const std::vector<Matrix> templates{learn_templates(low_, stft_, 2)};
+  EXPECT_THROW(separate(mixture_.data(), kSamples, stft_, templates, SeparationOptions{}), UsageError);
+  SeparationOptions bad;
+  bad.mask_power = 0;
+  EXPECT_THROW(validate(bad), UsageError);
+  EXPECT_THROW(parse_fit_method("lbfgs"), UsageError);
+}
+
+}  // namespace
+}  // namespace innmf::sep
