@@ -30,6 +30,7 @@ struct ReconstructOptions {
   bool resample = false;  ///< [--resample] convert the audio to the model's rate
   classic::MuOptions mu;  ///< [--iters, --tol]; β is the model's
   std::string metrics;    ///< [--metrics] one JSON line
+  std::string template_sampling = "grid";  ///< [--template-sampling]
 };
 
 nlohmann::json run_reconstruct(ReconstructOptions& o) {
@@ -42,7 +43,8 @@ nlohmann::json run_reconstruct(ReconstructOptions& o) {
   const tf::Stft stft(o.stft);
   const long n = static_cast<long>(audio.samples.size());
   stft.require_fits(n, o.audio);
-  const classic::Matrix W = model.templates_at_bins(o.stft.n_fft, audio.sample_rate);
+  const classic::Matrix W = model.templates_at_bins(o.stft.n_fft, audio.sample_rate,
+                                                    sep::parse_template_sampling(o.template_sampling));
 
   const tf::MagnitudeSpectrogram magnitude = stft.magnitude(audio.samples.data(), n);
   const classic::Matrix V = classic::compressed(magnitude, header.power);
@@ -64,6 +66,7 @@ nlohmann::json run_reconstruct(ReconstructOptions& o) {
           {"n_fft", o.stft.n_fft},
           {"hop", o.stft.hop},
           {"window", tf::window_name(o.stft.window)},
+          {"template_sampling", o.template_sampling},
           {"frames", V.cols()},
           {"iters", fit.iterations},
           {"converged", fit.converged},
@@ -95,6 +98,11 @@ Command add_reconstruct_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--iters", o.mu.iterations, "Maximum number of updates of the activations");
   sub->add_option("--tol", o.mu.tolerance,
                   "Stop once the loss falls by less than this fraction in one update (0: never stop early)");
+  sub->add_option("--template-sampling", o.template_sampling,
+                  "iN-NMF models between their training frequencies: grid (evaluate at the training "
+                  "STFT's bins, interpolate linearly: no ripple) or direct (evaluate the networks "
+                  "at the bins)")
+      ->capture_default_str();
   sub->add_option("--metrics", o.metrics, "Also write the result (one JSON line) to this file");
   add_common_options(*sub, common);
 
@@ -107,6 +115,7 @@ Command add_reconstruct_command(CLI::App& app, CommonOptions& common) {
     if (!o.window.empty()) tf::parse_window(o.window);
     const tf::Stft check(o.stft);
     classic::validate(o.mu);
+    sep::parse_template_sampling(o.template_sampling);
     if (!o.metrics.empty()) io::require_writable_path(o.metrics, "--metrics");
     mpi::on_root(comm, [&] {
       const auto result = run_reconstruct(o);

@@ -33,6 +33,7 @@ struct SeparateOptions {
   std::string window;                   ///< [--window] empty: the models'
   double sample_rate = 0;               ///< [--sr] 0: the mixture's
   std::string fit = "mu";               ///< [--fit]
+  std::string template_sampling = "grid";  ///< [--template-sampling]
   sep::SeparationOptions separation;    ///< [--iters, --tol, --lr, --mask-power, --free, --seed]
   std::vector<std::string> references;  ///< [--ref] one per model, same order
   std::string metrics;                  ///< [--metrics] one JSON line
@@ -112,7 +113,8 @@ nlohmann::json run_separate(SeparateOptions& o) {
   stft.require_fits(n, o.mixture);
 
   std::vector<model::classic::Matrix> templates;
-  for (const auto& model : models) templates.push_back(model.templates_at_bins(o.stft.n_fft, rate));
+  const auto sampling = sep::parse_template_sampling(o.template_sampling);
+  for (const auto& model : models) templates.push_back(model.templates_at_bins(o.stft.n_fft, rate, sampling));
   o.separation.power = models.front().header().power;
   o.separation.beta = models.front().header().beta;
   o.separation.fit = sep::parse_fit_method(o.fit);
@@ -128,6 +130,7 @@ nlohmann::json run_separate(SeparateOptions& o) {
                         {"hop", o.stft.hop},
                         {"window", tf::window_name(o.stft.window)},
                         {"fit", o.fit},
+                        {"template_sampling", o.template_sampling},
                         {"iters", separation.fit.iterations},
                         {"converged", separation.fit.converged},
                         {"loss", separation.fit.loss.back()},
@@ -220,6 +223,11 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--fit", o.fit, "How the activations are fitted: mu (multiplicative updates) or "
                                   "rprop (the paper's gradient fit)")
       ->capture_default_str();
+  sub->add_option("--template-sampling", o.template_sampling,
+                  "iN-NMF models between their training frequencies: grid (evaluate at the training "
+                  "STFT's bins, interpolate linearly: no ripple) or direct (evaluate the networks "
+                  "at the bins)")
+      ->capture_default_str();
   auto& s = o.separation;
   sub->add_option("--iters", s.iterations, "Maximum number of updates of the activations")->capture_default_str();
   sub->add_option("--tol", s.tolerance,
@@ -248,6 +256,7 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
     // Every rank checks the options; rank 0 separates, the others wait for its verdict.
     sep::validate(o.separation);
     sep::parse_fit_method(o.fit);
+    sep::parse_template_sampling(o.template_sampling);
     if (!o.window.empty()) tf::parse_window(o.window);
     if (o.stft.n_fft != 0) {
       tf::StftConfig check = o.stft;

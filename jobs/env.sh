@@ -74,3 +74,34 @@ _innmf_forward() {
   echo "$(date '+%F %T') received SIG$1: passing SIGUSR1 on to the ranks (checkpoint, then exit 5)" >&2
   if [[ -n $_innmf_pid ]]; then kill -USR1 "$_innmf_pid" 2>/dev/null || true; fi
 }
+
+# innmf_separate_all TASK TASKS THREADS [MIXTURE...]: `innmf separate` of every mixture whose
+# index in the sorted list is TASK modulo TASKS, with $MODELS, into $OUT_DIR/<mixture stem>/.
+# Stops at the first failure (innmf's one-line error says which file and why). Each command is
+# prefixed with $SEPARATE_LAUNCHER if set (the sbatch script sets an `srun` of one task).
+innmf_separate_all() {
+  local task=$1 tasks=$2 threads=$3 mixtures=() models=() path i=0
+  shift 3
+  (($# > 0)) || set -- "$INNMF_ROOT/data/speech/mix.wav"
+  for path in "$@"; do
+    if [[ -d $path ]]; then
+      mapfile -t -O "${#mixtures[@]}" mixtures < <(find "$path" -type f \( -name '*.wav' -o -name '*.flac' -o -name '*.ogg' \) | LC_ALL=C sort)
+    else
+      mixtures+=("$path")
+    fi
+  done
+  read -r -a models <<<"${MODELS:-out/es.h5 out/ru.h5}"
+  local model_args=()
+  for path in "${models[@]}"; do model_args+=(--model "$path"); done
+  local out_dir=${OUT_DIR:-out/separated}
+  echo "$(date '+%F %T') separate: task $task of $tasks, ${#mixtures[@]} mixtures, ${#models[@]} models, $threads threads → $out_dir"
+  for path in "${mixtures[@]}"; do
+    if ((i++ % tasks == task)); then
+      local stem
+      stem=$(basename "${path%.*}")
+      # shellcheck disable=SC2086  # word splitting of the extra options is intended
+      ${SEPARATE_LAUNCHER:-} "$INNMF" separate "$path" "${model_args[@]}" -o "$out_dir/$stem" --threads "$threads" \
+        ${SEPARATE_ARGS:-}
+    fi
+  done
+}

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -34,16 +35,57 @@ SourceModel SourceModel::load(const std::string& path) {
 
 std::string SourceModel::stem() const { return std::filesystem::path(path_).stem().string(); }
 
-model::classic::Matrix SourceModel::templates_at_bins(int n_fft, double sample_rate) const {
+TemplateSampling parse_template_sampling(const std::string& name) {
+  if (name == "grid") return TemplateSampling::training_grid;
+  if (name == "direct") return TemplateSampling::direct;
+  throw UsageError(fmt::format("--template-sampling {}: expected grid (interpolate between the "
+                               "training frequencies) or direct (evaluate the networks)",
+                               name));
+}
+
+std::string template_sampling_name(TemplateSampling sampling) {
+  return sampling == TemplateSampling::training_grid ? "grid" : "direct";
+}
+
+namespace {
+
+/// Bin frequencies k · sample_rate / n_fft [Hz], k = 0..n_fft/2.
+std::vector<double> bin_frequencies(int n_fft, double sample_rate) {
+  std::vector<double> freqs(static_cast<std::size_t>(n_fft / 2 + 1));
+  for (std::size_t k = 0; k < freqs.size(); ++k) freqs[k] = static_cast<double>(k) * sample_rate / n_fft;
+  return freqs;
+}
+
+/// Rows of `values` (n, K), given at the increasing `knots` (n), linearly interpolated at
+/// `freqs`; constant beyond the first and last knot.
+model::classic::Matrix interpolate_rows(const std::vector<double>& knots, const model::RowMatrix<float>& values,
+                                        const std::vector<double>& freqs) {
+  model::classic::Matrix out(static_cast<Eigen::Index>(freqs.size()), values.cols());
+  std::size_t j = 0;  // knots[j] ≤ f < knots[j + 1] for increasing f
+  for (std::size_t i = 0; i < freqs.size(); ++i) {
+    const double f = freqs[i];
+    while (j + 2 < knots.size() && knots[j + 1] <= f) ++j;
+    const double span = knots[j + 1] - knots[j];
+    const auto w = static_cast<float>(std::clamp((f - knots[j]) / span, 0.0, 1.0));
+    out.row(static_cast<Eigen::Index>(i)) = (1 - w) * values.row(static_cast<Eigen::Index>(j)) +
+                                            w * values.row(static_cast<Eigen::Index>(j + 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+model::classic::Matrix SourceModel::templates_at_bins(int n_fft, double sample_rate, TemplateSampling sampling) const {
   if (classic_) {
     model::classic::require_same_bins({classic_->n_fft, classic_->header.sample_rate}, {n_fft, sample_rate});
     return classic_->W;
   }
-  const int n_bins = n_fft / 2 + 1;
-  std::vector<double> freqs(static_cast<std::size_t>(n_bins));
-  for (int k = 0; k < n_bins; ++k) freqs[static_cast<std::size_t>(k)] = k * sample_rate / n_fft;
-  const auto W = neural_->templates_at(freqs);  // (n_bins, K) row-major
-  return W;                                     // Eigen converts to column-major
+  const auto freqs = bin_frequencies(n_fft, sample_rate);
+  const int trained = trained_n_fft();
+  if (sampling == TemplateSampling::direct || trained < 2 || (trained == n_fft && header_.sample_rate == sample_rate))
+    return neural_->templates_at(freqs);  // (n_bins, K) row-major; Eigen converts to column-major
+  const auto knots = bin_frequencies(trained, header_.sample_rate);
+  return interpolate_rows(knots, neural_->templates_at(knots), freqs);
 }
 
 std::string SourceModel::trained_window() const {

@@ -11,7 +11,8 @@
 # 2. Classic models at their own size 512: SDR above 15 dB; `--fit rprop`: SDR above 12 dB.
 # 3. One model plus `--free 3`: free.wav appears and holds the other source (SDR above 8 dB).
 # 4. `innmf reconstruct` of an iN-NMF model at 512 (its own size: sdr_freq above 20 dB), 384
-#    and 1024 (kl finite and positive).
+#    and 1024 (kl finite and positive); --template-sampling grid and direct give the same kl
+#    at 512 and different ones at 384.
 # 5. With MPIRUN: step 1 under mpirun gives the same bits as on one rank.
 set -u
 innmf=$1 python=$2 fixture=$3 out=$4
@@ -91,6 +92,15 @@ assert math.isfinite(r['sdr_freq']) and r['sdr_freq'] > float(sys.argv[3]), r
 print('reconstruct', r['n_fft'], 'kl', round(r['kl'], 4), 'sdr_freq', round(r['sdr_freq'], 2))" "$result" "$n_fft" "$floor" ||
     fail "reconstruct metrics at $n_fft: $result"
 done
+
+# At the training size both template samplings evaluate the networks at the same bins; at
+# another size they differ (grid interpolates between the training bins).
+kl_of() {
+  "$innmf" reconstruct "$fixture/low.h5" "$fixture/low.wav" --n-fft "$1" --template-sampling "$2" -q |
+    "$python" -c "import json, sys; print(json.load(sys.stdin)['kl'])"
+}
+[[ $(kl_of 512 grid) == "$(kl_of 512 direct)" ]] || fail "grid and direct sampling differ at the training size"
+[[ $(kl_of 384 grid) != "$(kl_of 384 direct)" ]] || fail "grid and direct sampling agree at another size"
 
 if ((${#mpirun[@]})); then
   timeout --kill-after=10 120 "${mpirun[@]}" "$innmf" separate "$fixture/mix.wav" "${neural[@]}" "${refs[@]}" \

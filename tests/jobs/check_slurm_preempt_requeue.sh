@@ -9,7 +9,8 @@
 #      srun and the ranks; innmf checkpoints and exits 5, the script runs `scontrol requeue`;
 #   4. Slurm starts the requeued job again (after about two minutes), the script finds the
 #      checkpoint and resumes ("resuming from … after epoch N"), and finishes: the model holds
-#      the full number of epochs, the job ends COMPLETED with exit code 0 after one restart.
+#      the full number of epochs, the job ends COMPLETED with exit code 0 after one restart;
+#   5. jobs/separate.sbatch as a 2-task job array separates two mixtures with that model.
 # The Slurm daemons are stopped at the end if this test started them.
 set -euo pipefail
 root=$1 innmf=$2 out=$3 python=$4
@@ -114,4 +115,17 @@ with h5py.File(sys.argv[1]) as f:
 assert n == int(sys.argv[2]), f"{n} epochs in training/loss, expected {sys.argv[2]}"
 PY
 job=""
-echo "OK: job preempted after epoch $stopped, requeued, resumed and finished all $epochs epochs"
+echo "job preempted after epoch $stopped, requeued, resumed and finished all $epochs epochs"
+
+# 5. jobs/separate.sbatch as a 2-task array over two mixtures: the trained model plus two free
+#    templates (one model alone is not a separation); each task separates its own mixture.
+MODELS=model.h5 OUT_DIR=separated SEPARATE_ARGS="--free 2 --iters 50" timeout 300 \
+  sbatch --wait --quiet --array=0-1 --cpus-per-task=1 --output=separate-%A_%a.out \
+    "$root/jobs/separate.sbatch" "$root/data/speech/mix.wav" "$root/data/speech/ru_test.wav" \
+  || fail "jobs/separate.sbatch failed (exit code $?): $(cat separate-*.out 2>/dev/null)"
+for stem in mix ru_test; do
+  for source in model free; do
+    [[ -s separated/$stem/$source.wav ]] || fail "no separated/$stem/$source.wav: $(cat separate-*.out)"
+  done
+done
+echo "OK: and jobs/separate.sbatch wrote both mixtures' sources from a 2-task array"

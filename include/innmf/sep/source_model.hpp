@@ -20,6 +20,19 @@ class TrainedModel;
 
 namespace innmf::sep {
 
+/// How an iN-NMF model's templates are sampled at frequencies it was not trained on.
+enum class TemplateSampling {
+  /// Evaluate the networks at the training frequencies (a model trained on one STFT: its bins)
+  /// and interpolate linearly between them. The networks are fitted only there; between those
+  /// frequencies they ripple (the top Fourier feature's period is about two training bins), and
+  /// the interpolation removes the ripple: bench/reconstruct measured it. The default.
+  training_grid,
+  /// Evaluate the networks at the requested frequencies themselves (the paper's way).
+  direct,
+};
+TemplateSampling parse_template_sampling(const std::string& name);  ///< "grid" | "direct"
+std::string template_sampling_name(TemplateSampling sampling);
+
 class SourceModel {
  public:
   /// Reads and checks `path` (InputError naming it: missing, corrupt, not a model).
@@ -35,8 +48,11 @@ class SourceModel {
 
   /// The templates at the bins k · sample_rate / n_fft, k = 0..n_fft/2: (n_fft/2 + 1, K),
   /// non-negative, approximating |X|^p for the model's p. Classic models throw UsageError unless
-  /// (n_fft, sample_rate) are the ones they were learned with.
-  model::classic::Matrix templates_at_bins(int n_fft, double sample_rate) const;
+  /// (n_fft, sample_rate) are the ones they were learned with. iN-NMF models are sampled as
+  /// `sampling` says (training_grid needs a model trained on one STFT; others are sampled
+  /// directly); at the training bins themselves both give the same values.
+  model::classic::Matrix templates_at_bins(int n_fft, double sample_rate,
+                                           TemplateSampling sampling = TemplateSampling::training_grid) const;
 
   /// The analysis window the model's training data used ("" if it does not say).
   std::string trained_window() const;
