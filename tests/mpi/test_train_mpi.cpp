@@ -80,7 +80,9 @@ TEST(TrainMpi, NanLossStopsEveryRankWithExitCode4) {
     EXPECT_NE(std::string(e.what()).find("lower --lr"), std::string::npos) << e.what();
   }
   world.barrier();
-  if (world.is_root()) EXPECT_FALSE(std::filesystem::exists(dir / "model.h5"));
+  if (world.is_root()) {
+    EXPECT_FALSE(std::filesystem::exists(dir / "model.h5"));
+  }
 }
 
 TEST(TrainMpi, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
@@ -134,5 +136,7 @@ TEST(TrainMpi, CheckpointOfAnotherRunIsRefused) {
   config.model.rank = 4;
   EXPECT_THROW(train::train({dir / "points.h5"}, config, dir / "other.h5", world), InputError);
   world.barrier();
-  if (world.is_root()) EXPECT_FALSE(std::filesystem::exists(dir / "other.h5"));
+  if (world.is_root()) {
+    EXPECT_FALSE(std::filesystem::exists(dir / "other.h5"));
+  }
 }
