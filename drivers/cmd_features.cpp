@@ -27,10 +27,17 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
                   "@list.txt (one path per line, relative to the list's folder)")
       ->required();
   sub->add_option("-o,--output", options->output, "Point-set file to write (HDF5)")->required();
-  sub->add_option("--repr", options->repr, "Representation (this version: stft)");
+  sub->add_option("--repr", options->repr,
+                  "Representation: stft or cqt (a comma-separated list for hybrids later; "
+                  "wavelet and sines are not implemented yet)");
   sub->add_option("--n-fft", options->config.stft.n_fft, "STFT window and FFT length [samples]");
   sub->add_option("--hop", options->config.stft.hop, "STFT hop [samples]");
   sub->add_option("--window", options->window, "Analysis window: sqrt-hann, hann, hamming, blackman");
+  sub->add_option("--fmin", options->config.cqt.fmin, "CQT: lowest bin centre [Hz] (> 0)");
+  sub->add_option("--fmax", options->config.cqt.fmax,
+                  "CQT: highest bin centre at most this [Hz], ≤ Nyquist (0: Nyquist/2)");
+  sub->add_option("--bins-per-octave", options->config.cqt.bins_per_octave,
+                  "CQT: bins per octave (≥ 1); each bin's hop is proportional to its window length");
   sub->add_option("--sr", options->config.sample_rate,
                   "Resample every file to this rate [Hz] (0: keep the files' rate, which must "
                   "then be the same for all)");
@@ -44,11 +51,8 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
   Command command;
   command.app = sub;
   command.run = [sub, options](const mpi::Comm& comm) {
-    if (options->repr != "stft")
-      throw UsageError(fmt::format("--repr {}: this version computes stft only (cqt, wavelet, "
-                                   "sines and hybrids are planned)",
-                                   options->repr));
     auto& config = options->config;
+    config.representation = corpus::parse_representation(options->repr);
     config.stft.window = tf::parse_window(options->window);
     config.config_json = resolved_config_json(*sub);
     corpus::validate(config);
@@ -61,10 +65,15 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
     files.resize(n_files);
     for (auto& file : files) comm.broadcast(file);
 
-    log::info("{} file{} → {} (STFT n_fft {} hop {} {}, {} rank{} × {} thread{})", files.size(),
-              files.size() == 1 ? "" : "s", options->output, config.stft.n_fft, config.stft.hop,
-              options->window, comm.size(), comm.size() == 1 ? "" : "s", omp_get_max_threads(),
-              omp_get_max_threads() == 1 ? "" : "s");
+    const std::string transform =
+        config.representation == "cqt"
+            ? fmt::format("CQT fmin {} Hz fmax {} bins/octave {}", config.cqt.fmin,
+                          config.cqt.fmax > 0 ? fmt::format("{} Hz", config.cqt.fmax) : "Nyquist/2",
+                          config.cqt.bins_per_octave)
+            : fmt::format("STFT n_fft {} hop {} {}", config.stft.n_fft, config.stft.hop, options->window);
+    log::info("{} file{} → {} ({}, {} rank{} × {} thread{})", files.size(), files.size() == 1 ? "" : "s",
+              options->output, transform, comm.size(), comm.size() == 1 ? "" : "s",
+              omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s");
     const auto report = corpus::extract_features(files, config, options->output, comm);
     const double seconds = watch.seconds();
     log::info("wrote {}: {} clip{}, {} points, {:.1f} s of audio at {} Hz in {:.2f} s ({:.0f} s of "

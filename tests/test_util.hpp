@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -43,6 +44,17 @@ inline audio::Audio tone(double frequency, double rate, long n_samples, double a
     a.samples[static_cast<std::size_t>(n)] =
         static_cast<float>(amplitude * std::sin(2 * M_PI * frequency * n / rate));
   return a;
+}
+
+/// 10·log10(Σ reference² / Σ (reference − estimate)²) [dB], over reference.size() samples.
+inline double snr_db(const std::vector<float>& reference, const std::vector<float>& estimate) {
+  double signal = 0, error = 0;
+  for (std::size_t i = 0; i < reference.size(); ++i) {
+    const double difference = double(reference[i]) - estimate[i];
+    signal += double(reference[i]) * reference[i];
+    error += difference * difference;
+  }
+  return 10 * std::log10(signal / std::max(error, 1e-300));
 }
 
 }  // namespace innmf::testing

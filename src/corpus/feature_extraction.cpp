@@ -1,6 +1,7 @@
 #include "innmf/corpus/feature_extraction.hpp"
 
 #include <cmath>
+#include <map>
 #include <fmt/format.h>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -68,12 +69,22 @@ std::vector<FilePlan> plan_files(const std::vector<std::string>& paths, const Fe
 void cut_into_clips(std::vector<FilePlan>& plans, double rate, const FeatureConfig& config,
                     const tf::Stft& stft) {
   const auto max_length = static_cast<std::int64_t>(std::floor(config.clip_seconds * rate));
+  const bool cqt = config.representation == "cqt";
+  const long cqt_min = cqt ? tf::CqtBins(config.cqt, rate).min_samples() : 0;
   std::size_t next = 0;
   for (auto& plan : plans) {
     plan.clips = split_into_clips(plan.samples, max_length);
     plan.first_clip = next;
     next += plan.clips.size();
     for (const auto& clip : plan.clips) {
+      if (cqt) {
+        if (clip.length >= cqt_min) continue;
+        if (plan.clips.size() == 1) tf::Cqt::require_fits(tf::CqtBins(config.cqt, rate), clip.length, plan.path);
+        throw UsageError(fmt::format("--clip-seconds {} cuts {} into clips of {} samples, shorter "
+                                     "than the CQT's longest window ({} samples, {:.3f} s): raise "
+                                     "--clip-seconds",
+                                     config.clip_seconds, plan.path, clip.length, cqt_min, cqt_min / rate));
+      }
       if (clip.length < config.stft.n_fft || clip.length < config.stft.hop) {
         if (plan.clips.size() == 1)
           stft.require_fits(clip.length, plan.path);
@@ -84,6 +95,11 @@ void cut_into_clips(std::vector<FilePlan>& plans, double rate, const FeatureConf
       }
     }
   }
+}
+
+/// Points of a CQT clip of `n` samples (the layout only: cheap next to the transform).
+std::uint64_t cqt_point_count(const tf::CqtConfig& config, double rate, std::int64_t n) {
+  return tf::Cqt(config, rate, static_cast<long>(n)).n_points();
 }
 
 std::string clip_name(const FilePlan& plan, std::size_t k) {
@@ -128,6 +144,19 @@ tf::ClipPoints receive_clip(const mpi::Comm& comm, int source) {
 }
 
 std::string representation_json(const FeatureConfig& config, double rate) {
+  if (config.representation == "cqt") {
+    const tf::CqtBins bins(config.cqt, rate);
+    return json{{"kind", "cqt"},
+                {"fmin", bins.fmin},
+                {"fmax", bins.fmax},
+                {"bins_per_octave", bins.bins_per_octave},
+                {"n_bins", bins.n_bins()},
+                {"sample_rate", rate},
+                {"window", "hann (frequency domain, bandwidth f_k (2^(1/B) - 2^(-1/B)))"},
+                {"min_hop", bins.min_hop_seconds()},
+                {"magnitude", "abs of NSGT coefficient; a sinusoid of amplitude A gives A/2"}}
+        .dump();
+  }
   return json{{"kind", "stft"},
               {"n_fft", config.stft.n_fft},
               {"hop", config.stft.hop},
@@ -140,8 +169,21 @@ std::string representation_json(const FeatureConfig& config, double rate) {
 
 }  // namespace
 
+std::string parse_representation(const std::string& repr) {
+  if (repr.find(',') != std::string::npos)
+    throw UsageError(fmt::format("--repr {}: hybrids (several kinds, comma-separated) are not "
+                                 "implemented yet: give one of stft, cqt",
+                                 repr));
+  if (repr == "stft" || repr == "cqt") return repr;
+  if (repr == "wavelet" || repr == "sines")
+    throw UsageError(fmt::format("--repr {}: not implemented yet: use stft or cqt", repr));
+  throw UsageError(fmt::format("--repr {}: unknown representation: use stft or cqt", repr));
+}
+
 void validate(const FeatureConfig& config) {
+  parse_representation(config.representation);
   tf::Stft check(config.stft);  // throws for n_fft, hop
+  if (config.representation == "cqt") tf::validate(config.cqt);
   if (config.sample_rate < 0 || !std::isfinite(config.sample_rate))
     throw UsageError(fmt::format("--sr {}: must be a positive rate in Hz (or 0 to keep the files' rate)",
                                  config.sample_rate));
@@ -195,6 +237,7 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
   std::vector<std::uint64_t> file_sizes;
   for (const auto& plan : plans) file_sizes.push_back(static_cast<std::uint64_t>(plan.samples));
   const std::vector<int> file_owner = balance_by_size(file_sizes, comm.size());
+  std::map<std::int64_t, std::uint64_t> cqt_counts;  // points of a CQT clip, by length
   for (std::size_t i = 0; i < plans.size(); ++i) {
     const auto& plan = plans[i];
     for (std::size_t k = 0; k < plan.clips.size(); ++k) {
@@ -205,9 +248,15 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
       clip.sample_rate = rate;
       clip.start = span.begin / rate;
       clip.duration = span.length / rate;
-      clip.n_times = static_cast<std::uint64_t>(stft.n_frames(span.length));
-      clip.n_freqs = static_cast<std::uint64_t>(stft.n_bins());
-      clip.count = clip.n_times * clip.n_freqs;
+      if (config.representation == "cqt") {  // scattered: per-bin hops
+        auto& count = cqt_counts[span.length];
+        if (count == 0) count = cqt_point_count(config.cqt, rate, span.length);
+        clip.count = count;
+      } else {
+        clip.n_times = static_cast<std::uint64_t>(stft.n_frames(span.length));
+        clip.n_freqs = static_cast<std::uint64_t>(stft.n_bins());
+        clip.count = clip.n_times * clip.n_freqs;
+      }
       clips.push_back(std::move(clip));
       clip_owner.push_back(file_owner[i]);
     }
@@ -235,6 +284,13 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
                                      "is corrupt or changed while reading",
                                      plan.path, audio.samples.size(), plan.samples));
       ScopedPhase phase(times, "stft");
+      // CQT plans per distinct clip length, made here, outside the parallel region.
+      std::map<long, std::unique_ptr<tf::Cqt>> cqts;
+      if (config.representation == "cqt")
+        for (const auto& span : plan.clips) {
+          auto& cqt = cqts[static_cast<long>(span.length)];
+          if (!cqt) cqt = std::make_unique<tf::Cqt>(config.cqt, rate, static_cast<long>(span.length));
+        }
       // Threads take whole clips when a file has several (the outermost independent loop);
       // a file of one clip is parallel over frames inside the STFT instead. Each thread writes
       // its own clip's slot, and a clip's points do not depend on the thread count.
@@ -244,8 +300,10 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
       for (long k = 0; k < n_clips; ++k) {
         try {
           const auto& span = plan.clips[static_cast<std::size_t>(k)];
+          const float* samples = audio.samples.data() + span.begin;
           local[plan.first_clip + static_cast<std::size_t>(k)] =
-              tf::stft_points(stft, audio.samples.data() + span.begin, span.length, rate);
+              cqts.empty() ? tf::stft_points(stft, samples, span.length, rate)
+                           : tf::cqt_points(*cqts.at(static_cast<long>(span.length)), samples);
         } catch (...) {
 #pragma omp critical(innmf_feature_failure)
           if (!thread_failure) thread_failure = std::current_exception();

@@ -10,15 +10,10 @@
 #include <mutex>
 
 #include "innmf/core/error.hpp"
+#include "innmf/tf/fftw_planner.hpp"
 
 namespace innmf::tf {
 namespace {
-
-/// FFTW's planner (plan creation and destruction) is not thread-safe; execution is.
-std::mutex& fftw_planner_mutex() {
-  static std::mutex mutex;
-  return mutex;
-}
 
 /// An fftwf_malloc'd array (SIMD-aligned as the new-array execute functions require).
 template <typename T>

@@ -36,7 +36,7 @@ struct CorpusPlan {
   std::vector<ClipRef> clips;
   std::string representation_json;
   double sample_rate = 0;  ///< Hz (the highest over the files)
-  double frame_spacing = 0;  ///< s, from an STFT representation; 0 if unknown
+  double frame_spacing = 0;  ///< s, from an STFT's hop or a CQT's smallest bin hop; 0 if unknown
   std::uint64_t max_grid_freqs = 0;
 };
 
@@ -54,10 +54,15 @@ CorpusPlan plan_corpus(const std::vector<std::string>& files) {
       plan.max_grid_freqs = std::max(plan.max_grid_freqs, clip.n_freqs);
     }
     const auto representation = json::parse(file.header().representation_json, nullptr, false);
-    if (representation.is_object() && representation.value("kind", "") == "stft") {
-      const double spacing = representation.value("hop", 0.0) / representation.value("sample_rate", 1.0);
-      plan.frame_spacing = plan.frame_spacing == 0 ? spacing : std::min(plan.frame_spacing, spacing);
-    }
+    // Default knot spacing of grid activations, from the data: an STFT's frame hop; a CQT's
+    // smallest bin hop (its top bin's, nominally 1/Ω_{K-1} s, "min_hop": the knots then follow
+    // the fastest bin). The smallest over the files.
+    double spacing = 0;
+    if (representation.is_object() && representation.value("kind", "") == "stft")
+      spacing = representation.value("hop", 0.0) / representation.value("sample_rate", 1.0);
+    if (representation.is_object() && representation.value("kind", "") == "cqt")
+      spacing = representation.value("min_hop", 0.0);
+    if (spacing > 0) plan.frame_spacing = plan.frame_spacing == 0 ? spacing : std::min(plan.frame_spacing, spacing);
   }
   return plan;
 }
@@ -330,6 +335,8 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   // 3. The model, with data-derived defaults resolved.
   model::ModelConfig model_config = config.model;
   model_config.f_ref = plan.sample_rate / 2;
+  // --knot-spacing 0: the data's spacing (plan_corpus); 10 ms for a representation that records
+  // none (a point file not written by `innmf features`).
   if (model_config.knot_spacing == 0) model_config.knot_spacing = plan.frame_spacing > 0 ? plan.frame_spacing : 0.01;
   model::InnmfModel<float> model(model_config, prepared, mean_target);
   auto template_optimizer = make_optimizer(config.optimizer, model.template_params().size(), config.lr);

@@ -5,10 +5,12 @@
 #include <random>
 
 #include "innmf/core/error.hpp"
+#include "test_util.hpp"
 #include "innmf/tf/stft.hpp"
 #include "innmf/tf/stft_reference.hpp"
 
 using namespace innmf;
+using innmf::testing::snr_db;
 
 namespace {
 
@@ -24,15 +26,6 @@ std::vector<float> noise(long n, unsigned seed) {
   std::vector<float> x(static_cast<std::size_t>(n));
   for (auto& v : x) v = normal(rng);
   return x;
-}
-
-double snr_db(const std::vector<float>& reference, const std::vector<float>& estimate) {
-  double signal = 0, error = 0;
-  for (std::size_t i = 0; i < reference.size(); ++i) {
-    signal += double(reference[i]) * reference[i];
-    error += (double(reference[i]) - estimate[i]) * (double(reference[i]) - estimate[i]);
-  }
-  return 10 * std::log10(signal / std::max(error, 1e-300));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "innmf/tf/cqt.hpp"
 #include "innmf/tf/stft.hpp"
 
 namespace innmf::tf {
@@ -56,5 +57,15 @@ namespace innmf::tf {
 /// The STFT magnitude point set of `n` samples at `sample_rate` Hz: a grid of
 /// stft.n_frames(n) frame times × stft.n_bins() bin frequencies.
 ClipPoints stft_points(const Stft& stft, const float* samples, long n, double sample_rate);
+
+}  // namespace innmf::tf
+
+namespace innmf::tf {
+
+/// The CQT magnitude point set of cqt.n_samples() samples: a scattered clip of cqt.n_points()
+/// points, bin by bin (k = 0..K-1, increasing f), each bin's coefficients in time order:
+/// t = m · hop_k [s] (m = 0..M_k−1), f = f_k [Hz], m = |c_k(m)| (a sinusoid of amplitude A at
+/// f_k gives A/2). The low- and high-pass bands of the frame are not points.
+ClipPoints cqt_points(const Cqt& cqt, const float* samples);
 
 }  // namespace innmf::tf

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# check_cqt.sh INNMF PYTHON OUTDIR TONE_1000_WAV SPEECH_WAV: the CQT front-end end to end.
+#   features --repr cqt (a 1 kHz tone and speech) → info (text and JSON name the CQT) →
+#   h5py: scattered clips, the representation JSON, per-bin times on multiples of the bin's hop,
+#   the tone's loudest bin the one nearest 1 kHz → train (grid activations, knots from the data)
+#   → export.
+set -euo pipefail
+innmf=$1 python=$2 out=$3 tone=$4 speech=$5
+rm -rf "$out" && mkdir -p "$out"
+"$innmf" features "$tone" "$speech" -o "$out/cqt.h5" --repr cqt --fmin 50 --bins-per-octave 12 --sr 16000 -q
+"$innmf" info "$out/cqt.h5" > "$out/info.txt"
+grep -q "^representation *cqt" "$out/info.txt" || { cat "$out/info.txt"; echo "info does not name the CQT"; exit 1; }
+"$innmf" info --json "$out/cqt.h5" > "$out/info.json"
+"$python" - "$out/cqt.h5" "$out/info.json" <<'PY'
+import json, sys, h5py, numpy as np
+with h5py.File(sys.argv[1]) as f:
+    r = json.loads(f.attrs["representation"])
+    assert r["kind"] == "cqt", r
+    assert r["fmin"] == 50 and r["bins_per_octave"] == 12 and r["sample_rate"] == 16000, r
+    assert r["fmax"] == 4000, r  # default: Nyquist / 2
+    # 1 + floor(12 · log2(4000/50)) = 1 + floor(75.86) = 76 bins
+    assert r["n_bins"] == 76, r
+    assert list(f["clips/n_times"][:]) == [0, 0], "CQT clips must be scattered"
+    counts, offsets = f["clips/count"][:], f["clips/offset"][:]
+    t, fr, m = f["points/t"][:], f["points/f"][:], f["points/m"][:]
+    freqs = 50 * 2 ** (np.arange(76) / 12)
+    for c in range(2):
+        s = slice(offsets[c], offsets[c] + counts[c])
+        ct, cf, cm = t[s], fr[s], m[s]
+        assert np.allclose(np.unique(cf), freqs, rtol=1e-6), "bin frequencies"
+        hops = []
+        for k in (0, 40, 75):
+            tk = ct[cf == np.float32(freqs[k])]
+            hop = tk[1] - tk[0]
+            hops.append(hop)
+            assert np.allclose(tk, hop * np.arange(len(tk)), atol=1e-5), f"bin {k}: times not on its hop"
+        assert hops[0] > 20 * hops[2], f"hops {hops}: low bins must hop further"
+        if c == 0:  # the 1 kHz tone, amplitude 0.5: loudest bin nearest 1 kHz, |c| ≈ 0.25
+            mean = np.array([cm[cf == np.float32(fk)].mean() for fk in freqs])
+            best = int(np.argmax(mean))
+            assert best == int(np.argmin(abs(np.log2(freqs / 1000)))), (best, freqs[best])
+            assert 0.15 < mean[best] < 0.26, mean[best]
+info = json.loads(open(sys.argv[2]).read())
+assert info["representation"]["kind"] == "cqt", info
+print("OK: CQT point file")
+PY
+"$innmf" train "$out/cqt.h5" -o "$out/model.h5" --rank 4 --hidden 16 --epochs 5 \
+  --activations grid --metrics "$out/metrics.jsonl" -q
+"$innmf" info "$out/model.h5" > "$out/model_info.txt"
+grep -q "cqt" "$out/model_info.txt" || { cat "$out/model_info.txt"; echo "model info lacks the CQT"; exit 1; }
+"$innmf" export "$out/model.h5" -o "$out/export.h5" -q
+"$python" - "$out/cqt.h5" "$out/model.h5" "$out/metrics.jsonl" "$out/export.h5" <<'PY'
+import json, sys, math, h5py
+r = json.loads(h5py.File(sys.argv[1]).attrs["representation"])
+with h5py.File(sys.argv[2]) as f:
+    # knots every min_hop (the top bin's hop, 1/Ω_75 ≈ 2.27 ms), not the 10 ms fallback
+    assert abs(f.attrs["knot_spacing"] - r["min_hop"]) < 1e-12, (f.attrs["knot_spacing"], r["min_hop"])
+    assert json.loads(f.attrs["representation"])["kind"] == "cqt"
+losses = [json.loads(line)["loss"] for line in open(sys.argv[3])]
+assert len(losses) == 5 and all(math.isfinite(x) for x in losses) and losses[-1] < losses[0], losses
+with h5py.File(sys.argv[4]) as f:
+    assert len(f.keys()) > 0
+print(f"OK: trained on CQT points, loss {losses[0]:.4g} -> {losses[-1]:.4g}, knots {r['min_hop']*1e3:.2f} ms")
+PY
