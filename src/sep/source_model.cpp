@@ -89,7 +89,11 @@ model::classic::Matrix SourceModel::templates_at_bins(int n_fft, double sample_r
 }
 
 std::string SourceModel::trained_window() const {
-  return representation_of(header_).value("window", std::string());
+  // Only an STFT's window is an analysis window separation can reuse (a CQT's "window" field
+  // describes its frequency-domain filters).
+  const auto representation = representation_of(header_);
+  if (representation.value("kind", std::string()) != "stft") return std::string();
+  return representation.value("window", std::string());
 }
 
 int SourceModel::trained_n_fft() const {

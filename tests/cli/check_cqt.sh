@@ -62,3 +62,14 @@ with h5py.File(sys.argv[4]) as f:
     assert len(f.keys()) > 0
 print(f"OK: trained on CQT points, loss {losses[0]:.4g} -> {losses[-1]:.4g}, knots {r['min_hop']*1e3:.2f} ms")
 PY
+
+# A CQT-trained model separates an STFT analysis (its templates are functions of Hz): with one
+# model and two free templates on the tone, at an n_fft that must be given (a CQT has none), the
+# analysis window being the STFT default (the CQT's filters are no STFT window).
+"$innmf" separate "$tone" --model "$out/model.h5" --free 2 --iters 20 -q -o "$out/separated" 2>"$out/err.txt" &&
+  { echo "separate without --n-fft succeeded for a CQT model"; exit 1; }
+grep -q -- "--n-fft" "$out/err.txt" || { cat "$out/err.txt"; echo "the error does not name --n-fft"; exit 1; }
+"$innmf" separate "$tone" --model "$out/model.h5" --free 2 --iters 20 --sr 16000 --n-fft 1024 -q \
+  -o "$out/separated" >/dev/null || { echo "separate with a CQT model failed"; exit 1; }
+[[ -s $out/separated/model.wav && -s $out/separated/free.wav ]] || { echo "no separated files"; exit 1; }
+echo "OK: a CQT-trained model separates an STFT analysis"

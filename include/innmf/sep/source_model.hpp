@@ -54,7 +54,8 @@ class SourceModel {
   model::classic::Matrix templates_at_bins(int n_fft, double sample_rate,
                                            TemplateSampling sampling = TemplateSampling::training_grid) const;
 
-  /// The analysis window the model's training data used ("" if it does not say).
+  /// The STFT window the model's training data used ("" for other representations or if it
+  /// does not say).
   std::string trained_window() const;
   /// The highest frequency the model's templates were learned on [Hz]: the training audio's
   /// Nyquist. Above it an iN-NMF template is an extrapolation.
