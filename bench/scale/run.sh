@@ -15,6 +15,8 @@
 # get bytes per point; the same command with --epochs 2 gives CPU seconds per epoch.
 # Writes bench/out/scale.json and the "Training at scale" section of bench/RESULTS.md.
 set -euo pipefail
+# shellcheck source=../packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../packages.sh"
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bench_dir=$(cd "$script_dir/.." && pwd)
@@ -60,15 +62,7 @@ corpus_ready() {
 }
 
 make_corpus() {
-  local missing=() p
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    echo "installing ${missing[*]} ..." >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-  fi
+  ensure_packages "${packages[@]}"
   command -v sox >/dev/null || { echo "run.sh: sox is required (apt-get install sox)" >&2; exit 2; }
 
   rm -rf "$corpus_dir" "$points" "$tiny_points"
