@@ -59,30 +59,6 @@ std::vector<std::vector<float>> samples_of(std::vector<audio::Audio>& signals) {
   return out;
 }
 
-/// A ratio [dB] for the table: two decimals, inf/-inf as such; undefined for NaN (only a
-/// mean of +inf and -inf).
-std::string db(double value) {
-  return std::isnan(value) ? std::string("undefined") : fmt::format("{:.2f}", value);
-}
-
-/// The human-readable table: one row per reference with its matched estimate, then the means.
-std::string table(const EvalOptions& o, const sep::SeparationScores& s) {
-  std::size_t ref_width = std::string("reference").size(), est_width = std::string("estimate").size();
-  for (const auto& r : o.references) ref_width = std::max(ref_width, r.size());
-  for (const auto& e : o.estimates) est_width = std::max(est_width, e.size());
-  const auto row = [&](const std::string& r, const std::string& e, const std::string& sdr,
-                       const std::string& sir, const std::string& sar, const std::string& si_sdr) {
-    return fmt::format("{:<{}}  {:<{}}  {:>9}  {:>9}  {:>9}  {:>11}\n", r, ref_width, e, est_width,
-                       sdr, sir, sar, si_sdr);
-  };
-  std::string text = row("reference", "estimate", "SDR [dB]", "SIR [dB]", "SAR [dB]", "SI-SDR [dB]");
-  for (std::size_t i = 0; i < o.references.size(); ++i)
-    text += row(o.references[i], o.estimates[static_cast<std::size_t>(s.permutation[i])],
-                db(s.sdr[i]), db(s.sir[i]), db(s.sar[i]), db(s.si_sdr[i]));
-  text += row("mean", "", db(s.mean_sdr()), db(s.mean_sir()), db(s.mean_sar()), db(s.mean_si_sdr()));
-  return text;
-}
-
 nlohmann::json run_eval(const EvalOptions& o) {
   Stopwatch watch;
   double sample_rate = 0;
@@ -92,7 +68,7 @@ nlohmann::json run_eval(const EvalOptions& o) {
   auto estimates = read_all(o.estimates, sample_rate, samples, first);
   const auto scores = sep::score_separation(samples_of(references), samples_of(estimates),
                                             o.references, o.estimates);
-  std::fputs(table(o, scores).c_str(), stdout);
+  std::fputs(sep::score_table(scores, o.references, o.estimates).c_str(), stdout);
   std::fflush(stdout);
   auto result = sep::to_json(scores);
   result["references"] = o.references;

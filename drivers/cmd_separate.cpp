@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "cli.hpp"
 #include "innmf/audio/audio_io.hpp"
@@ -82,7 +83,13 @@ int choose_n_fft(const std::vector<sep::SourceModel>& models, int requested) {
   return trained;
 }
 
-nlohmann::json run_separate(SeparateOptions& o) {
+/// What a separation reports: the JSON line and, with --ref, the score table.
+struct SeparateResult {
+  nlohmann::json line;
+  std::string table;  ///< empty without --ref
+};
+
+SeparateResult run_separate(SeparateOptions& o) {
   Stopwatch watch;
   std::vector<sep::SourceModel> models;
   for (const auto& path : o.models) models.push_back(sep::SourceModel::load(path));
@@ -123,6 +130,7 @@ nlohmann::json run_separate(SeparateOptions& o) {
             o.stft.n_fft, o.stft.hop, tf::window_name(o.stft.window), rate, o.fit, o.separation.iterations);
   const auto separation = sep::separate(mixture.samples.data(), n, stft, templates, o.separation);
 
+  std::string table;
   nlohmann::json result{{"mixture", o.mixture},
                         {"models", o.models},
                         {"sample_rate", rate},
@@ -144,6 +152,9 @@ nlohmann::json run_separate(SeparateOptions& o) {
     const auto scores = sep::score_separation(references, estimates, o.references, estimate_names);
     result["references"] = o.references;
     result.update(sep::to_json(scores));
+    std::vector<std::string> outputs;
+    for (const auto& model : models) outputs.push_back(model.stem() + ".wav");
+    table = sep::score_table(scores, o.references, outputs);
   }
 
   // Every output goes to a temporary first and appears only once all are written; a folder
@@ -171,26 +182,17 @@ nlohmann::json run_separate(SeparateOptions& o) {
   for (auto& output : outputs) output->commit();
   if (!o.metrics.empty()) write_metrics_line(o.metrics, result.dump());
   cleanup.armed = false;
-  return result;
+  return {result, table};
 }
 
-void report(const nlohmann::json& result) {
-  std::printf("%s\n", result.dump().c_str());
+void report(const SeparateResult& result) {
+  std::printf("%s\n", result.line.dump().c_str());
   std::fflush(stdout);
-  if (!result.contains("sdr")) {
-    log::info("wrote {} after {} updates (loss {:.4g})", fmt::join(result.at("outputs"), ", "),
-              result.at("iters").get<int>(), result.at("loss").get<double>());
-    return;
-  }
-  const auto& per = result.at("per_source");
-  const auto& refs = result.at("references");
-  for (std::size_t i = 0; i < refs.size(); ++i)
-    log::info("{:<32} SDR {:6.2f} dB  SIR {:6.2f} dB  SAR {:6.2f} dB  SI-SDR {:6.2f} dB",
-              refs[i].get<std::string>(), per.at("sdr")[i].get<double>(), per.at("sir")[i].get<double>(),
-              per.at("sar")[i].get<double>(), per.at("si_sdr")[i].get<double>());
-  log::info("{:<32} SDR {:6.2f} dB  SIR {:6.2f} dB  SAR {:6.2f} dB  SI-SDR {:6.2f} dB", "mean",
-            result.at("sdr").get<double>(), result.at("sir").get<double>(), result.at("sar").get<double>(),
-            result.at("si_sdr").get<double>());
+  log::info("wrote {} after {} updates (loss {:.4g})", fmt::join(result.line.at("outputs"), ", "),
+            result.line.at("iters").get<int>(), result.line.at("loss").get<double>());
+  // The table goes to the log (stderr), so that stdout holds the JSON line only.
+  std::istringstream lines(result.table);
+  for (std::string line; std::getline(lines, line);) log::info("{}", line);
 }
 
 }  // namespace

@@ -366,4 +366,28 @@ nlohmann::json to_json(const SeparationScores& scores) {
           {"permutation", scores.permutation}};
 }
 
+namespace {
+
+std::string db(double value) { return std::isnan(value) ? std::string("undefined") : fmt::format("{:.2f}", value); }
+
+}  // namespace
+
+std::string score_table(const SeparationScores& s, const std::vector<std::string>& reference_names,
+                        const std::vector<std::string>& estimate_names) {
+  std::size_t ref_width = std::string("reference").size(), est_width = std::string("estimate").size();
+  for (const auto& r : reference_names) ref_width = std::max(ref_width, r.size());
+  for (const auto& e : estimate_names) est_width = std::max(est_width, e.size());
+  const auto row = [&](const std::string& r, const std::string& e, const std::string& sdr,
+                       const std::string& sir, const std::string& sar, const std::string& si_sdr) {
+    return fmt::format("{:<{}}  {:<{}}  {:>9}  {:>9}  {:>9}  {:>11}\n", r, ref_width, e, est_width,
+                       sdr, sir, sar, si_sdr);
+  };
+  std::string text = row("reference", "estimate", "SDR [dB]", "SIR [dB]", "SAR [dB]", "SI-SDR [dB]");
+  for (std::size_t i = 0; i < reference_names.size(); ++i)
+    text += row(reference_names[i], estimate_names.at(static_cast<std::size_t>(s.permutation[i])),
+                db(s.sdr[i]), db(s.sir[i]), db(s.sar[i]), db(s.si_sdr[i]));
+  text += row("mean", "", db(s.mean_sdr()), db(s.mean_sir()), db(s.mean_sar()), db(s.mean_si_sdr()));
+  return text;
+}
+
 }  // namespace innmf::sep

@@ -81,4 +81,10 @@ SeparationScores score_separation(const std::vector<std::vector<float>>& referen
 /// JSON has no infinity: a +inf or -inf value is written as null.
 nlohmann::json to_json(const SeparationScores& scores);
 
+/// The human-readable table of `scores`: a header, one row per reference with the estimate
+/// matched to it, then the means; values in dB with two decimals, ±inf as such, "undefined" for
+/// NaN (only a mean of +inf and −inf). Lines end with '\n'.
+std::string score_table(const SeparationScores& scores, const std::vector<std::string>& reference_names,
+                        const std::vector<std::string>& estimate_names);
+
 }  // namespace innmf::sep
