@@ -9,6 +9,7 @@
 #include "innmf/core/timer.hpp"
 #include "innmf/corpus/feature_extraction.hpp"
 #include "innmf/corpus/inputs.hpp"
+#include "innmf/tf/representation.hpp"
 
 namespace innmf::cli {
 
@@ -28,16 +29,32 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
       ->required();
   sub->add_option("-o,--output", options->output, "Point-set file to write (HDF5)")->required();
   sub->add_option("--repr", options->repr,
-                  "Representation: stft or cqt (a comma-separated list for hybrids later; "
-                  "wavelet and sines are not implemented yet)");
+                  "Representation: stft, cqt, wavelet, sines (STFT peaks at continuous "
+                  "frequencies), or a comma-separated list of parts for a hybrid point set (e.g. "
+                  "stft:128,stft:1024,cqt); stft:N (and sines:N) use an N-sample window with hop "
+                  "N/4, stft:N:H sets the hop; a plain stft or sines takes --n-fft/--hop. Parts of "
+                  "a hybrid are amplitude-normalised (a sinusoid of amplitude A gives A/2)");
   sub->add_option("--n-fft", options->config.stft.n_fft, "STFT window and FFT length [samples]");
   sub->add_option("--hop", options->config.stft.hop, "STFT hop [samples]");
   sub->add_option("--window", options->window, "Analysis window: sqrt-hann, hann, hamming, blackman");
-  sub->add_option("--fmin", options->config.cqt.fmin, "CQT: lowest bin centre [Hz] (> 0)");
+  sub->add_option("--fmin", options->config.cqt.fmin, "CQT and wavelet: lowest bin centre [Hz] (> 0)");
   sub->add_option("--fmax", options->config.cqt.fmax,
-                  "CQT: highest bin centre at most this [Hz], ≤ Nyquist (0: Nyquist/2)");
+                  "CQT and wavelet: highest bin centre at most this [Hz], ≤ Nyquist (0: Nyquist/2)");
   sub->add_option("--bins-per-octave", options->config.cqt.bins_per_octave,
                   "CQT: bins per octave (≥ 1); each bin's hop is proportional to its window length");
+  sub->add_option("--scales-per-octave", options->config.wavelet.scales_per_octave,
+                  "Wavelet: Morlet scales per octave (≥ 1); about 6 points per sample at 12, fewer "
+                  "with fewer scales");
+  sub->add_option("--omega0", options->config.wavelet.omega0,
+                  "Wavelet: Morlet parameter ω0 (≥ 3): larger is sharper in frequency, longer in time");
+  sub->add_option("--peak-threshold", options->config.sines.peak_threshold_db,
+                  "Sines: keep STFT peaks whose sinusoid amplitude is at least this [dB re full "
+                  "scale]");
+  sub->add_option("--max-peaks", options->config.sines.max_peaks,
+                  "Sines: keep at most this many peaks per frame, the strongest (≥ 1)");
+  sub->add_option("--f-quantum", options->config.f_quantum,
+                  "Sines: round peak frequencies to multiples of this [Hz] so that training "
+                  "evaluates the templates at a bounded set of frequencies (0: exact)");
   sub->add_option("--sr", options->config.sample_rate,
                   "Resample every file to this rate [Hz] (0: keep the files' rate, which must "
                   "then be the same for all)");
@@ -52,7 +69,9 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
   command.app = sub;
   command.run = [sub, options](const mpi::Comm& comm) {
     auto& config = options->config;
-    config.representation = corpus::parse_representation(options->repr);
+    config.representation = options->repr;
+    config.wavelet.fmin = config.cqt.fmin;  // one --fmin/--fmax for both filterbanks
+    config.wavelet.fmax = config.cqt.fmax;
     config.stft.window = tf::parse_window(options->window);
     config.config_json = resolved_config_json(*sub);
     corpus::validate(config);
@@ -65,12 +84,23 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
     files.resize(n_files);
     for (auto& file : files) comm.broadcast(file);
 
-    const std::string transform =
-        config.representation == "cqt"
-            ? fmt::format("CQT fmin {} Hz fmax {} bins/octave {}", config.cqt.fmin,
-                          config.cqt.fmax > 0 ? fmt::format("{} Hz", config.cqt.fmax) : "Nyquist/2",
-                          config.cqt.bins_per_octave)
-            : fmt::format("STFT n_fft {} hop {} {}", config.stft.n_fft, config.stft.hop, options->window);
+    std::string transform;
+    for (const auto& part : tf::parse_representation(config.representation, config.stft)) {
+      if (!transform.empty()) transform += " + ";
+      const auto fmax = config.cqt.fmax > 0 ? fmt::format("{} Hz", config.cqt.fmax) : std::string("Nyquist/2");
+      if (part.kind == tf::RepresentationKind::cqt)
+        transform += fmt::format("CQT fmin {} Hz fmax {} bins/octave {}", config.cqt.fmin, fmax,
+                                 config.cqt.bins_per_octave);
+      else if (part.kind == tf::RepresentationKind::wavelet)
+        transform += fmt::format("Morlet wavelets fmin {} Hz fmax {} scales/octave {} ω0 {}", config.cqt.fmin,
+                                 fmax, config.wavelet.scales_per_octave, config.wavelet.omega0);
+      else
+        transform += fmt::format("{} n_fft {} hop {} {}", part.kind == tf::RepresentationKind::stft ? "STFT" : "sines",
+                                 part.stft.n_fft, part.stft.hop, options->window);
+      if (part.kind == tf::RepresentationKind::sines)
+        transform += fmt::format(" (peaks ≥ {} dB, ≤ {} a frame)", config.sines.peak_threshold_db,
+                                 config.sines.max_peaks);
+    }
     log::info("{} file{} → {} ({}, {} rank{} × {} thread{})", files.size(), files.size() == 1 ? "" : "s",
               options->output, transform, comm.size(), comm.size() == 1 ? "" : "s",
               omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s");

@@ -11,7 +11,7 @@ import sys
 from collections import OrderedDict
 
 env = os.environ
-PHASES = ("plan", "read", "resample", "stft", "write")
+PHASES = ("plan", "read", "resample", "transform", "write")
 SECTION = "## Feature extraction (bench/features/run.sh)"
 
 PHASE_RE = re.compile(

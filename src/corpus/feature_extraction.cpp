@@ -12,6 +12,7 @@
 #include "innmf/core/error.hpp"
 #include "innmf/core/log.hpp"
 #include "innmf/core/timer.hpp"
+#include "innmf/corpus/frontend.hpp"
 #include "innmf/corpus/inputs.hpp"
 #include "innmf/io/atomic_file.hpp"
 #include "innmf/io/point_file.hpp"
@@ -67,39 +68,24 @@ std::vector<FilePlan> plan_files(const std::vector<std::string>& paths, const Fe
 }
 
 void cut_into_clips(std::vector<FilePlan>& plans, double rate, const FeatureConfig& config,
-                    const tf::Stft& stft) {
+                    const std::vector<std::unique_ptr<Frontend>>& frontends) {
   const auto max_length = static_cast<std::int64_t>(std::floor(config.clip_seconds * rate));
-  const bool cqt = config.representation == "cqt";
-  const long cqt_min = cqt ? tf::CqtBins(config.cqt, rate).min_samples() : 0;
   std::size_t next = 0;
   for (auto& plan : plans) {
     plan.clips = split_into_clips(plan.samples, max_length);
     plan.first_clip = next;
     next += plan.clips.size();
-    for (const auto& clip : plan.clips) {
-      if (cqt) {
-        if (clip.length >= cqt_min) continue;
-        if (plan.clips.size() == 1) tf::Cqt::require_fits(tf::CqtBins(config.cqt, rate), clip.length, plan.path);
-        throw UsageError(fmt::format("--clip-seconds {} cuts {} into clips of {} samples, shorter "
-                                     "than the CQT's longest window ({} samples, {:.3f} s): raise "
-                                     "--clip-seconds",
-                                     config.clip_seconds, plan.path, clip.length, cqt_min, cqt_min / rate));
-      }
-      if (clip.length < config.stft.n_fft || clip.length < config.stft.hop) {
-        if (plan.clips.size() == 1)
-          stft.require_fits(clip.length, plan.path);
-        throw UsageError(fmt::format("--clip-seconds {} cuts {} into clips of {} samples, shorter "
-                                     "than --n-fft {}: raise --clip-seconds",
+    for (const auto& clip : plan.clips)
+      for (const auto& frontend : frontends) {
+        if (clip.length >= frontend->min_samples()) continue;
+        if (plan.clips.size() == 1) frontend->require_fits(clip.length, plan.path);
+        throw UsageError(fmt::format("--clip-seconds {} cuts {} into clips of {} samples, shorter than "
+                                     "the {}'s longest window ({} samples, {:.3f} s): raise --clip-seconds",
                                      config.clip_seconds, plan.path, clip.length,
-                                     config.stft.n_fft));
+                                     frontend->describe().value("kind", std::string()), frontend->min_samples(),
+                                     static_cast<double>(frontend->min_samples()) / rate));
       }
-    }
   }
-}
-
-/// Points of a CQT clip of `n` samples (the layout only: cheap next to the transform).
-std::uint64_t cqt_point_count(const tf::CqtConfig& config, double rate, std::int64_t n) {
-  return tf::Cqt(config, rate, static_cast<long>(n)).n_points();
 }
 
 std::string clip_name(const FilePlan& plan, std::size_t k) {
@@ -143,47 +129,20 @@ tf::ClipPoints receive_clip(const mpi::Comm& comm, int source) {
   return points;
 }
 
-std::string representation_json(const FeatureConfig& config, double rate) {
-  if (config.representation == "cqt") {
-    const tf::CqtBins bins(config.cqt, rate);
-    return json{{"kind", "cqt"},
-                {"fmin", bins.fmin},
-                {"fmax", bins.fmax},
-                {"bins_per_octave", bins.bins_per_octave},
-                {"n_bins", bins.n_bins()},
-                {"sample_rate", rate},
-                {"window", "hann (frequency domain, bandwidth f_k (2^(1/B) - 2^(-1/B)))"},
-                {"min_hop", bins.min_hop_seconds()},
-                {"magnitude", "abs of NSGT coefficient; a sinusoid of amplitude A gives A/2"}}
-        .dump();
-  }
-  return json{{"kind", "stft"},
-              {"n_fft", config.stft.n_fft},
-              {"hop", config.stft.hop},
-              {"window", tf::window_name(config.stft.window)},
-              {"sample_rate", rate},
-              {"center", true},
-              {"magnitude", "abs of unnormalised DFT"}}
-      .dump();
-}
-
 }  // namespace
 
-std::string parse_representation(const std::string& repr) {
-  if (repr.find(',') != std::string::npos)
-    throw UsageError(fmt::format("--repr {}: hybrids (several kinds, comma-separated) are not "
-                                 "implemented yet: give one of stft, cqt",
-                                 repr));
-  if (repr == "stft" || repr == "cqt") return repr;
-  if (repr == "wavelet" || repr == "sines")
-    throw UsageError(fmt::format("--repr {}: not implemented yet: use stft or cqt", repr));
-  throw UsageError(fmt::format("--repr {}: unknown representation: use stft or cqt", repr));
-}
-
 void validate(const FeatureConfig& config) {
-  parse_representation(config.representation);
   tf::Stft check(config.stft);  // throws for n_fft, hop
-  if (config.representation == "cqt") tf::validate(config.cqt);
+  for (const auto& part : tf::parse_representation(config.representation, config.stft)) {
+    if (part.kind == tf::RepresentationKind::stft || part.kind == tf::RepresentationKind::sines)
+      tf::Stft part_check(part.stft);
+    if (part.kind == tf::RepresentationKind::cqt) tf::validate(config.cqt);
+    if (part.kind == tf::RepresentationKind::wavelet) tf::validate(config.wavelet);
+    if (part.kind == tf::RepresentationKind::sines) tf::validate(config.sines);
+  }
+  if (!(config.f_quantum >= 0) || !std::isfinite(config.f_quantum))
+    throw UsageError(fmt::format("--f-quantum {}: must be 0 (exact frequencies) or a positive step in Hz",
+                                 config.f_quantum));
   if (config.sample_rate < 0 || !std::isfinite(config.sample_rate))
     throw UsageError(fmt::format("--sr {}: must be a positive rate in Hz (or 0 to keep the files' rate)",
                                  config.sample_rate));
@@ -197,21 +156,22 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
                                const std::string& output, const mpi::Comm& comm) {
   validate(config);
   io::require_writable_path(output, "-o");
-  const tf::Stft stft(config.stft);
   PhaseTimes times;
   // Every rank reports every phase (reduce_timings needs the same names everywhere).
-  for (const char* phase : {"plan", "read", "resample", "stft", "write"}) times.add(phase, 0);
+  for (const char* phase : {"plan", "read", "resample", "transform", "write"}) times.add(phase, 0);
 
   // 1. Rank 0 reads the headers and plans the clips; everyone agrees before going on.
   std::vector<FilePlan> plans;
   double rate = 0;
   std::string plan_text;
   std::exception_ptr failure;
+  std::vector<std::unique_ptr<Frontend>> frontends;
   if (comm.is_root()) {
     ScopedPhase phase(times, "plan");
     try {
       plans = plan_files(files, config, rate);
-      cut_into_clips(plans, rate, config, stft);
+      frontends = make_frontends(config, rate);
+      cut_into_clips(plans, rate, config, frontends);
       plan_text = to_json(plans, rate).dump();
     } catch (...) {
       failure = std::current_exception();
@@ -229,7 +189,9 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
       plan.samples = f.at(2).get<std::int64_t>();
       plans.push_back(std::move(plan));
     }
-    cut_into_clips(plans, rate, config, stft);  // same arithmetic as on rank 0: cannot fail
+    // Same arithmetic as on rank 0: cannot fail.
+    frontends = make_frontends(config, rate);
+    cut_into_clips(plans, rate, config, frontends);
   }
 
   std::vector<tf::ClipInfo> clips;
@@ -237,7 +199,6 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
   std::vector<std::uint64_t> file_sizes;
   for (const auto& plan : plans) file_sizes.push_back(static_cast<std::uint64_t>(plan.samples));
   const std::vector<int> file_owner = balance_by_size(file_sizes, comm.size());
-  std::map<std::int64_t, std::uint64_t> cqt_counts;  // points of a CQT clip, by length
   for (std::size_t i = 0; i < plans.size(); ++i) {
     const auto& plan = plans[i];
     for (std::size_t k = 0; k < plan.clips.size(); ++k) {
@@ -246,22 +207,12 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
       clip.name = clip_name(plan, k);
       clip.source = plan.path;
       clip.sample_rate = rate;
-      clip.start = span.begin / rate;
-      clip.duration = span.length / rate;
-      if (config.representation == "cqt") {  // scattered: per-bin hops
-        auto& count = cqt_counts[span.length];
-        if (count == 0) count = cqt_point_count(config.cqt, rate, span.length);
-        clip.count = count;
-      } else {
-        clip.n_times = static_cast<std::uint64_t>(stft.n_frames(span.length));
-        clip.n_freqs = static_cast<std::uint64_t>(stft.n_bins());
-        clip.count = clip.n_times * clip.n_freqs;
-      }
+      clip.start = static_cast<double>(span.begin) / rate;
+      clip.duration = static_cast<double>(span.length) / rate;
       clips.push_back(std::move(clip));
       clip_owner.push_back(file_owner[i]);
     }
   }
-  const std::uint64_t total_points = io::assign_offsets(clips);
 
   // 2. Every rank transforms its own files.
   std::vector<std::optional<tf::ClipPoints>> local(clips.size());
@@ -283,27 +234,21 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
         throw InputError(fmt::format("{}: decoded {} samples, its header promised {}: the file "
                                      "is corrupt or changed while reading",
                                      plan.path, audio.samples.size(), plan.samples));
-      ScopedPhase phase(times, "stft");
-      // CQT plans per distinct clip length, made here, outside the parallel region.
-      std::map<long, std::unique_ptr<tf::Cqt>> cqts;
-      if (config.representation == "cqt")
-        for (const auto& span : plan.clips) {
-          auto& cqt = cqts[static_cast<long>(span.length)];
-          if (!cqt) cqt = std::make_unique<tf::Cqt>(config.cqt, rate, static_cast<long>(span.length));
-        }
+      ScopedPhase phase(times, "transform");
+      // Plans per distinct clip length (CQT), made here, outside the parallel region.
+      for (const auto& span : plan.clips)
+        for (auto& frontend : frontends) frontend->prepare(static_cast<long>(span.length));
       // Threads take whole clips when a file has several (the outermost independent loop);
-      // a file of one clip is parallel over frames inside the STFT instead. Each thread writes
-      // its own clip's slot, and a clip's points do not depend on the thread count.
+      // a file of one clip is parallel inside the transform instead. Each thread writes its
+      // own clip's slot, and a clip's points do not depend on the thread count.
       const auto n_clips = static_cast<long>(plan.clips.size());
       std::exception_ptr thread_failure;  // no exception may leave a parallel region
 #pragma omp parallel for schedule(dynamic, 1) if (n_clips > 1)
       for (long k = 0; k < n_clips; ++k) {
         try {
           const auto& span = plan.clips[static_cast<std::size_t>(k)];
-          const float* samples = audio.samples.data() + span.begin;
           local[plan.first_clip + static_cast<std::size_t>(k)] =
-              cqts.empty() ? tf::stft_points(stft, samples, span.length, rate)
-                           : tf::cqt_points(*cqts.at(static_cast<long>(span.length)), samples);
+              clip_points(frontends, audio.samples.data() + span.begin, static_cast<long>(span.length));
         } catch (...) {
 #pragma omp critical(innmf_feature_failure)
           if (!thread_failure) thread_failure = std::current_exception();
@@ -315,6 +260,26 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
     failure = std::current_exception();
   }
   comm.agree_on_failure(failure);
+
+  // The clip table: point counts are known only now (peaks depend on the signal). Each clip's
+  // owner fills its entries; the sum over ranks is the table.
+  std::vector<std::uint64_t> layout(3 * clips.size(), 0);  // [count, n_times, n_freqs] per clip
+  for (std::size_t c = 0; c < clips.size(); ++c) {
+    if (!local[c]) continue;
+    const auto& points = *local[c];
+    layout[3 * c] = points.size();
+    layout[3 * c + 1] = points.times.size();
+    layout[3 * c + 2] = points.freqs.size();
+  }
+  if (comm.size() > 1) comm.allreduce_sum(layout.data(), layout.size());
+  for (std::size_t c = 0; c < clips.size(); ++c) {
+    clips[c].count = layout[3 * c];
+    clips[c].n_times = layout[3 * c + 1];
+    clips[c].n_freqs = layout[3 * c + 2];
+    if (clips[c].count == 0 && comm.is_root())
+      log::warn("{}: no points (silence, or nothing above the threshold): the clip is kept empty", clips[c].name);
+  }
+  const std::uint64_t total_points = io::assign_offsets(clips);
 
   // 3. Rank 0 writes clips in order; the others send theirs as rank 0 reaches them. Rank 0
   //    keeps receiving after a write error so that no sender is left blocked.
@@ -328,7 +293,7 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
         atomic = std::make_unique<io::AtomicOutput>(output);
         writer = std::make_unique<io::PointFileWriter>(
             atomic->temporary_path(),
-            io::PointSetHeader{representation_json(config, rate), config.config_json, clips},
+            io::PointSetHeader{representation_json(frontends, rate).dump(), config.config_json, clips},
             config.compression);
       } catch (...) {
         failure = std::current_exception();

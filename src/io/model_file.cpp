@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "innmf/core/error.hpp"
+#include "innmf/tf/representation.hpp"
 
 namespace innmf::io {
 namespace {
@@ -53,17 +54,6 @@ std::string beta_name(double beta) {
   if (beta == 0.0) return "Itakura-Saito";
   if (beta == 2.0) return "squared Euclidean";
   return "β-divergence";
-}
-
-std::string representation_text(const std::string& representation_json, double sample_rate) {
-  const auto j = json::parse(representation_json, nullptr, false);
-  if (!j.is_object()) return representation_json;
-  const auto kind = j.value("kind", std::string("?"));
-  if (kind != "stft") return kind;
-  const int n_fft = j.value("n_fft", 0);
-  return fmt::format("stft, n_fft {} ({:.1f} ms), hop {}, {} window", n_fft,
-                     sample_rate > 0 ? 1000.0 * n_fft / sample_rate : 0.0, j.value("hop", 0),
-                     j.value("window", std::string("?")));
 }
 
 }  // namespace
@@ -335,7 +325,7 @@ std::string to_text(const ModelSummary& s) {
   out += fmt::format("{:<16}p = {} (the model approximates magnitude^{})\n", "compression", h.power,
                      h.power);
   out += fmt::format("{:<16}β = {} ({})\n", "loss", h.beta, beta_name(h.beta));
-  out += fmt::format("{:<16}{}\n", "representation", representation_text(h.representation_json, h.sample_rate));
+  out += fmt::format("{:<16}{}\n", "representation", tf::describe_representation(json::parse(h.representation_json, nullptr, false)));
   out += fmt::format("{:<16}{} Hz (f_ref {} Hz)\n", "sample rate", h.sample_rate, h.f_ref);
   if (classic) {
     out += fmt::format("{:<16}{} bins, {:.1f} – {:.1f} Hz\n", "templates", s.n_freqs,

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "innmf/core/error.hpp"
+#include "innmf/tf/representation.hpp"
 
 namespace innmf::io {
 
@@ -296,14 +297,9 @@ std::string to_text(const PointSetSummary& s) {
   std::string rates;
   for (double r : s.sample_rates) rates += fmt::format("{}{} Hz", rates.empty() ? "" : ", ", r);
   const double raw_bytes = 12.0 * static_cast<double>(s.points);
-  std::string representation = s.representation_json;
-  if (auto j = nlohmann::json::parse(s.representation_json, nullptr, false); j.is_object()) {
-    representation = j.value("kind", std::string("?"));
-    if (representation == "stft")
-      representation = fmt::format("stft, n_fft {} ({:.1f} ms), hop {}, {} window",
-                                   j.value("n_fft", 0), 1000.0 * j.value("n_fft", 0) / j.value("sample_rate", 1.0),
-                                   j.value("hop", 0), j.value("window", std::string("?")));
-  }
+  const auto parsed = nlohmann::json::parse(s.representation_json, nullptr, false);
+  const std::string representation =
+      parsed.is_object() ? tf::describe_representation(parsed) : s.representation_json;
   std::string out;
   out += fmt::format("{:<16}{}\n", "file", s.path);
   out += fmt::format("{:<16}innmf point set, format version {}\n", "format", kPointFormatVersion);

@@ -9,6 +9,7 @@
 #include "innmf/core/error.hpp"
 #include "innmf/core/log.hpp"
 #include "innmf/train/trained_model.hpp"
+#include "innmf/tf/representation.hpp"
 
 namespace innmf::sep {
 namespace {
@@ -90,16 +91,12 @@ model::classic::Matrix SourceModel::templates_at_bins(int n_fft, double sample_r
 
 std::string SourceModel::trained_window() const {
   // Only an STFT's window is an analysis window separation can reuse (a CQT's "window" field
-  // describes its frequency-domain filters).
-  const auto representation = representation_of(header_);
-  if (representation.value("kind", std::string()) != "stft") return std::string();
-  return representation.value("window", std::string());
+  // describes its frequency-domain filters); a hybrid's longest STFT part.
+  return tf::longest_stft_part(representation_of(header_)).value("window", std::string());
 }
 
 int SourceModel::trained_n_fft() const {
-  const auto representation = representation_of(header_);
-  if (representation.value("kind", std::string()) != "stft") return 0;
-  return representation.value("n_fft", 0);
+  return tf::longest_stft_part(representation_of(header_)).value("n_fft", 0);
 }
 
 std::string choose_window(const std::vector<SourceModel>& models, const std::string& requested) {

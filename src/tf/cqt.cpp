@@ -1,56 +1,34 @@
 #include "innmf/tf/cqt.hpp"
 
-#include <fftw3.h>
-
-#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
-#include <map>
-#include <mutex>
 
 #include "innmf/core/error.hpp"
-#include "innmf/tf/fftw_planner.hpp"
 
 namespace innmf::tf {
 namespace {
 
-/// fftwf_malloc'd (SIMD-aligned, as the new-array execute functions need), freed on scope exit.
-template <typename T>
-struct AlignedDeleter {
-  void operator()(T* p) const { fftwf_free(p); }
-};
-template <typename T>
-using Aligned = std::unique_ptr<T[], AlignedDeleter<T>>;
-template <typename T>
-Aligned<T> aligned(std::size_t count) {
-  auto* p = static_cast<T*>(fftwf_malloc(sizeof(T) * std::max<std::size_t>(count, 1)));
-  if (!p) throw std::bad_alloc();
-  return Aligned<T>(p);
-}
-
-/// Smallest 2^a·3^b·5^c·7^d ≥ n (sizes FFTW transforms fastest).
-long smooth_size(long n) {
-  for (long m = std::max(n, 1L);; ++m) {
-    long r = m;
-    for (long p : {2L, 3L, 5L, 7L})
-      while (r % p == 0) r /= p;
-    if (r == 1) return m;
-  }
+/// The NSGT of the CQT's bands for clips of `n` samples: band 0 low-pass, 1..K the bins,
+/// K+1 high-pass (see cqt.hpp for the windows).
+Nsgt cqt_nsgt(const CqtBins& bins, long n) {
+  Cqt::require_fits(bins, n, fmt::format("a clip of {} samples", n));
+  // Hann windows of full width Ω_k: half-width Ω_k/2 (exact in floating point, so the supports
+  // are those of the formula in cqt.hpp).
+  std::vector<double> half_widths;
+  for (double width : bins.bandwidths) half_widths.push_back(width / 2);
+  return filterbank_nsgt(bins.sample_rate, n, bins.freqs, half_widths,
+                         [&bins](int k, double nu) {
+                           const double c = std::cos(M_PI * (nu - bins.freqs[static_cast<std::size_t>(k)]) /
+                                                     bins.bandwidths[static_cast<std::size_t>(k)]);
+                           return c * c;
+                         },
+                         "CQT");
 }
 
 }  // namespace
 
-std::mutex& fftw_planner_mutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-
 void validate(const CqtConfig& config) {
-  if (!(config.fmin > 0) || !std::isfinite(config.fmin))
-    throw UsageError(fmt::format("--fmin {}: must be a positive frequency in Hz", config.fmin));
-  if (!(config.fmax >= 0) || !std::isfinite(config.fmax))
-    throw UsageError(fmt::format("--fmax {}: must be a positive frequency in Hz (or 0 for Nyquist/2)",
-                                 config.fmax));
+  validate_frequency_range(config.fmin, config.fmax);
   if (config.bins_per_octave < 1)
     throw UsageError(fmt::format("--bins-per-octave {}: must be at least 1", config.bins_per_octave));
 }
@@ -81,21 +59,6 @@ long CqtBins::min_samples() const {
   return static_cast<long>(std::ceil(2.0 * sample_rate / bandwidths.front() - 1e-9));
 }
 
-struct Cqt::Plans {
-  fftwf_plan forward = nullptr;  // real N → N/2+1 complex
-  fftwf_plan inverse = nullptr;  // N/2+1 complex → real N, unnormalised
-  std::map<long, std::pair<fftwf_plan, fftwf_plan>> band;  // M → (backward, forward) c2c
-  ~Plans() {
-    std::lock_guard<std::mutex> lock(fftw_planner_mutex());
-    if (forward) fftwf_destroy_plan(forward);
-    if (inverse) fftwf_destroy_plan(inverse);
-    for (auto& [m, plans] : band) {
-      if (plans.first) fftwf_destroy_plan(plans.first);
-      if (plans.second) fftwf_destroy_plan(plans.second);
-    }
-  }
-};
-
 void Cqt::require_fits(const CqtBins& bins, long n_samples, const std::string& what) {
   const long need = bins.min_samples();
   if (n_samples < need)
@@ -108,179 +71,18 @@ void Cqt::require_fits(const CqtBins& bins, long n_samples, const std::string& w
 }
 
 Cqt::Cqt(const CqtConfig& config, double sample_rate, long n_samples)
-    : bins_(config, sample_rate), n_(n_samples) {
-  require_fits(bins_, n_samples, fmt::format("a clip of {} samples", n_samples));
-  const long half = n_ / 2;  // last FFT bin
-  const double delta = sample_rate / static_cast<double>(n_);
-  const int K = n_bins();
-
-  // Supports and windows, band 0 = low-pass, 1..K = bins, K+1 = high-pass.
-  // `width`: the window's support [Hz] (0 for the low/high-pass bands): M_b is rounded up from
-  // width/δ, not from the integer support count, so hops follow 1/Ω_k smoothly and monotonically.
-  auto add_band = [&](long first, long last, double width, auto&& window) {
-    Band band;
-    first = std::max(first, 0L);
-    last = std::min(last, half);
-    band.first = first;
-    for (long j = first; j <= last; ++j) band.g.push_back(static_cast<float>(window(j * delta)));
-    const long nominal = static_cast<long>(std::ceil(width / delta - 1e-9));
-    band.n_coeffs = band.g.empty() ? 0 : smooth_size(std::max(nominal, static_cast<long>(band.g.size())));
-    bands_.push_back(std::move(band));
-  };
-  const double f0 = bins_.freqs.front(), low_edge = f0 - bins_.bandwidths.front() / 2;
-  add_band(0, static_cast<long>(std::ceil(f0 / delta)) - 1, 0.0, [&](double nu) {
-    if (nu <= low_edge) return 1.0;
-    const double c = std::cos(M_PI / 2 * (nu - low_edge) / (f0 - low_edge));
-    return c * c;
-  });
-  for (int k = 0; k < K; ++k) {
-    const double fk = bins_.freqs[k], width = bins_.bandwidths[k];
-    add_band(static_cast<long>(std::floor((fk - width / 2) / delta)) + 1,
-             static_cast<long>(std::ceil((fk + width / 2) / delta)) - 1, width, [&](double nu) {
-               const double c = std::cos(M_PI * (nu - fk) / width);
-               return c * c;
-             });
-  }
-  const double top = bins_.freqs.back(), top_edge = top + bins_.bandwidths.back() / 2;
-  add_band(static_cast<long>(std::floor(top / delta)) + 1, half, 0.0, [&](double nu) {
-    if (nu >= top_edge) return 1.0;
-    const double s = std::sin(M_PI / 2 * (nu - top) / (top_edge - top));
-    return s * s;
-  });
-
-  // Canonical dual: γ_b = g_b / Σ g², the sum taken at every FFT bin (> 0: the bands cover
-  // [0, fs/2] with open supports that overlap).
-  std::vector<double> energy(static_cast<std::size_t>(half + 1), 0.0);
-  for (const auto& band : bands_)
-    for (std::size_t n = 0; n < band.g.size(); ++n)
-      energy[band.first + n] += static_cast<double>(band.g[n]) * band.g[n];
-  for (long j = 0; j <= half; ++j)
-    if (!(energy[j] > 1e-12))
-      throw Error(ExitCode::failure, fmt::format("CQT frame does not cover FFT bin {} ({} Hz)", j, j * delta));
-  for (auto& band : bands_) {
-    band.dual.resize(band.g.size());
-    for (std::size_t n = 0; n < band.g.size(); ++n)
-      band.dual[n] = static_cast<float>(band.g[n] / energy[band.first + n]);
-  }
-
-  plans_ = std::make_unique<Plans>();
-  auto real = aligned<float>(static_cast<std::size_t>(n_));
-  auto spectrum = aligned<fftwf_complex>(static_cast<std::size_t>(half + 1));
-  std::lock_guard<std::mutex> lock(fftw_planner_mutex());
-  plans_->forward = fftwf_plan_dft_r2c_1d(static_cast<int>(n_), real.get(), spectrum.get(), FFTW_ESTIMATE);
-  plans_->inverse = fftwf_plan_dft_c2r_1d(static_cast<int>(n_), spectrum.get(), real.get(),
-                                          FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
-  bool ok = plans_->forward && plans_->inverse;
-  for (const auto& band : bands_) {
-    if (band.n_coeffs == 0 || plans_->band.count(band.n_coeffs)) continue;
-    const auto m = static_cast<int>(band.n_coeffs);
-    auto in = aligned<fftwf_complex>(static_cast<std::size_t>(m));
-    auto out = aligned<fftwf_complex>(static_cast<std::size_t>(m));
-    auto& plans = plans_->band[band.n_coeffs];
-    plans.first = fftwf_plan_dft_1d(m, in.get(), out.get(), FFTW_BACKWARD, FFTW_ESTIMATE);
-    plans.second = fftwf_plan_dft_1d(m, in.get(), out.get(), FFTW_FORWARD, FFTW_ESTIMATE);
-    ok = ok && plans.first && plans.second;
-  }
-  if (!ok) throw Error(ExitCode::failure, fmt::format("FFTW could not plan the CQT of {} samples", n_));
-}
+    : bins_(config, sample_rate), n_(n_samples), nsgt_(cqt_nsgt(bins_, n_samples)) {}
 
 Cqt::~Cqt() = default;
 
-template <typename Fn>
-void Cqt::for_each_band(Fn&& fn) const {
-  long max_m = 1;
-  for (const auto& band : bands_) max_m = std::max(max_m, band.n_coeffs);
-  const auto n_bands = static_cast<long>(bands_.size());
-  // One level of OpenMP over bands; each thread owns its FFT buffers and writes its own bands.
-#pragma omp parallel
-  {
-    auto in = aligned<fftwf_complex>(static_cast<std::size_t>(max_m));
-    auto out = aligned<fftwf_complex>(static_cast<std::size_t>(max_m));
-#pragma omp for schedule(dynamic, 4)
-    for (long b = 0; b < n_bands; ++b)
-      if (bands_[static_cast<std::size_t>(b)].n_coeffs > 0) fn(static_cast<std::size_t>(b), in.get(), out.get());
-  }
-}
+double Cqt::hop_seconds(int k) const { return nsgt_.hop_seconds(k); }
 
-double Cqt::hop_seconds(int k) const {
-  return static_cast<double>(n_) / static_cast<double>(n_coefficients(k)) / bins_.sample_rate;
-}
+std::uint64_t Cqt::n_points() const { return nsgt_.n_points(); }
 
-std::uint64_t Cqt::n_points() const {
-  std::uint64_t total = 0;
-  for (int k = 0; k < n_bins(); ++k) total += static_cast<std::uint64_t>(n_coefficients(k));
-  return total;
-}
-
-CqtCoefficients Cqt::analyze(const float* signal) const {
-  const long half = n_ / 2;
-  auto real = aligned<float>(static_cast<std::size_t>(n_));
-  std::copy(signal, signal + n_, real.get());
-  auto spectrum = aligned<fftwf_complex>(static_cast<std::size_t>(half + 1));
-  fftwf_execute_dft_r2c(plans_->forward, real.get(), spectrum.get());
-  real.reset();
-
-  CqtCoefficients result;
-  result.bands.resize(bands_.size());
-  const float scale = 1.0f / static_cast<float>(n_);
-  const fftwf_complex* X = spectrum.get();
-  for_each_band([&](std::size_t b, fftwf_complex* in, fftwf_complex* out) {
-    const auto& band = bands_[b];
-    const long m = band.n_coeffs;
-    std::fill(in[0], in[0] + 2 * m, 0.0f);
-    for (std::size_t n = 0; n < band.g.size(); ++n) {
-      const float w = band.g[n] * scale;
-      in[n][0] = w * X[band.first + n][0];
-      in[n][1] = w * X[band.first + n][1];
-    }
-    fftwf_execute_dft(plans_->band.at(m).first, in, out);
-    auto& coeffs = result.bands[b];
-    coeffs.resize(static_cast<std::size_t>(m));
-    for (long i = 0; i < m; ++i) coeffs[i] = {out[i][0], out[i][1]};
-  });
-  return result;
-}
+CqtCoefficients Cqt::analyze(const float* signal) const { return CqtCoefficients{nsgt_.analyze(signal)}; }
 
 std::vector<float> Cqt::synthesize(const CqtCoefficients& coefficients) const {
-  if (coefficients.bands.size() != bands_.size())
-    throw Error(ExitCode::failure, fmt::format("inverse CQT: {} bands, expected {}",
-                                               coefficients.bands.size(), bands_.size()));
-  for (std::size_t b = 0; b < bands_.size(); ++b)
-    if (static_cast<long>(coefficients.bands[b].size()) != bands_[b].n_coeffs)
-      throw Error(ExitCode::failure, fmt::format("inverse CQT: band {} has {} coefficients, expected {}",
-                                                 b, coefficients.bands[b].size(), bands_[b].n_coeffs));
-  const long half = n_ / 2;
-  // Each band's FFT in parallel into its own slot, then summed in band order (the same bits on
-  // any thread count).
-  std::vector<std::vector<std::complex<float>>> spectra(bands_.size());
-  for_each_band([&](std::size_t b, fftwf_complex* in, fftwf_complex* out) {
-    const auto& band = bands_[b];
-    const long m = band.n_coeffs;
-    const auto& c = coefficients.bands[b];
-    for (long i = 0; i < m; ++i) {
-      in[i][0] = c[i].real();
-      in[i][1] = c[i].imag();
-    }
-    fftwf_execute_dft(plans_->band.at(m).second, in, out);
-    const float gain = static_cast<float>(n_) / static_cast<float>(m);
-    auto& s = spectra[b];
-    s.resize(band.dual.size());
-    for (std::size_t n = 0; n < s.size(); ++n)
-      s[n] = std::complex<float>(out[n][0], out[n][1]) * (band.dual[n] * gain);
-  });
-  auto spectrum = aligned<fftwf_complex>(static_cast<std::size_t>(half + 1));
-  std::fill(spectrum.get()[0], spectrum.get()[0] + 2 * (half + 1), 0.0f);
-  for (std::size_t b = 0; b < bands_.size(); ++b)
-    for (std::size_t n = 0; n < spectra[b].size(); ++n) {
-      spectrum[bands_[b].first + n][0] += spectra[b][n].real();
-      spectrum[bands_[b].first + n][1] += spectra[b][n].imag();
-    }
-  auto real = aligned<float>(static_cast<std::size_t>(n_));
-  fftwf_execute_dft_c2r(plans_->inverse, spectrum.get(), real.get());
-  std::vector<float> x(static_cast<std::size_t>(n_));
-  const float scale = 1.0f / static_cast<float>(n_);
-  for (long i = 0; i < n_; ++i) x[i] = real[i] * scale;
-  return x;
+  return nsgt_.synthesize(coefficients.bands);
 }
 
 }  // namespace innmf::tf

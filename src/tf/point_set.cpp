@@ -31,17 +31,22 @@ ClipPoints stft_points(const Stft& stft, const float* samples, long n, double sa
 
 namespace innmf::tf {
 
-ClipPoints cqt_points(const Cqt& cqt, const float* samples) {
-  const CqtCoefficients coefficients = cqt.analyze(samples);
+namespace {
+
+/// The analysis bands [1..K] of an NSGT's coefficients as a scattered clip, band by band:
+/// t = m · hop_k [s], f = f_k [Hz], m = |c_k(m)|.
+template <typename Transform>
+ClipPoints band_points(const Transform& transform, const std::vector<std::vector<std::complex<float>>>& bands,
+                       const std::vector<double>& freqs) {
   ClipPoints points;
-  const auto n = static_cast<std::size_t>(cqt.n_points());
+  const auto n = static_cast<std::size_t>(transform.n_points());
   points.t.reserve(n);
   points.f.reserve(n);
   points.m.reserve(n);
-  for (int k = 0; k < cqt.n_bins(); ++k) {
-    const auto& band = coefficients.bands[static_cast<std::size_t>(k) + 1];
-    const double hop = cqt.hop_seconds(k);
-    const auto freq = static_cast<float>(cqt.bins().freqs[static_cast<std::size_t>(k)]);
+  for (std::size_t k = 0; k < freqs.size(); ++k) {
+    const auto& band = bands[k + 1];
+    const double hop = transform.hop_seconds(static_cast<int>(k));
+    const auto freq = static_cast<float>(freqs[k]);
     for (std::size_t m = 0; m < band.size(); ++m) {
       points.t.push_back(static_cast<float>(static_cast<double>(m) * hop));
       points.f.push_back(freq);
@@ -50,6 +55,16 @@ ClipPoints cqt_points(const Cqt& cqt, const float* samples) {
   }
   assert(points.m.size() == n);
   return points;
+}
+
+}  // namespace
+
+ClipPoints cqt_points(const Cqt& cqt, const float* samples) {
+  return band_points(cqt, cqt.analyze(samples).bands, cqt.bins().freqs);
+}
+
+ClipPoints wavelet_points(const Wavelet& wavelet, const float* samples) {
+  return band_points(wavelet, wavelet.analyze(samples).bands, wavelet.scales().freqs);
 }
 
 }  // namespace innmf::tf

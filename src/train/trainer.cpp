@@ -19,6 +19,7 @@
 #include "innmf/io/atomic_file.hpp"
 #include "innmf/io/innmf_model_file.hpp"
 #include "innmf/io/point_file.hpp"
+#include "innmf/tf/representation.hpp"
 #include "innmf/train/checkpoint.hpp"
 
 namespace innmf::train {
@@ -49,19 +50,19 @@ CorpusPlan plan_corpus(const std::vector<std::string>& files) {
     if (f == 0) plan.representation_json = file.header().representation_json;
     for (std::size_t c = 0; c < file.clips().size(); ++c) {
       const auto& clip = file.clips()[c];
+      if (clip.count == 0) {  // e.g. peaks of a silent clip: nothing to fit
+        log::warn("{}: clip {} has no points: left out of the model", files[f], clip.name);
+        continue;
+      }
       plan.clips.push_back({f, c, clip.count});
       plan.sample_rate = std::max(plan.sample_rate, clip.sample_rate);
       plan.max_grid_freqs = std::max(plan.max_grid_freqs, clip.n_freqs);
     }
-    const auto representation = json::parse(file.header().representation_json, nullptr, false);
-    // Default knot spacing of grid activations, from the data: an STFT's frame hop; a CQT's
-    // smallest bin hop (its top bin's, nominally 1/Ω_{K-1} s, "min_hop": the knots then follow
-    // the fastest bin). The smallest over the files.
-    double spacing = 0;
-    if (representation.is_object() && representation.value("kind", "") == "stft")
-      spacing = representation.value("hop", 0.0) / representation.value("sample_rate", 1.0);
-    if (representation.is_object() && representation.value("kind", "") == "cqt")
-      spacing = representation.value("min_hop", 0.0);
+    // Default knot spacing of grid activations, from the data: the finest time spacing of any
+    // part (an STFT's hop; a CQT's or wavelet's smallest bin hop, its top bin's, so that the
+    // knots follow the fastest bin). The smallest over the files.
+    const double spacing =
+        tf::finest_time_spacing(json::parse(file.header().representation_json, nullptr, false));
     if (spacing > 0) plan.frame_spacing = plan.frame_spacing == 0 ? spacing : std::min(plan.frame_spacing, spacing);
   }
   return plan;

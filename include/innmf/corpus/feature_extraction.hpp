@@ -13,15 +13,20 @@
 
 #include "innmf/mpi/comm.hpp"
 #include "innmf/tf/cqt.hpp"
+#include "innmf/tf/sines.hpp"
 #include "innmf/tf/stft.hpp"
+#include "innmf/tf/wavelet.hpp"
 
 namespace innmf::corpus {
 
 /// The options of `innmf features` (their CLI spelling in brackets).
 struct FeatureConfig {
-  std::string representation = "stft";  ///< [--repr] "stft" or "cqt" (see parse_representation)
-  tf::StftConfig stft;        ///< [--n-fft, --hop, --window] (stft)
+  std::string representation = "stft";  ///< [--repr] parts, comma-separated (tf/representation.hpp)
+  tf::StftConfig stft;        ///< [--n-fft, --hop, --window] stft and sines parts without a size
   tf::CqtConfig cqt;          ///< [--fmin, --fmax, --bins-per-octave] (cqt)
+  tf::WaveletConfig wavelet;  ///< [--fmin, --fmax, --scales-per-octave, --omega0] (wavelet)
+  tf::SinesConfig sines;      ///< [--peak-threshold, --max-peaks] (sines)
+  double f_quantum = 0;       ///< [--f-quantum] sines: round peak frequencies to multiples [Hz]; 0: exact
   double sample_rate = 0;     ///< [--sr] resample every file to this rate [Hz]; 0: keep
   double clip_seconds = 30;   ///< [--clip-seconds] longer files are cut into equal clips [s]
   int compression = 0;        ///< [--compression] deflate level 0–9 of /points/m
@@ -42,11 +47,6 @@ struct FeatureReport {
 /// every rank (mpi::Comm::agree_on_failure), never leaving a rank waiting.
 FeatureReport extract_features(const std::vector<std::string>& files, const FeatureConfig& config,
                                const std::string& output, const mpi::Comm& comm);
-
-/// The `--repr` value checked and normalised: "stft" or "cqt". The option is a comma-separated
-/// list (DESIGN.md §3, hybrids); throws UsageError for unknown kinds and "not implemented yet"
-/// for wavelet, sines and lists of several kinds.
-std::string parse_representation(const std::string& repr);
 
 /// Throws UsageError for impossible options (checked before any file is touched).
 void validate(const FeatureConfig& config);

@@ -1,6 +1,7 @@
 #pragma once
 // Constant-Q transform as a non-stationary Gabor transform (NSGT) in the frequency domain, on
-// FFTW (single precision), with its exact inverse.
+// FFTW (single precision), with its exact inverse. The transform itself is tf::Nsgt (nsgt.hpp,
+// the one frequency-domain filterbank engine); Cqt chooses its bands (Hann windows).
 //
 // References: Velasco, Holighaus, Dörfler, Grill, "Constructing an invertible constant-Q
 // transform with nonstationary Gabor frames" (DAFx 2011); Holighaus, Dörfler, Velasco, Grill,
@@ -39,6 +40,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "innmf/tf/nsgt.hpp"
 
 namespace innmf::tf {
 
@@ -90,7 +93,7 @@ class Cqt {
   int n_bins() const { return bins_.n_bins(); }
   long n_samples() const { return n_; }
   /// M for CQT bin k (0..K-1).
-  long n_coefficients(int k) const { return bands_[static_cast<std::size_t>(k) + 1].n_coeffs; }
+  long n_coefficients(int k) const { return nsgt_.n_coefficients(k); }
   /// hop of CQT bin k, N / M_k [s].
   double hop_seconds(int k) const;
   /// Σ_k M_k over the CQT bins: the clip's point count.
@@ -105,22 +108,9 @@ class Cqt {
   static void require_fits(const CqtBins& bins, long n_samples, const std::string& what);
 
  private:
-  struct Band {
-    long first = 0;          ///< a_b, first FFT bin of the support
-    long n_coeffs = 0;       ///< M_b (0 for an empty band)
-    std::vector<float> g;    ///< window at the support bins, L_b values
-    std::vector<float> dual; ///< γ_b at the support bins
-  };
-  struct Plans;
-  /// fn(b, in, out) for every non-empty band b, OpenMP over bands; in/out: the thread's
-  /// SIMD-aligned buffers of max_b M_b complex values. fn must not throw.
-  template <typename Fn>
-  void for_each_band(Fn&& fn) const;
-
   CqtBins bins_;
   long n_ = 0;
-  std::vector<Band> bands_;
-  std::unique_ptr<Plans> plans_;
+  Nsgt nsgt_;  ///< the bands: low-pass, the K bins, high-pass
 };
 
 }  // namespace innmf::tf

@@ -4,7 +4,7 @@
 //
 // A clip whose points form a complete grid (every frame time × every bin frequency, as an
 // STFT) is held densely: its magnitudes plus the two coordinate axes, 4 bytes a point.
-// Other clips (peaks, CQT with per-bin hops) hold explicit (t, f, m) triples.
+// Other clips (peaks, CQT and wavelets with per-band hops) hold explicit (t, f, m) triples.
 
 #include <cstdint>
 #include <string>
@@ -12,6 +12,7 @@
 
 #include "innmf/tf/cqt.hpp"
 #include "innmf/tf/stft.hpp"
+#include "innmf/tf/wavelet.hpp"
 
 namespace innmf::tf {
 
@@ -67,5 +68,12 @@ namespace innmf::tf {
 /// t = m · hop_k [s] (m = 0..M_k−1), f = f_k [Hz], m = |c_k(m)| (a sinusoid of amplitude A at
 /// f_k gives A/2). The low- and high-pass bands of the frame are not points.
 ClipPoints cqt_points(const Cqt& cqt, const float* samples);
+
+/// The Morlet wavelet magnitude point set of wavelet.n_samples() samples: a scattered clip of
+/// wavelet.n_points() points, scale by scale (k = 0..K-1, increasing f), each scale's
+/// coefficients in time order: t = m · hop_k [s] (m = 0..M_k−1), f = f_k [Hz], m = |c_k(m)|
+/// (a sinusoid of amplitude A at f_k gives A/2, as cqt_points). The low- and high-pass bands
+/// of the frame are not points.
+ClipPoints wavelet_points(const Wavelet& wavelet, const float* samples);
 
 }  // namespace innmf::tf
