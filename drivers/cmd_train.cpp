@@ -67,10 +67,10 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
     train::validate(config);
     const auto report = train::train(options->inputs, config, options->output, comm);
     log::info("wrote {}: final loss {:.6g} after {} epochs in {:.1f} s ({:.3f} s per epoch; compute {:.1f} s, "
-              "all-reduce {:.2f} s on rank 0)",
+              "all-gather {:.2f} s, all-reduce {:.2f} s on rank 0)",
               options->output, report.loss.back(), report.loss.size(), report.seconds,
-              (report.compute_seconds + report.allreduce_seconds) / report.loss.size(),
-              report.compute_seconds, report.allreduce_seconds);
+              (report.compute_seconds + report.allgather_seconds + report.allreduce_seconds) / report.loss.size(),
+              report.compute_seconds, report.allgather_seconds, report.allreduce_seconds);
     return 0;
   };
   return command;

@@ -20,7 +20,9 @@ FLOOR_BYTES_PER_POINT = 6.0   # peak resident memory per point (grid clips)
 FIRST_TIMED_EPOCH = 3         # median epoch time over epochs 3..E (1–2 warm up)
 
 FINAL = re.compile(r"after (\d+) epochs in ([\d.]+) s \(([\d.]+) s per epoch; compute ([\d.]+) s, "
-                   r"all-reduce ([\d.]+) s on rank 0\)")
+                   r"(?:all-gather [\d.]+ s, )?all-reduce ([\d.]+) s on rank 0\)")
+# innmf train -v (trainer.cpp): per-epoch means on rank 0; absent before the template split.
+SPLIT_TIMES = re.compile(r"per epoch on rank 0: compute ([\d.]+) s, all-gather ([\d.]+) s, all-reduce ([\d.]+) s")
 HEADER = re.compile(r"training: (\d+) clips, (\d+) points over (\d+) ranks?; rank (\d+) (\S+) templates "
                     r"\(h (\d+), (\d+) layers, (\d+) parameters\), (\S+) activations \((\d+) local parameters\)")
 
@@ -67,6 +69,9 @@ def parse_run(fields):
     run["train_seconds"] = float(m.group(2))   # innmf's train(): read + prepare + epochs + write
     run["compute_seconds"] = float(m.group(4))  # Σ over epochs, rank 0: loss + gradients
     run["allreduce_seconds"] = float(m.group(5))  # Σ over epochs, rank 0 (includes waiting)
+    t = SPLIT_TIMES.search(text)
+    # Σ over epochs, rank 0 (includes waiting): the all-gather of W of split templates (2 ranks).
+    run["allgather_seconds"] = float(t.group(2)) * run["epochs"] if t else 0.0
     h = HEADER.search(text)
     if not h:
         raise SystemExit(f"report.py: no training header line in {log}")
@@ -114,6 +119,8 @@ for name, ranks, threads in configs:
         r["bytes_per_point_per_rank"] = per_rank
         r["bytes_per_point"] = max(per_rank)
         r["allreduce_share"] = r["allreduce_seconds"] / r["steps_seconds"]
+        r["allgather_share"] = r["allgather_seconds"] / r["steps_seconds"]
+        r["communication_share"] = r["allreduce_share"] + r["allgather_share"]
         r["compute_share"] = r["compute_seconds"] / r["steps_seconds"]
         # CPU seconds per epoch (all ranks and threads): this run minus its 2-epoch twin.
         twin = short.get(r["repeat"])
@@ -132,6 +139,11 @@ for name, ranks, threads in configs:
         # All-reduce and compute shares of a step (Σ epoch seconds), of the fastest run and median.
         "allreduce_share_fastest": fastest["allreduce_share"],
         "allreduce_share_median": median([r["allreduce_share"] for r in hour]),
+        "allgather_share_fastest": fastest["allgather_share"],
+        "allgather_share_median": median([r["allgather_share"] for r in hour]),
+        "communication_share_fastest": fastest["communication_share"],
+        "communication_share_median": median([r["communication_share"] for r in hour]),
+        "allgather_seconds_per_epoch_fastest": fastest["allgather_seconds"] / fastest["epochs"],
         "compute_share_fastest": fastest["compute_share"],
         "allreduce_seconds_per_epoch_fastest": fastest["allreduce_seconds"] / fastest["epochs"],
         "compute_seconds_per_epoch_fastest": fastest["compute_seconds"] / fastest["epochs"],
@@ -164,12 +176,18 @@ for row in rows:
 
 model = runs[0]["model"]
 n_template = model["template_parameters"]
-allreduce_bytes = 8 * (n_template + 2)
+u_f = corpus["frequency_hz"]["unique"]
+# Per step, with more than one rank (trainer.cpp): the all-reduce carries [∂L/∂W at U_f | loss |
+# stop] in double; per-component templates are split across ranks by network, and the all-gather
+# completes W at U_f (float) on every rank. Before the split the all-reduce carried the template
+# parameter gradient: 8 B × (parameters + 2).
+allreduce_bytes = 8 * (u_f * model["rank"] + 2)
+allgather_bytes = 4 * u_f * model["rank"] if model["architecture"] == "per-component" else 0
+replicated_allreduce_bytes = 8 * (n_template + 2)
 n_fourier = 10  # innmf's default --n-fourier; the parameter count below checks the shape
 h, layers, K = model["hidden"], model["layers"], model["rank"]
 per_network = 2 * n_fourier * h + h + (layers - 1) * (h * h + h) + h + 1
 shape_ok = per_network * K == n_template
-u_f = corpus["frequency_hz"]["unique"]
 template_flops = K * u_f * (2 * n_fourier * h + (layers - 1) * h * h + h) * 6
 
 # ----- verdicts -----
@@ -213,7 +231,7 @@ def label(row):
 
 table = [
     "| config | s/epoch best | s/epoch median | points/s (best) | speed-up best (median) | "
-    "parallel efficiency best (median) | all-reduce share of a step (median) | peak RSS [MB] (fixed) | "
+    "parallel efficiency best (median) | all-gather + all-reduce share of a step (median) | peak RSS [MB] (fixed) | "
     "bytes/point (max) |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
@@ -222,24 +240,25 @@ for row in rows:
         f"| {label(row)} | {row['epoch_seconds_best']:.3f} | {row['epoch_seconds_median']:.3f} | "
         f"{row['points_per_second_best'] / 1e6:.1f} M | {row['speedup_best']:.2f}× ({row['speedup_median']:.2f}×) | "
         f"{100 * row['efficiency_best']:.0f} % ({100 * row['efficiency_median']:.0f} %) | "
-        f"{100 * row['allreduce_share_fastest']:.1f} % ({100 * row['allreduce_share_median']:.1f} %) | "
+        f"{100 * row['communication_share_fastest']:.1f} % ({100 * row['communication_share_median']:.1f} %) | "
         f"{row['rss_mb_median']:.0f} ({row['fixed_rss_mb']:.0f}) | "
         f"{row['bytes_per_point_median']:.2f} ({row['bytes_per_point_max']:.2f}) |")
 
 split = [
-    "| config | compute [s/epoch, mean] | all-reduce [s/epoch, mean] | optimizer + rest [s/epoch, mean] | fixed epoch, 1-s set [s] "
+    "| config | compute [s/epoch, mean] | all-gather [s/epoch, mean] | all-reduce [s/epoch, mean] | optimizer + rest [s/epoch, mean] | fixed epoch, 1-s set [s] "
     "(median) | ns per point × core | outside the epochs [s] (median) | CPU obtained [cores] (median) | "
     "CPU s per epoch best (median) | best CPU s per epoch / cores |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 for row in rows:
     fastest = min((r for r in runs if r["config"] == row["config"] and r["dataset"] == "hour"),
                   key=lambda r: r["median_epoch_seconds"])
     per_epoch = fastest["steps_seconds"] / fastest["epochs"]
-    rest = max(0.0, per_epoch - row["compute_seconds_per_epoch_fastest"] - row["allreduce_seconds_per_epoch_fastest"])
+    rest = max(0.0, per_epoch - row["compute_seconds_per_epoch_fastest"] - row["allgather_seconds_per_epoch_fastest"] -
+               row["allreduce_seconds_per_epoch_fastest"])
     split.append(
         f"| {label(row)} | {row['compute_seconds_per_epoch_fastest']:.3f} | "
-        f"{row['allreduce_seconds_per_epoch_fastest']:.3f} | {rest:.3f} | "
+        f"{row['allgather_seconds_per_epoch_fastest']:.3f} | {row['allreduce_seconds_per_epoch_fastest']:.3f} | {rest:.3f} | "
         f"{row['fixed_epoch_seconds_best']:.3f} ({row['fixed_epoch_seconds_median']:.3f}) | "
         f"{row['seconds_per_point_per_core_ns']:.1f} | {row['startup_seconds_median']:.1f} | "
         f"{row['cores_used_median']:.2f} of {row['cores']} | "
@@ -304,6 +323,7 @@ result = {
                "tiny_points": tiny["points"], "tiny_clips": tiny["clips"]},
     "model": model,
     "allreduce_bytes_per_step": allreduce_bytes,
+    "allgather_bytes_per_step": allgather_bytes,
     "template_network_flops_per_epoch": template_flops,
     "template_shape_check": shape_ok,
     "floors": {"efficiency_2x1": FLOOR_EFFICIENCY, "epoch_seconds_2_cores": FLOOR_EPOCH_SECONDS,
@@ -332,19 +352,20 @@ section = "\n".join([
     f"`innmf features --n-fft {env['BENCH_N_FFT']} --hop {env['BENCH_HOP']}`: {corpus['clips']} clips, "
     f"{corpus['points']:,} points, {u_f} unique frequencies. 2 ranks via `mpirun -np 2 --bind-to none`. "
     f"s/epoch = median of the `--metrics` epoch seconds over epochs {FIRST_TIMED_EPOCH}–{epochs} (best and "
-    "median over repeats); speed-up and efficiency vs 1 × 1; all-reduce share = rank 0's all-reduce "
-    "seconds (includes waiting for the slower rank) / Σ epoch seconds; peak RSS = `/usr/bin/time -f %M` "
+    "median over repeats); speed-up and efficiency vs 1 × 1; all-gather + all-reduce share = rank 0's seconds "
+    "in the step's two collectives (both include waiting for the slower rank) / Σ epoch seconds; peak RSS = `/usr/bin/time -f %M` "
     f"of the largest rank; fixed = the same command on a 1-s point set ({tiny['points']:,} points); "
     "bytes/point = (RSS − fixed) / points held by the rank, worst rank.",
     "",
     *table,
     "",
     "Where the time goes (fastest run of each configuration, means over all its epochs, so they can "
-    "exceed the median above; compute = loss and gradients on rank 0, "
-    "optimizer + rest = Rprop steps and metrics; outside the epochs = wall − Σ epoch seconds (MPI "
+    "exceed the median above; compute = rank 0's template networks (forward and backward of the networks it "
+    "owns), loss and gradients; all-gather = completing W at the unique frequencies from the networks' owners; "
+    "all-reduce = the step's one all-reduce; optimizer + rest = Rprop steps and metrics; outside the epochs = wall − Σ epoch seconds (MPI "
     "start-up, reading and preparing the points, writing the model); fixed epoch = an epoch on the 1-s set, i.e. the "
-    f"template networks at {u_f} frequencies ≈ {template_flops / 1e9:.2f} GFLOP, optimizer and "
-    "all-reduce; ns per point × core = s/epoch × cores / points; CPU obtained = user + system CPU "
+    f"template networks at {u_f} frequencies ≈ {template_flops / 1e9:.2f} GFLOP (split across ranks), optimizer and "
+    "collectives; ns per point × core = s/epoch × cores / points; CPU obtained = user + system CPU "
     "seconds of all ranks / wall time, spin-waiting included; CPU s per epoch = (CPU of the run − CPU of "
     "the same command with `--epochs 2`) / (epochs − 2), all ranks and threads, which other jobs on the "
     "machine do not inflate directly; / cores = the epoch time if the configuration had its cores to itself and "
@@ -352,8 +373,11 @@ section = "\n".join([
     "",
     *split,
     "",
-    f"All-reduce payload per step: 8 B × ({n_template:,} + 2) = {allreduce_bytes / 1e6:.2f} MB, "
-    "independent of the data size.",
+    f"Payload per step with 2 ranks: all-reduce 8 B × ({u_f} frequencies × {K} + 2) = "
+    f"{allreduce_bytes / 1e3:.1f} kB ([∂L/∂W at the unique frequencies | loss | stop], doubles); all-gather of W "
+    f"4 B × {u_f} × {K} = {allgather_bytes / 1e3:.1f} kB in all (each rank sends its networks' columns). "
+    f"Both grow with the unique frequencies, not with the points (before the template split: one all-reduce of "
+    f"the parameter gradient, 8 B × ({n_template:,} + 2) = {replicated_allreduce_bytes / 1e6:.2f} MB).",
     "",
     "Floors:",
     "",

@@ -27,18 +27,31 @@ FieldBatch<Scalar> NeuralField<Scalar>::prepare(const std::vector<double>& coord
 }
 
 template <typename Scalar>
-void NeuralField<Scalar>::forward(const Scalar* params, FieldBatch<Scalar>& batch) const {
-  mlp_.forward(params, batch.features, batch.pre, batch.caches);
-  batch.value = batch.pre.unaryExpr([](Scalar x) { return nn::softplus(x); });
+void NeuralField<Scalar>::forward(const Scalar* params, FieldBatch<Scalar>& batch, int first, int last) const {
+  mlp_.forward(params, batch.features, batch.pre, batch.caches, first, last);
+  if (first == 0 && last == mlp_.n_networks()) {
+    batch.value = batch.pre.unaryExpr([](Scalar x) { return nn::softplus(x); });
+    return;
+  }
+  if (batch.value.rows() != batch.pre.rows() || batch.value.cols() != batch.pre.cols())
+    batch.value.resize(batch.pre.rows(), batch.pre.cols());
+  const int width = mlp_.network_outputs();
+  batch.value.middleCols(first * width, (last - first) * width) =
+      batch.pre.middleCols(first * width, (last - first) * width).unaryExpr([](Scalar x) { return nn::softplus(x); });
 }
 
 template <typename Scalar>
 void NeuralField<Scalar>::backward(const Scalar* params, const FieldBatch<Scalar>& batch,
-                                   const RowMatrix<Scalar>& d_value, Scalar* grad) const {
-  const RowMatrix<Scalar> d_pre =
-      (d_value.array() * batch.pre.unaryExpr([](Scalar x) { return nn::softplus_derivative(x); }).array())
+                                   const RowMatrix<Scalar>& d_value, Scalar* grad, int first, int last) const {
+  // d_pre = d_value ⊙ softplus'(pre), in the networks' columns only (the others are not read).
+  const int width = mlp_.network_outputs();
+  const Eigen::Index begin = first * width, columns = (last - first) * width;
+  RowMatrix<Scalar> d_pre(batch.pre.rows(), batch.pre.cols());
+  d_pre.middleCols(begin, columns) =
+      (d_value.middleCols(begin, columns).array() *
+       batch.pre.middleCols(begin, columns).unaryExpr([](Scalar x) { return nn::softplus_derivative(x); }).array())
           .matrix();
-  mlp_.backward(params, batch.features, d_pre, batch.caches, grad);
+  mlp_.backward(params, batch.features, d_pre, batch.caches, grad, first, last);
 }
 
 template <typename Scalar>

@@ -217,9 +217,32 @@ double InnmfModel<Scalar>::dense_block(const PreparedClip& clip, const RowMatrix
 template <typename Scalar>
 Evaluation InnmfModel<Scalar>::evaluate(const PreparedPoints& points, double normalizer,
                                         Scalar* template_grad, Scalar* activation_grad) {
+  forward_templates(0, n_template_networks());
+  const Evaluation result = evaluate_factors(points, normalizer, d_templates_, activation_grad);
+  backward_templates(d_templates_, 0, n_template_networks(), template_grad);
+  return result;
+}
+
+template <typename Scalar>
+void InnmfModel<Scalar>::forward_templates(int first, int last) {
+  template_field_->forward(template_params_.data(), template_batch_, first, last);
+}
+
+template <typename Scalar>
+void InnmfModel<Scalar>::backward_templates(const RowMatrix<Scalar>& d_templates, int first, int last,
+                                            Scalar* template_grad) {
+  // Back-propagate through the networks once per unique coordinate.
+  const std::size_t size = template_network_size();
+  std::fill(template_grad + static_cast<std::size_t>(first) * size,
+            template_grad + static_cast<std::size_t>(last) * size, Scalar(0));
+  template_field_->backward(template_params_.data(), template_batch_, d_templates, template_grad, first, last);
+}
+
+template <typename Scalar>
+Evaluation InnmfModel<Scalar>::evaluate_factors(const PreparedPoints& points, double normalizer,
+                                                RowMatrix<Scalar>& d_templates, Scalar* activation_grad) {
   const int K = config_.rank;
-  // 1. The fields at the unique coordinates.
-  template_field_->forward(template_params_.data(), template_batch_);
+  // 1. The activation fields at the unique times (W: forward_templates and the caller).
   const RowMatrix<Scalar>& W = template_batch_.value;  // (|U_f|, K)
   const auto n_clips = static_cast<long>(clips_.size());
   if (config_.activations == ActivationKind::grid) {
@@ -267,8 +290,8 @@ Evaluation InnmfModel<Scalar>::evaluate(const PreparedPoints& points, double nor
     divergence[static_cast<std::size_t>(thread)] = local;
   }
   Evaluation result;
-  RowMatrix<Scalar>& dW = workspaces_[0].d_templates;
-  for (int t = 1; t < n_threads; ++t) dW += workspaces_[static_cast<std::size_t>(t)].d_templates;
+  std::swap(d_templates, workspaces_[0].d_templates);  // thread 0's share, then the others in order
+  for (int t = 1; t < n_threads; ++t) d_templates += workspaces_[static_cast<std::size_t>(t)].d_templates;
   for (int t = 0; t < n_threads; ++t) {
     result.divergence += divergence[static_cast<std::size_t>(t)];
   }
@@ -278,9 +301,7 @@ Evaluation InnmfModel<Scalar>::evaluate(const PreparedPoints& points, double nor
     for (std::size_t c = 0; c < clips_.size(); ++c)
       result.loss += config_.l1_activations * static_cast<double>(activation_values(c).sum());
 
-  // 4. Back-propagate through the networks once per unique coordinate.
-  std::fill(template_grad, template_grad + template_params_.size(), Scalar(0));
-  template_field_->backward(template_params_.data(), template_batch_, dW, template_grad);
+  // 4. Back-propagate through the activation fields (the templates: backward_templates).
   std::fill(activation_grad, activation_grad + activation_params_.size(), Scalar(0));
   if (config_.activations == ActivationKind::grid) {
 #pragma omp parallel for schedule(static)

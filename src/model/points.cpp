@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 #include <map>
+
+#include "innmf/core/error.hpp"
 
 namespace innmf::model {
 namespace {
@@ -66,6 +69,25 @@ PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
   }
   prepared.mean_target = prepared.n_points ? target_sum / static_cast<double>(prepared.n_points) : 0;
   return prepared;
+}
+
+void use_unique_frequencies(PreparedPoints& points, std::vector<double> frequencies) {
+  std::vector<int> map(points.unique_freqs.size());
+  for (std::size_t j = 0; j < map.size(); ++j) {
+    map[j] = index_of(frequencies, points.unique_freqs[j]);
+    if (static_cast<std::size_t>(map[j]) == frequencies.size() ||
+        frequencies[static_cast<std::size_t>(map[j])] != points.unique_freqs[j])
+      throw Error(ExitCode::failure, fmt::format("use_unique_frequencies: {} Hz is not in the new set",
+                                                 points.unique_freqs[j]));
+  }
+  for (auto& clip : points.clips) {
+    for (int& index : clip.freq_index) index = map[static_cast<std::size_t>(index)];
+    if (!clip.grid) continue;
+    clip.all_frequencies = clip.freq_index.size() == frequencies.size();
+    for (std::size_t k = 0; clip.all_frequencies && k < clip.freq_index.size(); ++k)
+      clip.all_frequencies = clip.freq_index[k] == static_cast<int>(k);
+  }
+  points.unique_freqs = std::move(frequencies);
 }
 
 }  // namespace innmf::model

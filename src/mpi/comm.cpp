@@ -84,6 +84,24 @@ void Comm::broadcast(T* values, std::size_t count, int root) const {
   }
 }
 
+template <typename T>
+void Comm::allgatherv(T* values, const std::vector<std::size_t>& counts) const {
+  if (counts.size() != static_cast<std::size_t>(size_))
+    throw Error(ExitCode::failure, "Comm::allgatherv: one count per rank is needed");
+  std::vector<int> n(counts.size()), displacements(counts.size());
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    if (total + counts[r] > static_cast<std::size_t>(INT_MAX))
+      throw Error(ExitCode::failure, "Comm::allgatherv: more than INT_MAX values");
+    n[r] = static_cast<int>(counts[r]);
+    displacements[r] = static_cast<int>(total);
+    total += counts[r];
+  }
+  check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, values, n.data(), displacements.data(),
+                       datatype<T>(), comm_),
+        "MPI_Allgatherv");
+}
+
 void Comm::broadcast(std::string& text, int root) const {
   std::uint64_t length = text.size();
   broadcast(&length, 1, root);
@@ -191,6 +209,7 @@ std::vector<PhaseSummary> reduce_timings(const Comm& comm, const PhaseTimes& tim
   template T Comm::allreduce_max<T>(T) const;                                  \
   template T Comm::allreduce_min<T>(T) const;                                  \
   template void Comm::broadcast<T>(T*, std::size_t, int) const;                \
+  template void Comm::allgatherv<T>(T*, const std::vector<std::size_t>&) const; \
   template void Comm::send<T>(const T*, std::size_t, int, int) const;          \
   template void Comm::receive<T>(T*, std::size_t, int, int) const;
 INNMF_INSTANTIATE(char)

@@ -154,24 +154,34 @@ void Mlp<Scalar>::forward_one(const Scalar* net, const RowMatrix<Scalar>& X, Mlp
 
 template <typename Scalar>
 void Mlp<Scalar>::forward(const Scalar* params, const RowMatrix<Scalar>& X, RowMatrix<Scalar>& out,
-                          std::vector<MlpCache<Scalar>>& caches) const {
-  out.resize(X.rows(), shape_.n_outputs);
+                          std::vector<MlpCache<Scalar>>& caches, int first, int last) const {
+  check_range(first, last);
+  if (out.rows() != X.rows() || out.cols() != shape_.n_outputs) out.resize(X.rows(), shape_.n_outputs);
   caches.resize(static_cast<std::size_t>(n_networks()));
   if (shape_.architecture == Architecture::shared) {
-    forward_one(params, X, caches[0], out.data(), shape_.n_outputs, shape_.n_outputs);
+    if (first < last) forward_one(params, X, caches[0], out.data(), shape_.n_outputs, shape_.n_outputs);
     return;
   }
   // Per-component: the K networks are independent; each thread writes its own column.
 #pragma omp parallel for schedule(static)
-  for (int k = 0; k < shape_.n_outputs; ++k)
+  for (int k = first; k < last; ++k)
     forward_one(params + static_cast<std::size_t>(k) * per_network_, X,
                 caches[static_cast<std::size_t>(k)], out.data() + k, shape_.n_outputs, 1);
 }
 
 template <typename Scalar>
+void Mlp<Scalar>::check_range(int first, int last) const {
+  if (first < 0 || last < first || last > n_networks())
+    throw Error(ExitCode::failure,
+                fmt::format("Mlp: networks [{}, {}) out of the {} networks", first, last, n_networks()));
+}
+
+template <typename Scalar>
 void Mlp<Scalar>::backward(const Scalar* params, const RowMatrix<Scalar>& X,
                            const RowMatrix<Scalar>& d_out,
-                           const std::vector<MlpCache<Scalar>>& caches, Scalar* grad) const {
+                           const std::vector<MlpCache<Scalar>>& caches, Scalar* grad, int first,
+                           int last) const {
+  check_range(first, last);
   const bool fold = shape_.layers >= 2;
   auto backward_one = [&](int k, const RowMatrix<Scalar>& d_result) {
     const Scalar* net = params + static_cast<std::size_t>(k) * per_network_;
@@ -216,11 +226,11 @@ void Mlp<Scalar>::backward(const Scalar* params, const RowMatrix<Scalar>& X,
     }
   };
   if (shape_.architecture == Architecture::shared) {
-    backward_one(0, d_out);
+    if (first < last) backward_one(0, d_out);
     return;
   }
 #pragma omp parallel for schedule(static)
-  for (int k = 0; k < shape_.n_outputs; ++k) backward_one(k, d_out.col(k));
+  for (int k = first; k < last; ++k) backward_one(k, d_out.col(k));
 }
 
 template <typename Scalar>

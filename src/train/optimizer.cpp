@@ -47,13 +47,19 @@ void rprop_kernel(long n, float* __restrict theta, const float* __restrict gradi
   }
 }
 
+void check_range(std::size_t begin, std::size_t end, std::size_t n) {
+  if (begin > end || end > n)
+    throw Error(ExitCode::failure, fmt::format("optimizer step over [{}, {}) of {} parameters", begin, end, n));
+}
+
 }  // namespace
 
-void Rprop::step(float* params, const float* grad) {
-  const auto n = static_cast<long>(step_size_.size());
+void Rprop::step(float* params, const float* grad, std::size_t first, std::size_t last) {
+  check_range(first, last, step_size_.size());
+  const auto n = static_cast<long>(last);
   constexpr long kBlock = 4096;
 #pragma omp parallel for schedule(static)
-  for (long begin = 0; begin < n; begin += kBlock)
+  for (long begin = static_cast<long>(first); begin < n; begin += kBlock)
     rprop_kernel(std::min(kBlock, n - begin), params + begin, grad + begin, step_size_.data() + begin,
                  previous_.data() + begin, eta_plus_, eta_minus_, step_max_, step_min_);
 }
@@ -68,7 +74,8 @@ std::vector<double> Optimizer::state() {
 Adam::Adam(std::size_t n, double lr, double beta1, double beta2, double epsilon)
     : m_(n, 0.0f), v_(n, 0.0f), lr_(lr), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {}
 
-void Adam::step(float* params, const float* grad) {
+void Adam::step(float* params, const float* grad, std::size_t first, std::size_t last) {
+  check_range(first, last, m_.size());
   ++t_;
   const double correction1 = 1 - std::pow(beta1_, static_cast<double>(t_));
   const double correction2 = 1 - std::pow(beta2_, static_cast<double>(t_));
@@ -76,9 +83,9 @@ void Adam::step(float* params, const float* grad) {
   const auto sqrt_correction2 = static_cast<float>(std::sqrt(correction2));
   const auto b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
   const auto eps = static_cast<float>(epsilon_);
-  const auto n = static_cast<long>(m_.size());
+  const auto n = static_cast<long>(last);
 #pragma omp parallel for schedule(static)
-  for (long i = 0; i < n; ++i) {
+  for (long i = static_cast<long>(first); i < n; ++i) {
     m_[i] = b1 * m_[i] + (1 - b1) * grad[i];
     v_[i] = b2 * v_[i] + (1 - b2) * grad[i] * grad[i];
     params[i] -= step_size * m_[i] / (std::sqrt(v_[i]) / sqrt_correction2 + eps);

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fmt/format.h>
@@ -253,6 +254,98 @@ void broadcast_doubles(const mpi::Comm& comm, std::vector<double>& values) {
   comm.broadcast(values.data(), n);
 }
 
+/// Collective: the union of every rank's unique frequencies [Hz], sorted: the one U_f at which
+/// every rank evaluates the template networks (a rank's own set may lack frequencies of other
+/// ranks' clips, e.g. scattered points).
+std::vector<double> global_unique_frequencies(const mpi::Comm& comm, const std::vector<double>& local) {
+  if (comm.size() == 1) return local;
+  std::vector<std::uint64_t> sizes(static_cast<std::size_t>(comm.size()), 0);
+  sizes[static_cast<std::size_t>(comm.rank())] = local.size();
+  comm.allreduce_sum(sizes.data(), sizes.size());
+  const std::vector<std::size_t> counts(sizes.begin(), sizes.end());
+  std::size_t offset = 0, total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    if (r < static_cast<std::size_t>(comm.rank())) offset += counts[r];
+    total += counts[r];
+  }
+  std::vector<double> all(total);
+  std::copy(local.begin(), local.end(), all.begin() + static_cast<std::ptrdiff_t>(offset));
+  comm.allgatherv(all.data(), counts);
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
+
+/// The template field split across ranks by network (DESIGN.md §2; per-component templates on
+/// more than one rank): rank r owns the contiguous block of networks [first, last) (balanced;
+/// none when ranks > K), evaluates and back-propagates only those at the global U_f, and steps
+/// the optimizer only on their parameters (network k's are contiguous in the flat buffer). Per
+/// step, W at U_f (|U_f|·K floats) is all-gathered; the all-reduce then carries ∂L/∂W at U_f.
+/// Parameters and optimizer state of all networks are gathered on every rank only for
+/// checkpoints and the model file. `shared` templates (one trunk) and single-rank runs are not
+/// split: every rank owns every network and nothing is exchanged but the all-reduce.
+class TemplateSplit {
+ public:
+  TemplateSplit(const mpi::Comm& comm, const model::InnmfModel<float>& model)
+      : comm_(comm),
+        active_(comm.size() > 1 && model.config().architecture == nn::Architecture::per_component),
+        network_size_(model.template_network_size()) {
+    const int n = model.n_template_networks();
+    for (int r = 0; r < comm.size(); ++r) {
+      const int first = active_ ? static_cast<int>(static_cast<long>(n) * r / comm.size()) : 0;
+      const int last = active_ ? static_cast<int>(static_cast<long>(n) * (r + 1) / comm.size()) : n;
+      blocks_.push_back({first, last});
+    }
+  }
+  bool active() const { return active_; }
+  int first() const { return blocks_[static_cast<std::size_t>(comm_.rank())].first; }
+  int last() const { return blocks_[static_cast<std::size_t>(comm_.rank())].last; }
+  /// This rank's range of the template parameter buffer.
+  std::size_t parameter_begin() const { return static_cast<std::size_t>(first()) * network_size_; }
+  std::size_t parameter_end() const { return static_cast<std::size_t>(last()) * network_size_; }
+
+  /// Collective (when active): W (|U_f|, K; one column per network) complete on every rank,
+  /// from each network's owner. Bytes sent by this rank: its columns, 4·|U_f| each.
+  void complete_templates(nn::RowMatrix<float>& W) {
+    if (!active_) return;
+    const auto n_freqs = static_cast<std::size_t>(W.rows()), K = static_cast<std::size_t>(W.cols());
+    exchange_.resize(n_freqs * K);  // (K, |U_f|): network-major, so that every rank's block is contiguous
+    for (int k = first(); k < last(); ++k)
+      for (std::size_t i = 0; i < n_freqs; ++i)
+        exchange_[static_cast<std::size_t>(k) * n_freqs + i] = W(static_cast<Eigen::Index>(i), k);
+    comm_.allgatherv(exchange_.data(), counts(n_freqs));
+    for (std::size_t i = 0; i < n_freqs; ++i)
+      for (std::size_t k = 0; k < K; ++k)
+        W(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k)) = exchange_[k * n_freqs + i];
+  }
+
+  /// Collective (when active): the parameters and per-parameter optimizer state of every
+  /// network on every rank, from their owners (for a checkpoint or the model file).
+  void gather_parameters(nn::ParameterBuffer<float>& params, Optimizer& optimizer) const {
+    if (!active_) return;
+    const auto c = counts(network_size_);
+    comm_.allgatherv(params.data(), c);
+    for (auto* state : optimizer.per_parameter_state()) comm_.allgatherv(state->data(), c);
+  }
+
+ private:
+  struct Block {
+    int first, last;
+  };
+  /// Per rank: its networks × `per_network` values.
+  std::vector<std::size_t> counts(std::size_t per_network) const {
+    std::vector<std::size_t> c;
+    for (const auto& b : blocks_) c.push_back(static_cast<std::size_t>(b.last - b.first) * per_network);
+    return c;
+  }
+
+  const mpi::Comm& comm_;
+  bool active_;
+  std::size_t network_size_;
+  std::vector<Block> blocks_;
+  std::vector<float> exchange_;
+};
+
 }  // namespace
 
 void validate(const TrainConfig& config) {
@@ -326,6 +419,8 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   comm.agree_on_failure(failure);
   auto prepared = model::prepare_points(infos, std::move(points), config.model.power, config.f_quantum);
   for (std::size_t c = 0; c < prepared.clips.size(); ++c) prepared.clips[c].global_index = global_index[c];
+  // One U_f on every rank (the union), at which the template networks are evaluated.
+  model::use_unique_frequencies(prepared, global_unique_frequencies(comm, prepared.unique_freqs));
 
   double totals[2] = {prepared.mean_target * static_cast<double>(prepared.n_points),
                       static_cast<double>(prepared.n_points)};
@@ -344,6 +439,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   auto activation_optimizer = make_optimizer(config.optimizer, model.activation_params().size(), config.lr);
   nn::ParameterBuffer<float> template_grad(model.template_params().size());
   nn::ParameterBuffer<float> activation_grad(model.activation_params().size());
+  TemplateSplit split(comm, model);
 
   log::info("training: {} clips, {} points over {} rank{}; rank {} {} templates (h {}, {} layers, "
             "{} parameters), {} activations ({} local parameters), β {}, p {}, {} lr {}, {} epochs",
@@ -415,6 +511,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
     c.epoch = epoch;
     c.compatibility_json = compatibility;
     c.loss = report.loss;
+    split.gather_parameters(model.template_params(), *template_optimizer);
     c.template_params.assign(model.template_params().begin(), model.template_params().end());
     for (const auto* state : template_optimizer->per_parameter_state()) c.template_state.push_back(*state);
     c.template_scalars = template_optimizer->scalar_state();
@@ -446,27 +543,57 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   }
   comm.agree_on_failure(failure);
   const StopSignals signals;
-  std::vector<double> reduced(template_grad.size() + 2);  // [template gradient | loss | stop]
+  // One step (DESIGN.md §2): W at U_f for this rank's networks; the all-gather completes W
+  // (split only); loss, ∂L/∂W at U_f and ∂L/∂H over the rank's points; ONE all-reduce of
+  // [∂L/∂W at U_f | loss | stop] (skipped on one rank); back-propagation of ∂L/∂W through the
+  // rank's networks; optimizer steps on the rank's networks and its activations.
+  const std::size_t n_values = prepared.unique_freqs.size() * static_cast<std::size_t>(model_config.rank);
+  std::vector<double> reduced(n_values + 2);  // [∂L/∂W at U_f (|U_f|, K) | loss | stop]
+  nn::RowMatrix<float> d_templates;           // (|U_f|, K)
+  if (comm.size() > 1)
+    log::info("{}; per step: {}all-reduce of {} B ([dL/dW at {} frequencies | loss | stop], doubles)",
+              split.active() ? fmt::format("template networks split across {} ranks ({} on rank 0)", comm.size(),
+                                           split.last() - split.first())
+                             : std::string("template network on every rank"),
+              split.active() ? fmt::format("all-gather of W ({} B), ", 4 * n_values) : std::string(),
+              8 * (n_values + 2), prepared.unique_freqs.size());
   const bool terminal = comm.is_root() && isatty(fileno(stderr));
   const int log_every = std::max(1, config.epochs / 10);
   Stopwatch training;
   for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     Stopwatch step;
-    const auto evaluation = model.evaluate(prepared, normalizer, template_grad.data(), activation_grad.data());
-    std::copy(template_grad.begin(), template_grad.end(), reduced.begin());
-    reduced[template_grad.size()] = evaluation.loss;
-    reduced[template_grad.size() + 1] = g_stop_requested ? 1.0 : 0.0;
-    const double compute = step.seconds();
-    Stopwatch communication;
-    comm.allreduce_sum(reduced.data(), reduced.size());  // the one all-reduce of the step
-    report.allreduce_seconds += communication.seconds();
-    report.compute_seconds += compute;
-    const double loss = reduced[template_grad.size()];
-    const bool stop = reduced[template_grad.size() + 1] > 0;
+    model.forward_templates(split.first(), split.last());
+    double compute = step.seconds();
+    Stopwatch gathering;
+    split.complete_templates(model.template_values());
+    report.allgather_seconds += gathering.seconds();
+    Stopwatch factors;
+    const auto evaluation = model.evaluate_factors(prepared, normalizer, d_templates, activation_grad.data());
+    compute += factors.seconds();
+    double loss = evaluation.loss;
+    bool stop = g_stop_requested != 0;
+    if (comm.size() > 1) {
+      const float* d = d_templates.data();
+      for (std::size_t i = 0; i < n_values; ++i) reduced[i] = d[i];
+      reduced[n_values] = evaluation.loss;
+      reduced[n_values + 1] = stop ? 1.0 : 0.0;
+      Stopwatch communication;
+      comm.allreduce_sum(reduced.data(), reduced.size());  // the one all-reduce of the step
+      report.allreduce_seconds += communication.seconds();
+      loss = reduced[n_values];
+      stop = reduced[n_values + 1] > 0;
+    }
     if (!std::isfinite(loss))
       throw NumericalError(fmt::format("epoch {}: the loss is {}: lower --lr (now {})", epoch, loss, config.lr));
-    for (std::size_t i = 0; i < template_grad.size(); ++i) template_grad[i] = static_cast<float>(reduced[i]);
-    template_optimizer->step(model.template_params().data(), template_grad.data());
+    Stopwatch backward;
+    if (comm.size() > 1) {
+      float* d = d_templates.data();
+      for (std::size_t i = 0; i < n_values; ++i) d[i] = static_cast<float>(reduced[i]);
+    }
+    model.backward_templates(d_templates, split.first(), split.last(), template_grad.data());
+    report.compute_seconds += compute + backward.seconds();
+    template_optimizer->step(model.template_params().data(), template_grad.data(), split.parameter_begin(),
+                             split.parameter_end());
     activation_optimizer->step(model.activation_params().data(), activation_grad.data());
     report.loss.push_back(loss);
 
@@ -498,6 +625,11 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
       save_checkpoint(epoch, config.checkpoint_path);
   }
   report.seconds = training.seconds();
+  const double epochs_run = std::max(1, config.epochs - first_epoch + 1);
+  log::debug("per epoch on rank 0: compute {:.4f} s, all-gather {:.4f} s, all-reduce {:.4f} s (each "
+             "includes waiting for the slowest rank)",
+             report.compute_seconds / epochs_run, report.allgather_seconds / epochs_run,
+             report.allreduce_seconds / epochs_run);
 
   // 6. Gather every rank's activations on rank 0 and write the model.
   io::InnmfModelRecord record;
@@ -516,6 +648,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   record.seed = model_config.seed;
   record.representation_json = plan.representation_json;
   record.config_json = config.config_json;
+  split.gather_parameters(model.template_params(), *template_optimizer);
   record.template_params.assign(model.template_params().begin(), model.template_params().end());
   record.template_phases = model.template_field().encoding().phases();
   record.template_layout_json = model.template_field().mlp().layout_json();

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 
+#include "innmf/core/error.hpp"
 #include "innmf/model/beta_divergence.hpp"
 #include "innmf/model/innmf_model.hpp"
 
@@ -135,6 +138,76 @@ TEST(InnmfModel, FactorisedLossEqualsPerPointReference) {
     EXPECT_LT(error, 1e-12 * scale) << activation_kind_name(c.activations) << " "
                                     << nn::architecture_name(c.architecture) << " beta " << c.beta;
   }
+}
+
+TEST(InnmfModel, PhasesOverBlocksOfNetworksEqualEvaluateBitForBit) {
+  // Two "ranks" of a split template field in one process (src/train/trainer.cpp): each runs
+  // forward_templates over its networks, W is completed from the other's columns, both run
+  // evaluate_factors (same points here), and each back-propagates through its own networks.
+  const auto points = small_corpus();
+  for (const auto& c : kCases) {
+    const auto config = small_config(c.activations, c.architecture, c.beta);
+    InnmfModel<float> whole(config, points, points.mean_target), a(config, points, points.mean_target),
+        b(config, points, points.mean_target);
+    const double normalizer = 1.0 / static_cast<double>(points.n_points);
+    std::vector<float> gw(whole.template_params().size()), gh(whole.activation_params().size());
+    const auto expected = whole.evaluate(points, normalizer, gw.data(), gh.data());
+    const int n = a.n_template_networks(), cut = (n + 1) / 2;  // shared (n = 1): b owns none
+    a.forward_templates(0, cut);
+    b.forward_templates(cut, n);
+    const int width = a.template_network_outputs();
+    a.template_values().middleCols(cut * width, (n - cut) * width) =
+        b.template_values().middleCols(cut * width, (n - cut) * width);
+    b.template_values().leftCols(cut * width) = a.template_values().leftCols(cut * width);
+    RowMatrix<float> dW_a, dW_b;
+    std::vector<float> gh_a(gh.size()), gh_b(gh.size()), gw_split(gw.size(), -1.0f);
+    const auto loss_a = a.evaluate_factors(points, normalizer, dW_a, gh_a.data());
+    const auto loss_b = b.evaluate_factors(points, normalizer, dW_b, gh_b.data());
+    a.backward_templates(dW_a, 0, cut, gw_split.data());
+    b.backward_templates(dW_b, cut, n, gw_split.data());
+    const std::string what = nn::architecture_name(c.architecture);
+    EXPECT_EQ(loss_a.loss, expected.loss) << what;
+    EXPECT_EQ(loss_b.loss, expected.loss) << what;
+    EXPECT_EQ(gh_a, gh) << what;
+    EXPECT_EQ(gh_b, gh) << what;
+    EXPECT_EQ(gw_split, gw) << what;
+  }
+}
+
+TEST(PreparePoints, UnionOfFrequenciesReindexesAndKeepsTheLoss) {
+  // A rank's points re-indexed into a larger U_f (the union over ranks): same points, the same
+  // loss and gradients up to float round-off of the networks on more rows.
+  const auto points = small_corpus();
+  auto wider = small_corpus();
+  std::vector<double> all = points.unique_freqs;
+  for (double f : {50.0, 2500.0, 3500.0}) all.push_back(f);
+  std::sort(all.begin(), all.end());
+  use_unique_frequencies(wider, all);
+  EXPECT_EQ(wider.unique_freqs, all);
+  for (std::size_t c = 0; c < points.clips.size(); ++c)
+    for (std::size_t i = 0; i < points.clips[c].freq_index.size(); ++i)
+      EXPECT_EQ(wider.unique_freqs[static_cast<std::size_t>(wider.clips[c].freq_index[i])],
+                points.unique_freqs[static_cast<std::size_t>(points.clips[c].freq_index[i])]);
+  const auto config = small_config(ActivationKind::grid, nn::Architecture::per_component, 1.0);
+  InnmfModel<double> narrow_model(config, points, points.mean_target), wide_model(config, wider, wider.mean_target);
+  const double normalizer = 1.0 / static_cast<double>(points.n_points);
+  std::vector<double> gw(narrow_model.template_params().size()), gh(narrow_model.activation_params().size());
+  std::vector<double> ww(gw.size()), wh(gh.size());
+  const double a = narrow_model.evaluate(points, normalizer, gw.data(), gh.data()).loss;
+  const double b = wide_model.evaluate(wider, normalizer, ww.data(), wh.data()).loss;
+  EXPECT_NEAR(a, b, 1e-12 * a);
+  for (std::size_t i = 0; i < gw.size(); ++i) ASSERT_NEAR(gw[i], ww[i], 1e-12 * (1 + std::abs(gw[i])));
+  // A grid clip is a full block only while its columns are the whole U_f.
+  tf::ClipPoints grid;
+  grid.times = {0.0f, 0.1f};
+  grid.freqs = {1000.0f, 3000.0f};
+  grid.m = {1.0f, 2.0f, 3.0f, 4.0f};
+  auto alone = prepare_points({tf::ClipInfo{}}, {grid}, 0.5);
+  EXPECT_TRUE(alone.clips[0].all_frequencies);
+  use_unique_frequencies(alone, {500.0, 1000.0, 3000.0});
+  EXPECT_FALSE(alone.clips[0].all_frequencies);
+  EXPECT_EQ(alone.clips[0].freq_index, (std::vector<int>{1, 2}));
+  EXPECT_THROW(use_unique_frequencies(alone, {500.0, 1000.0}), Error);
 }
 
 TEST(InnmfModel, WholeLossGradientMatchesFiniteDifferences) {

@@ -1,15 +1,20 @@
 // Distributed training: any number of ranks learns the same model (the loss curve agrees to
-// float round-off with a single-rank run), and one rank's bad file stops every rank.
+// float round-off with a single-rank run), and one rank's bad file stops every rank. With
+// per-component templates each rank trains a block of the networks (trainer.cpp); the cases
+// below include a rank with no network (K < ranks) and ranks whose points have different
+// frequencies (scattered points: the networks run at the union of the ranks' frequencies).
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <random>
 
 #include "innmf/audio/audio_io.hpp"
 #include "innmf/core/error.hpp"
 #include "innmf/corpus/feature_extraction.hpp"
 #include "innmf/io/innmf_model_file.hpp"
+#include "innmf/io/point_file.hpp"
 #include "innmf/train/trainer.hpp"
 #include "mpi/shared_dir.hpp"
 
@@ -30,6 +35,36 @@ void make_point_file(const SharedDir& dir, const mpi::Comm& world, const std::ve
     features.stft = {256, 128, tf::WindowKind::sqrt_hann};
     features.config_json = "{}";
     corpus::extract_features(files, features, dir / "points.h5", mpi::Comm::self());
+  }
+  world.barrier();
+}
+
+/// Rank 0 writes a point file of `n_clips` scattered clips, each with its own random
+/// frequencies (so that ranks holding different clips have different unique frequencies) and
+/// a few shared ones.
+void make_scattered_point_file(const SharedDir& dir, const mpi::Comm& world, int n_clips) {
+  if (world.is_root()) {
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<float> frequency(0.0f, 4000.0f), time(0.0f, 0.9f), magnitude(0.0f, 3.0f);
+    io::PointSetHeader header;
+    header.representation_json = R"({"kind":"test"})";
+    header.config_json = "{}";
+    std::vector<tf::ClipPoints> clips(static_cast<std::size_t>(n_clips));
+    for (int c = 0; c < n_clips; ++c) {
+      auto& clip = clips[static_cast<std::size_t>(c)];
+      const int n = 150 + 40 * c;
+      for (int i = 0; i < n; ++i) {
+        clip.t.push_back(time(rng));
+        clip.f.push_back(i % 3 == 0 ? 500.0f * static_cast<float>(i % 7) : frequency(rng));
+        clip.m.push_back(magnitude(rng));
+      }
+      header.clips.push_back({"clip" + std::to_string(c), "test", 8000, 0, 1.0, 0,
+                              static_cast<std::uint64_t>(n), 0, 0});
+    }
+    io::assign_offsets(header.clips);
+    io::PointFileWriter writer(dir / "scattered.h5", header, 0);
+    for (int c = 0; c < n_clips; ++c) writer.write_clip(static_cast<std::size_t>(c), clips[static_cast<std::size_t>(c)]);
+    writer.close();
   }
   world.barrier();
 }
@@ -62,6 +97,72 @@ TEST(TrainMpi, LossCurveIsTheSameOnAnyNumberOfRanks) {
         EXPECT_NEAR(distributed.loss[e], single.loss[e], 1e-5 * single.loss[e])
             << "epoch " << e + 1 << " on " << world.size() << " ranks, "
             << model::activation_kind_name(activations);
+    }
+    world.barrier();
+  }
+}
+
+TEST(TrainMpi, AllgathervCollectsEveryRanksBlockInPlace) {
+  // Rank r contributes r + 1 values (rank 1: none), each 10·r + i.
+  const auto world = mpi::Comm::world();
+  std::vector<std::size_t> counts;
+  for (int r = 0; r < world.size(); ++r) counts.push_back(r == 1 ? 0 : static_cast<std::size_t>(r + 1));
+  std::size_t total = 0, offset = 0;
+  for (int r = 0; r < world.size(); ++r) {
+    if (r == world.rank()) offset = total;
+    total += counts[static_cast<std::size_t>(r)];
+  }
+  std::vector<double> values(total, -1.0);
+  for (std::size_t i = 0; i < counts[static_cast<std::size_t>(world.rank())]; ++i)
+    values[offset + i] = 10.0 * world.rank() + static_cast<double>(i);
+  world.allgatherv(values.data(), counts);
+  std::vector<double> expected;
+  for (int r = 0; r < world.size(); ++r)
+    for (std::size_t i = 0; i < counts[static_cast<std::size_t>(r)]; ++i) expected.push_back(10.0 * r + static_cast<double>(i));
+  EXPECT_EQ(values, expected);
+}
+
+TEST(TrainMpi, SplitTemplatesLearnTheSameModelOnScatteredPointsAndMoreRanksThanNetworks) {
+  // K = 3 networks: at 4 ranks one rank owns none. Scattered clips: every rank's frequencies
+  // differ. Both architectures (shared: one trunk on every rank), both optimizers.
+  const auto world = mpi::Comm::world();
+  SharedDir dir(world);
+  make_scattered_point_file(dir, world, 5);
+  struct Case {
+    nn::Architecture architecture;
+    train::OptimizerKind optimizer;
+  };
+  for (const auto& c : {Case{nn::Architecture::per_component, train::OptimizerKind::rprop},
+                        Case{nn::Architecture::per_component, train::OptimizerKind::adam},
+                        Case{nn::Architecture::shared, train::OptimizerKind::rprop}}) {
+    auto config = small_training();
+    config.model.rank = 3;
+    config.model.architecture = c.architecture;
+    config.optimizer = c.optimizer;
+    config.epochs = 20;
+    const auto distributed = train::train({dir / "scattered.h5"}, config, dir / "world.h5", world);
+    const auto again = train::train({dir / "scattered.h5"}, config, dir / "again.h5", world);
+    EXPECT_EQ(again.loss, distributed.loss);  // same rank and thread counts: bit-identical
+    if (world.is_root()) {
+      const auto single = train::train({dir / "scattered.h5"}, config, dir / "self.h5", mpi::Comm::self());
+      const std::string what = nn::architecture_name(c.architecture) + " " + train::optimizer_name(c.optimizer) +
+                                " on " + std::to_string(world.size()) + " ranks";
+      ASSERT_EQ(distributed.loss.size(), single.loss.size());
+      EXPECT_LT(single.loss.back(), single.loss.front()) << what;
+      for (std::size_t e = 0; e < single.loss.size(); ++e)
+        EXPECT_NEAR(distributed.loss[e], single.loss[e], 1e-5 * single.loss[e]) << "epoch " << e + 1 << ", " << what;
+      // The model file holds every network's parameters, gathered from their owners.
+      const auto a = io::read_innmf_model(dir / "world.h5");
+      const auto b = io::read_innmf_model(dir / "again.h5");
+      const auto s = io::read_innmf_model(dir / "self.h5");
+      EXPECT_EQ(a.template_params, b.template_params) << what;
+      ASSERT_EQ(a.template_params.size(), s.template_params.size());
+      // Round-off may flip the sign of a near-zero gradient and so an Rprop step (≥ 1e-3) of a
+      // few parameters; a network left out of the gather would differ in all of its.
+      std::size_t differ = 0;
+      for (std::size_t i = 0; i < s.template_params.size(); ++i)
+        differ += std::abs(a.template_params[i] - s.template_params[i]) > 1e-4f;
+      EXPECT_LT(differ, s.template_params.size() / 20) << what;
     }
     world.barrier();
   }

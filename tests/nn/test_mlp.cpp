@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <utility>
 
 #include "innmf/core/error.hpp"
 #include "innmf/nn/activations.hpp"
@@ -157,6 +159,44 @@ TEST(Mlp, PerComponentNetworksAreIndependent) {
   mlp.forward(params.data(), X, b, caches);
   EXPECT_EQ(a.col(0), b.col(0));
   EXPECT_NE(a.col(1), b.col(1));
+}
+
+TEST(Mlp, ABlockOfNetworksEqualsTheFullPassBitForBit) {
+  // What a rank of a split template field computes (src/train/trainer.cpp): networks
+  // [first, last) forward and backward, bit-identical to their part of the full pass; the other
+  // output columns and parameter gradients are not touched. Float, the type training uses.
+  nn::Mlp<float> mlp({6, 8, 3, 5, nn::Architecture::per_component});
+  std::vector<float> params(mlp.n_parameters());
+  mlp.initialize(params.data(), 4);
+  const RowMatrix<float> X = RowMatrix<float>::Random(37, 6), d_out = RowMatrix<float>::Random(37, 5);
+  RowMatrix<float> full;
+  std::vector<nn::MlpCache<float>> full_caches;
+  mlp.forward(params.data(), X, full, full_caches);
+  std::vector<float> full_grad(params.size(), 0.0f);
+  mlp.backward(params.data(), X, d_out, full_caches, full_grad.data());
+  const std::size_t size = mlp.network_size();
+  ASSERT_EQ(size * 5, mlp.n_parameters());
+  for (const auto& [first, last] : {std::pair{0, 2}, std::pair{2, 5}, std::pair{3, 3}}) {
+    RowMatrix<float> out = RowMatrix<float>::Constant(37, 5, -7.0f);
+    std::vector<nn::MlpCache<float>> caches;
+    mlp.forward(params.data(), X, out, caches, first, last);
+    std::vector<float> grad(params.size(), 9.0f);
+    std::fill(grad.begin() + static_cast<long>(first * size), grad.begin() + static_cast<long>(last * size), 0.0f);
+    mlp.backward(params.data(), X, d_out, caches, grad.data(), first, last);
+    for (int k = 0; k < 5; ++k) {
+      const bool own = k >= first && k < last;
+      if (own)
+        EXPECT_EQ(out.col(k), full.col(k)) << "network " << k;
+      else
+        EXPECT_TRUE((out.col(k).array() == -7.0f).all()) << "network " << k;
+      EXPECT_EQ(caches[static_cast<std::size_t>(k)].activations.empty(), !own);
+      for (std::size_t i = k * size; i < (k + 1) * size; ++i)
+        ASSERT_EQ(grad[i], own ? full_grad[i] : 9.0f) << "network " << k << " parameter " << i - k * size;
+    }
+  }
+  RowMatrix<float> out;
+  std::vector<nn::MlpCache<float>> caches;
+  EXPECT_THROW(mlp.forward(params.data(), X, out, caches, 2, 6), Error);
 }
 
 TEST(Mlp, InitialisationFollowsTorchLinearBounds) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -63,6 +64,44 @@ TEST(Rprop, VectorisedStepEqualsTheScalarReferenceBitForBit) {
     ASSERT_EQ(static_cast<float>(state[i]), step[i]);
     ASSERT_EQ(static_cast<float>(state[n + i]), previous[i]);
   }
+}
+
+TEST(Optimizer, StepsOnParameterRangesEqualTheFullStepBitForBit) {
+  // A rank of a split template field steps only its networks' parameters; the state is per
+  // parameter, so the union of the ranks' range steps is the full step, and each range's step
+  // leaves the rest alone. Adam's step count advances once per step, even on an empty range.
+  const std::size_t n = 5003;
+  std::mt19937_64 rng(9);
+  std::normal_distribution<float> normal;
+  for (auto kind : {train::OptimizerKind::rprop, train::OptimizerKind::adam}) {
+    auto whole = train::make_optimizer(kind, n, 0.01);
+    std::vector<std::unique_ptr<train::Optimizer>> parts;
+    const std::size_t cuts[] = {0, 1200, 1200, 5003};  // the second range is empty
+    for (int r = 0; r < 3; ++r) parts.push_back(train::make_optimizer(kind, n, 0.01));
+    std::vector<float> expected(n, 0.25f);
+    std::vector<std::vector<float>> params(3, expected);
+    for (int epoch = 0; epoch < 20; ++epoch) {
+      std::vector<float> grad(n);
+      for (auto& g : grad) g = normal(rng);
+      whole->step(expected.data(), grad.data());
+      for (int r = 0; r < 3; ++r) parts[r]->step(params[r].data(), grad.data(), cuts[r], cuts[r + 1]);
+    }
+    for (int r = 0; r < 3; ++r) {
+      const auto state = parts[r]->state(), reference = whole->state();
+      for (std::size_t i = 0; i < n; ++i) {
+        const bool own = i >= cuts[r] && i < cuts[r + 1];
+        ASSERT_EQ(params[r][i], own ? expected[i] : 0.25f) << train::optimizer_name(kind) << " part " << r << " at " << i;
+        if (own) {
+          ASSERT_EQ(state[i], reference[i]) << train::optimizer_name(kind);
+          ASSERT_EQ(state[n + i], reference[n + i]) << train::optimizer_name(kind);
+        }
+      }
+      EXPECT_EQ(parts[r]->scalar_state(), whole->scalar_state()) << train::optimizer_name(kind);
+    }
+  }
+  train::Rprop rprop(4, 0.1);
+  std::vector<float> x(4), g(4);
+  EXPECT_THROW(rprop.step(x.data(), g.data(), 2, 5), Error);
 }
 
 TEST(Adam, FirstStepMovesByTheLearningRate) {

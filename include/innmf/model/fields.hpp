@@ -39,10 +39,20 @@ class NeuralField {
   /// Encodes `coordinates` (Hz or s) once.
   FieldBatch<Scalar> prepare(const std::vector<double>& coordinates) const;
   /// batch.value (n, K) at the prepared coordinates.
-  void forward(const Scalar* params, FieldBatch<Scalar>& batch) const;
+  void forward(const Scalar* params, FieldBatch<Scalar>& batch) const {
+    forward(params, batch, 0, mlp_.n_networks());
+  }
+  /// Networks [first, last) only (nn::Mlp::forward): their columns of batch.value (n, K); the
+  /// other columns are left as they were, for the caller to fill (trainer.cpp's all-gather).
+  void forward(const Scalar* params, FieldBatch<Scalar>& batch, int first, int last) const;
   /// grad += ∂L/∂params, given d_value = ∂L/∂value (n, K) after forward().
   void backward(const Scalar* params, const FieldBatch<Scalar>& batch,
-                const RowMatrix<Scalar>& d_value, Scalar* grad) const;
+                const RowMatrix<Scalar>& d_value, Scalar* grad) const {
+    backward(params, batch, d_value, grad, 0, mlp_.n_networks());
+  }
+  /// Networks [first, last) only: reads their columns of d_value, adds to their parameters.
+  void backward(const Scalar* params, const FieldBatch<Scalar>& batch, const RowMatrix<Scalar>& d_value,
+                Scalar* grad, int first, int last) const;
 
  private:
   nn::FourierFeatures encoding_;

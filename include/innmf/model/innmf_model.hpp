@@ -1,8 +1,9 @@
 #pragma once
-// The iN-NMF model on one rank (DESIGN.md §1): a template field W(f) whose parameters are
-// replicated on every rank, and one activation field H_c(t) per local clip (rank-local).
-// Parameters are two flat buffers, `template_params` and `activation_params` (all local clips
-// back to back), so that the optimizer is one loop and the all-reduce one call.
+// The iN-NMF model on one rank (DESIGN.md §1): a template field W(f) whose parameters every
+// rank holds (all networks; under MPI each rank trains a block of them, trainer.cpp), and one
+// activation field H_c(t) per local clip (rank-local). Parameters are two flat buffers,
+// `template_params` and `activation_params` (all local clips back to back), so that the
+// optimizer is one loop.
 //
 //   y_i = m_i^p,  ŷ_i = Σ_k W_k(f_i)·H_{c_i,k}(t_i),
 //   L = normalizer · Σ_i D_β(y_i | ŷ_i) + λ_H · Σ|H| (over the evaluated activations)
@@ -70,6 +71,30 @@ class InnmfModel {
   Evaluation evaluate(const PreparedPoints& points, double normalizer, Scalar* template_grad,
                       Scalar* activation_grad);
 
+  /// evaluate() in three phases, for a template field split across ranks by network
+  /// (trainer.cpp): forward_templates over this rank's networks [first, last), the caller
+  /// completes the other columns of template_values(), evaluate_factors gives the loss, the
+  /// activation gradient and ∂L/∂W at U_f, the caller sums that over ranks, and
+  /// backward_templates back-propagates it through networks [first, last). Over all networks
+  /// the phases are evaluate(), bit for bit.
+  int n_template_networks() const { return template_field_->mlp().n_networks(); }
+  /// Parameters of one template network (network k's start at k times this).
+  std::size_t template_network_size() const { return template_field_->mlp().network_size(); }
+  /// Columns of W per network: 1 per-component, K shared.
+  int template_network_outputs() const { return template_field_->mlp().network_outputs(); }
+  /// W at U_f (|U_f|, K) for networks [first, last): their columns of template_values().
+  void forward_templates(int first, int last);
+  /// W at U_f (|U_f|, K), as forward_templates left it; the caller may fill the columns of the
+  /// networks it did not evaluate.
+  RowMatrix<Scalar>& template_values() { return template_batch_.value; }
+  /// Loss, activation_grad (written, not added) and d_templates = ∂L/∂W at U_f (|U_f|, K) over
+  /// this rank's points. Needs every column of template_values().
+  Evaluation evaluate_factors(const PreparedPoints& points, double normalizer, RowMatrix<Scalar>& d_templates,
+                              Scalar* activation_grad);
+  /// ∂L/∂params of networks [first, last) from d_templates (|U_f|, K, their columns read),
+  /// written (not added) to their range of template_grad; the rest of it is not touched.
+  void backward_templates(const RowMatrix<Scalar>& d_templates, int first, int last, Scalar* template_grad);
+
   /// The same loss and gradients by the obvious per-point route: every point's f and t run
   /// through the fields on their own (no unique coordinates, no dense blocks). Test oracle.
   Evaluation evaluate_reference(const PreparedPoints& points, double normalizer,
@@ -119,6 +144,7 @@ class InnmfModel {
   std::vector<ClipField> clips_;
   std::vector<DenseWorkspace> workspaces_;      ///< one per OpenMP thread
   std::vector<RowMatrix<Scalar>> d_activations_;  ///< per clip: ∂L/∂H at its U_t
+  RowMatrix<Scalar> d_templates_;                 ///< evaluate()'s ∂L/∂W at U_f (|U_f|, K)
 };
 
 /// One row of a dense block, in place: ŷ in `g`, G = normalizer·∂D/∂ŷ out; returns Σ D_β(y|ŷ)

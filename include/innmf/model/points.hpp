@@ -38,4 +38,9 @@ PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
                               std::vector<tf::ClipPoints> clips, double power,
                               double f_quantum = 0);
 
+/// Makes `frequencies` (sorted, unique, holding every one of points.unique_freqs: the union over
+/// all ranks, say) the U_f of `points`: re-indexes every clip's freq_index into it and updates
+/// all_frequencies. Throws if a frequency of `points` is missing from it.
+void use_unique_frequencies(PreparedPoints& points, std::vector<double> frequencies);
+
 }  // namespace innmf::model

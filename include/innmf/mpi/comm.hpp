@@ -54,6 +54,13 @@ class Comm {
   /// Broadcast a string (any length) from `root`.
   void broadcast(std::string& text, int root = 0) const;
 
+  /// In place: rank r's block of counts[r] values, at offset counts[0] + … + counts[r−1] of
+  /// `values` (Σ counts long on every rank), copied to every rank, so that every rank ends with
+  /// all blocks in rank order. `counts` must be the same on every rank (a rank's count may be
+  /// 0). Throws if a count or the total exceeds MPI's int range.
+  template <typename T>
+  void allgatherv(T* values, const std::vector<std::size_t>& counts) const;
+
   /// Gathers one string from every rank on `root`, in rank order (empty elsewhere).
   std::vector<std::string> gather(const std::string& text, int root = 0) const;
 

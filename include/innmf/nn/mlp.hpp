@@ -53,15 +53,34 @@ class Mlp {
   /// Fills `params` (n_parameters()) with torch.nn.Linear's default initialisation.
   void initialize(Scalar* params, std::uint64_t seed) const;
 
+  /// Parameters of one network: network k's are [k·network_size(), (k+1)·network_size()) of
+  /// the flat buffer.
+  std::size_t network_size() const { return per_network_; }
+  /// Output columns of one network: 1 per-component, n_outputs shared.
+  int network_outputs() const { return shape_.architecture == Architecture::per_component ? 1 : shape_.n_outputs; }
+
   /// out (n, n_outputs) = the networks at the rows of X (n, n_inputs). `caches` gets one entry
   /// per network. OpenMP: over networks (per-component) or row tiles (shared).
   void forward(const Scalar* params, const RowMatrix<Scalar>& X, RowMatrix<Scalar>& out,
-               std::vector<MlpCache<Scalar>>& caches) const;
+               std::vector<MlpCache<Scalar>>& caches) const {
+    forward(params, X, out, caches, 0, n_networks());
+  }
+  /// The same for networks [first, last) only: their output columns of `out` (sized (n,
+  /// n_outputs); the other columns are left as they were) and their caches (the others are
+  /// left empty). Each network's result is bit-identical to the full forward's.
+  void forward(const Scalar* params, const RowMatrix<Scalar>& X, RowMatrix<Scalar>& out,
+               std::vector<MlpCache<Scalar>>& caches, int first, int last) const;
 
   /// Adds ∂L/∂params to `grad` (n_parameters()) given d_out = ∂L/∂out (n, n_outputs) and the
   /// caches of the forward pass on the same X. Deterministic for any thread count.
   void backward(const Scalar* params, const RowMatrix<Scalar>& X, const RowMatrix<Scalar>& d_out,
-                const std::vector<MlpCache<Scalar>>& caches, Scalar* grad) const;
+                const std::vector<MlpCache<Scalar>>& caches, Scalar* grad) const {
+    backward(params, X, d_out, caches, grad, 0, n_networks());
+  }
+  /// The same for networks [first, last) only (after a forward over at least them): reads only
+  /// their columns of d_out, adds only to their parameter range of `grad`.
+  void backward(const Scalar* params, const RowMatrix<Scalar>& X, const RowMatrix<Scalar>& d_out,
+                const std::vector<MlpCache<Scalar>>& caches, Scalar* grad, int first, int last) const;
 
   /// Human-readable layout ("network k, layer l: weight (out, in) at offset …") for the model file.
   std::string layout_json() const;
@@ -72,6 +91,7 @@ class Mlp {
     std::size_t bias;    ///< offset of the (out) bias
     int in, out;
   };
+  void check_range(int first, int last) const;
   void forward_one(const Scalar* net, const RowMatrix<Scalar>& X, MlpCache<Scalar>& cache,
                    Scalar* out, Eigen::Index out_stride, int n_out) const;
   MlpShape shape_;

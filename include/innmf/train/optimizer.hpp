@@ -17,7 +17,14 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   /// One update of params (n) from grad (n).
-  virtual void step(float* params, const float* grad) = 0;
+  void step(float* params, const float* grad) { step(params, grad, 0, size()); }
+  /// One update of parameters [begin, end) only (params and grad: the whole buffers, n): the
+  /// state is per parameter, so this is exactly the full step's update of that range, and the
+  /// rest is left alone. Scalar state (Adam's step count) advances as in a full step, so every
+  /// rank of a split template field calls it once per step, with an empty range if need be.
+  virtual void step(float* params, const float* grad, std::size_t begin, std::size_t end) = 0;
+  /// n, the number of parameters.
+  virtual std::size_t size() const = 0;
   /// The state for checkpoints: arrays with one value per parameter (sliced per clip for
   /// rank-local parameters), and a few scalars.
   virtual std::vector<std::vector<float>*> per_parameter_state() = 0;
@@ -34,7 +41,9 @@ class Rprop : public Optimizer {
  public:
   Rprop(std::size_t n, double lr, double eta_minus = 0.5, double eta_plus = 1.2,
         double step_min = 1e-6, double step_max = 50);
-  void step(float* params, const float* grad) override;
+  using Optimizer::step;
+  void step(float* params, const float* grad, std::size_t begin, std::size_t end) override;
+  std::size_t size() const override { return step_size_.size(); }
   std::vector<std::vector<float>*> per_parameter_state() override { return {&step_size_, &previous_}; }
 
  private:
@@ -46,7 +55,9 @@ class Rprop : public Optimizer {
 class Adam : public Optimizer {
  public:
   Adam(std::size_t n, double lr, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8);
-  void step(float* params, const float* grad) override;
+  using Optimizer::step;
+  void step(float* params, const float* grad, std::size_t begin, std::size_t end) override;
+  std::size_t size() const override { return m_.size(); }
   std::vector<std::vector<float>*> per_parameter_state() override { return {&m_, &v_}; }
   std::vector<double> scalar_state() const override { return {static_cast<double>(t_)}; }
   void set_scalar_state(const std::vector<double>& s) override { t_ = static_cast<std::int64_t>(s.at(0)); }

@@ -2,10 +2,14 @@
 // `innmf train`: point sets → iN-NMF model (DESIGN.md §1–2).
 //
 // Clips are assigned whole to ranks, balanced by point count; each rank reads only its clips'
-// hyperslabs. The template network is replicated; every step computes the rank's loss and
-// template gradient (OpenMP inside), then ONE MPI_Allreduce of one flat buffer
-// [template gradient | loss]; every rank then applies the same optimizer update. Activations
-// are rank-local and never cross the network, except once at the end to be written.
+// hyperslabs. Per-component templates are split across ranks by network: every step each rank
+// evaluates its block of the K networks at the global unique frequencies U_f, an all-gather
+// completes W at U_f (|U_f|·K floats), each rank computes its loss, ∂L/∂W at U_f and ∂L/∂H
+// (OpenMP inside), then ONE MPI_Allreduce of one flat buffer [∂L/∂W at U_f | loss | stop]
+// (doubles); each rank back-propagates it through its own networks and steps the optimizer on
+// their parameters. Shared templates (one trunk) are evaluated and updated on every rank alike,
+// with the same all-reduce. All networks' parameters are gathered only for checkpoints and the
+// model file. Activations are rank-local and never cross the network, except to be written.
 
 #include <string>
 #include <vector>
@@ -34,7 +38,10 @@ struct TrainReport {
   std::uint64_t points = 0;
   std::vector<double> loss;  ///< per epoch
   double seconds = 0;
-  double compute_seconds = 0, allreduce_seconds = 0;  ///< rank 0's
+  /// Rank 0's, summed over epochs: compute = template networks (forward and backward of its
+  /// own), loss and gradients; the all-gather of W and the all-reduce include waiting for the
+  /// slowest rank. Optimizer steps are in none of them.
+  double compute_seconds = 0, allgather_seconds = 0, allreduce_seconds = 0;
 };
 
 /// Throws UsageError for impossible options (before any file is read).
