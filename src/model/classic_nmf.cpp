@@ -7,6 +7,7 @@
 #endif
 
 #include <algorithm>
+#include <cassert>
 #include <cfloat>
 #include <cmath>
 #include <exception>
@@ -177,9 +178,9 @@ void apply_h(Matrix& H, const Matrix& delta, double beta) {
 class Passes {
  public:
   virtual ~Passes() = default;
-  /// Over row tiles of V: returns Σ D_β(V | WH); when `delta` is given, also the update factors
-  /// of W, delta (n_freqs, K) = (numerator / denominator)^γ.
-  virtual double row_pass(const Matrix& W, const Matrix& H, Matrix* delta) = 0;
+  /// Over row tiles of V: returns Σ D_β(V | WH) when `with_loss` (else 0); when `delta` is
+  /// given, also the update factors of W, delta (n_freqs, K) = (numerator / denominator)^γ.
+  virtual double row_pass(const Matrix& W, const Matrix& H, Matrix* delta, bool with_loss) = 0;
   /// Over column tiles of V: returns Σ D_β(V | WH) when `with_loss` (else 0); when `delta` is
   /// given, also the update factors of H, delta (K, n_frames) = (numerator / denominator)^γ.
   virtual double column_pass(const Matrix& W, const Matrix& H, Matrix* delta, bool with_loss) = 0;
@@ -196,7 +197,7 @@ class EigenPasses final : public Passes {
 
   const char* name() const override { return "eigen"; }
 
-  double row_pass(const Matrix& W, const Matrix& H, Matrix* delta) override {
+  double row_pass(const Matrix& W, const Matrix& H, Matrix* delta, bool with_loss) override {
     const Index F = V_.rows(), T = V_.cols(), K = W.cols();
     const Index n_tiles = (F + kRowTile - 1) / kRowTile;
     const bool update = delta != nullptr;
@@ -223,7 +224,7 @@ class EigenPasses final : public Passes {
             b(ws.b.data(), rows, cols);
         const auto h = H.middleCols(c0, cols);
         wh.noalias() = W.middleRows(r0, rows) * h;  // (rows, cols)
-        loss += elementwise(beta_, V_.block(r0, c0, rows, cols), wh, a, b, update, true);
+        loss += elementwise(beta_, V_.block(r0, c0, rows, cols), wh, a, b, update, with_loss);
         if (update) {
           num.noalias() += a * h.transpose();  // (rows, K)
           if (!kl) den.noalias() += b * h.transpose();
@@ -290,245 +291,281 @@ class EigenPasses final : public Passes {
 
 #if defined(__AVX2__) && defined(__FMA__)
 // ---------------------------------------------------------------------------------------------
-// β = 1 (generalised KL, the default) with AVX2 + FMA micro-kernels: the same arithmetic as
-// EigenPasses, arranged so that WH never leaves the cache:
-//  - product_16x6: a 16 × 6 block of WH = W·H in 12 registers (depth K), stored into the tile's
-//    buffer; ratio_in_place then makes R = V / max(WH, ε) and Σ V·log(max(WH, ε)) over the tile
-//    while it is in L1/L2;
-//  - dot_4x3: num = Wᵀ R for the H update (dot products along the frequencies);
-//  - outer_16x6: num += R Hᵀ for the W update (outer products along the frames).
-// One block shape each, accumulators as named variables (GCC keeps arrays of them in memory):
-// V, W and H are held zero-padded to 16 rows, 12 templates and 6 frames. Padding adds exact zeros everywhere (V = 0
-// gives R = 0 and V·log(·) = 0; zero rows of W and H add nothing to WH).
-// The KL loss is summed as Σ_{V>0} V·log V − Σ V (constants, once) + Σ WH (from the column
-// sums of W and row sums of H) − Σ V·log(max(WH, ε)) (per entry).
+// β = 1 (generalised KL, the default) with AVX2 + FMA micro-kernels. Both half-updates are one
+// problem, "update B in V ≈ A·B" (V: M × N, A: M × K, B: K × N):
+//   B ← B ⊙ (Aᵀ R) / (Aᵀ 1),   R = V / max(A·B, ε),
+// the H update with (V, W, H) and the W update with the transposed problem (Vᵀ, Hᵀ, Wᵀ).
+// One pass over V computes it in tiles of kTileWidth columns of V (each writes its own columns
+// of the update, so results do not depend on the thread count) and, within a tile, in chunks of
+// kChunkRows rows whose A and R stay in L1:
+//  - product_ratio: a block of R = V / max(A·B, ε) (4 rows × 24 columns in 12 registers, depth
+//    K) into the chunk's R buffer, and Σ V·log(max(A·B, ε)) over it for the loss;
+//  - numerator: Aᵀ R (4 rows of the numerator × 24 columns in 12 registers, depth: the chunk's
+//    rows), accumulated over the chunks in the tile's numerator.
+// Every kernel vectorises along V's columns (8 per register), so K needs no padding beyond a
+// multiple of 4. Each direction keeps its own copy of V, zero-padded and packed tile by tile
+// (a tile's rows contiguous, the tiles one after the other: one stream), built once; A and B
+// are packed at every pass. Padding adds exact zeros everywhere (V = 0 gives R = 0 and
+// V·log(·) = 0; zero rows of A and B add nothing to A·B).
+// Measured on Zen 3 (2 cores, 501 × 321 and 513 × 9375, K = 20): both kernels run at ~95 % of
+// the FMA peak once the row of B (of R) is held in registers; GCC otherwise folds the load
+// into every FMA and the 256-bit load ports (2 per cycle) become the limit (−20 %).
+// The KL loss is summed as Σ_{V>0} V·log V − Σ V (a constant, once) + Σ WH (from the column
+// sums of W and row sums of H) − Σ V·log(max(WH, ε)) (per entry, one fast log).
 namespace avx2 {
 
-// Block shapes (measured on Zen 3: the 12-accumulator shapes that leave GCC enough registers).
-constexpr Index kRows = 16;             // rows of product and outer blocks
-constexpr Index kFrames = 6;            // frames of a product block
-constexpr Index kTemplates = 12;        // K is padded to a multiple of 12 (dot: 4, outer: 6)
-constexpr Index kColumnTile = 36;       // frames per tile of the H pass (a multiple of 6)
+constexpr Index kLanes = 8;         // floats per register
+constexpr Index kTileWidth = 24;    // columns of V per tile (3 registers); the last may be 8 or 16
+constexpr Index kRowAlign = 8;      // M is padded to a multiple of this (product blocks: 4 or 8 rows)
+constexpr Index kKBlock = 4;        // numerator rows per block; K is padded to a multiple of this
+constexpr Index kChunkRows = 96;    // rows per chunk: A (96 × K) and R (96 × 24) stay in L1
+constexpr double kLn2 = 0.693147180559945309;
 
 Index round_up(Index n, Index multiple) { return (n + multiple - 1) / multiple * multiple; }
 
-inline float horizontal_sum(__m256 v) {
-  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-  return _mm_cvtss_f32(sum);
-}
-
-inline void add_to(float* out, __m256 value) {
-  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), value));
-}
-
-#define INNMF_FMA(a, b, c) c = _mm256_fmadd_ps(a, b, c)
-
-/// out[0:16, 0:6] = W[0:16, 0:K]·H[0:K, 0:6]. w: W at the block's first row (column stride
-/// ldw); h: H at the block's first frame (column stride ldh); out: column stride ldo.
-inline void product_16x6(const float* w, Index ldw, const float* h, Index K, Index ldh,
-                         float* out, Index ldo) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-         c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (Index k = 0; k < K; ++k) {
-    const float* wk = w + k * ldw;
-    const __m256 w0 = _mm256_loadu_ps(wk), w1 = _mm256_loadu_ps(wk + 8);
-    __m256 hk = _mm256_broadcast_ss(h + k);
-    INNMF_FMA(w0, hk, c00);
-    INNMF_FMA(w1, hk, c01);
-    hk = _mm256_broadcast_ss(h + ldh + k);
-    INNMF_FMA(w0, hk, c10);
-    INNMF_FMA(w1, hk, c11);
-    hk = _mm256_broadcast_ss(h + 2 * ldh + k);
-    INNMF_FMA(w0, hk, c20);
-    INNMF_FMA(w1, hk, c21);
-    hk = _mm256_broadcast_ss(h + 3 * ldh + k);
-    INNMF_FMA(w0, hk, c30);
-    INNMF_FMA(w1, hk, c31);
-    hk = _mm256_broadcast_ss(h + 4 * ldh + k);
-    INNMF_FMA(w0, hk, c40);
-    INNMF_FMA(w1, hk, c41);
-    hk = _mm256_broadcast_ss(h + 5 * ldh + k);
-    INNMF_FMA(w0, hk, c50);
-    INNMF_FMA(w1, hk, c51);
-  }
-  _mm256_storeu_ps(out, c00);
-  _mm256_storeu_ps(out + 8, c01);
-  _mm256_storeu_ps(out + ldo, c10);
-  _mm256_storeu_ps(out + ldo + 8, c11);
-  _mm256_storeu_ps(out + 2 * ldo, c20);
-  _mm256_storeu_ps(out + 2 * ldo + 8, c21);
-  _mm256_storeu_ps(out + 3 * ldo, c30);
-  _mm256_storeu_ps(out + 3 * ldo + 8, c31);
-  _mm256_storeu_ps(out + 4 * ldo, c40);
-  _mm256_storeu_ps(out + 4 * ldo + 8, c41);
-  _mm256_storeu_ps(out + 5 * ldo, c50);
-  _mm256_storeu_ps(out + 5 * ldo + 8, c51);
-}
-
-/// num[0:4, 0:3] = Σ_f W[f, 0:4]·R[f, 0:3] over `rows` rows (a multiple of 8). w: W at the
-/// block's first template (column stride ldw); r: R at its first frame (column stride ldr);
-/// num at (k0, j0), column stride ldn.
-inline void dot_4x3(const float* w, Index ldw, const float* r, Index ldr, Index rows, float* num,
-                    Index ldn) {
-  __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00,
-         a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
-  for (Index f = 0; f < rows; f += 8) {
-    const __m256 r0 = _mm256_loadu_ps(r + f), r1 = _mm256_loadu_ps(r + ldr + f),
-                 r2 = _mm256_loadu_ps(r + 2 * ldr + f);
-    __m256 wk = _mm256_loadu_ps(w + f);
-    INNMF_FMA(wk, r0, a00);
-    INNMF_FMA(wk, r1, a01);
-    INNMF_FMA(wk, r2, a02);
-    wk = _mm256_loadu_ps(w + ldw + f);
-    INNMF_FMA(wk, r0, a10);
-    INNMF_FMA(wk, r1, a11);
-    INNMF_FMA(wk, r2, a12);
-    wk = _mm256_loadu_ps(w + 2 * ldw + f);
-    INNMF_FMA(wk, r0, a20);
-    INNMF_FMA(wk, r1, a21);
-    INNMF_FMA(wk, r2, a22);
-    wk = _mm256_loadu_ps(w + 3 * ldw + f);
-    INNMF_FMA(wk, r0, a30);
-    INNMF_FMA(wk, r1, a31);
-    INNMF_FMA(wk, r2, a32);
-  }
-  num[0] = horizontal_sum(a00);
-  num[1] = horizontal_sum(a10);
-  num[2] = horizontal_sum(a20);
-  num[3] = horizontal_sum(a30);
-  num[ldn] = horizontal_sum(a01);
-  num[ldn + 1] = horizontal_sum(a11);
-  num[ldn + 2] = horizontal_sum(a21);
-  num[ldn + 3] = horizontal_sum(a31);
-  num[2 * ldn] = horizontal_sum(a02);
-  num[2 * ldn + 1] = horizontal_sum(a12);
-  num[2 * ldn + 2] = horizontal_sum(a22);
-  num[2 * ldn + 3] = horizontal_sum(a32);
-}
-
-/// num[0:16, 0:6] += Σ_j R[0:16, j]·H[0:6, j] over `cols` frames. r: R block (column stride
-/// ldr); h: H at (k0, j0) (column stride ldh); num at (0, k0), column stride ldn.
-inline void outer_16x6(const float* r, Index ldr, const float* h, Index ldh, Index cols,
-                       float* num, Index ldn) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-         c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (Index j = 0; j < cols; ++j) {
-    const float* rj = r + j * ldr;
-    const float* hj = h + j * ldh;
-    const __m256 r0 = _mm256_loadu_ps(rj), r1 = _mm256_loadu_ps(rj + 8);
-    __m256 hk = _mm256_broadcast_ss(hj);
-    INNMF_FMA(r0, hk, c00);
-    INNMF_FMA(r1, hk, c01);
-    hk = _mm256_broadcast_ss(hj + 1);
-    INNMF_FMA(r0, hk, c10);
-    INNMF_FMA(r1, hk, c11);
-    hk = _mm256_broadcast_ss(hj + 2);
-    INNMF_FMA(r0, hk, c20);
-    INNMF_FMA(r1, hk, c21);
-    hk = _mm256_broadcast_ss(hj + 3);
-    INNMF_FMA(r0, hk, c30);
-    INNMF_FMA(r1, hk, c31);
-    hk = _mm256_broadcast_ss(hj + 4);
-    INNMF_FMA(r0, hk, c40);
-    INNMF_FMA(r1, hk, c41);
-    hk = _mm256_broadcast_ss(hj + 5);
-    INNMF_FMA(r0, hk, c50);
-    INNMF_FMA(r1, hk, c51);
-  }
-  add_to(num, c00);
-  add_to(num + 8, c01);
-  add_to(num + ldn, c10);
-  add_to(num + ldn + 8, c11);
-  add_to(num + 2 * ldn, c20);
-  add_to(num + 2 * ldn + 8, c21);
-  add_to(num + 3 * ldn, c30);
-  add_to(num + 3 * ldn + 8, c31);
-  add_to(num + 4 * ldn, c40);
-  add_to(num + 4 * ldn + 8, c41);
-  add_to(num + 5 * ldn, c50);
-  add_to(num + 5 * ldn + 8, c51);
-}
-
-#undef INNMF_FMA
-
-/// log x for normal positive x (the caller passes max(WH, ε); no 0, denormal, ∞ or NaN to
-/// handle, unlike Eigen's plog): Cephes' logf, x = m·2^e with m in [√½, √2),
-/// log x = e·ln 2 + log1p(m − 1), log1p by its degree-9 polynomial; error ~1 ulp.
-inline __m256 log_positive(__m256 x) {
+/// log₂ x for normal positive x (the caller passes max(WH, ε): no 0, denormal, ∞ or NaN to
+/// handle): x = m·2^e with m in [√½, √2) (integer arithmetic on the bits), and
+/// log₂ m = (2/ln 2)·atanh(s), s = (m − 1)/(m + 1), |s| ≤ 0.1716, as s·q(s²) with q the
+/// minimax quadratic (absolute error < 4e-8 with float coefficients, about float32's rounding
+/// of the result). Few operations on the FMA ports: the loss shares them with the products.
+inline __m256 log2_positive(__m256 x) {
   const __m256i bits = _mm256_castps_si256(x);
-  const __m256i exponent = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127));
-  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
-      _mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f800000)));
-  const __m256 above = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356237f), _CMP_GT_OQ);
-  m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), above);  // [√½, √2)
-  const __m256 e = _mm256_add_ps(_mm256_cvtepi32_ps(exponent), _mm256_and_ps(above, _mm256_set1_ps(1.0f)));
-  const __m256 t = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
-  __m256 p = _mm256_set1_ps(7.0376836292e-2f);
-  for (float c : {-1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f,
-                  -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f})
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c));
-  const __m256 t2 = _mm256_mul_ps(t, t);
-  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, t), t2);
-  y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
-  y = _mm256_fmadd_ps(t2, _mm256_set1_ps(-0.5f), y);
-  y = _mm256_add_ps(t, y);
-  return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), y);
+  const __m256i shifted = _mm256_sub_epi32(bits, _mm256_set1_epi32(0x3f3504f3));  // bits of √½
+  const __m256i exponent = _mm256_srai_epi32(shifted, 23);
+  const __m256 m = _mm256_castsi256_ps(_mm256_sub_epi32(bits, _mm256_slli_epi32(exponent, 23)));
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 s = _mm256_div_ps(_mm256_sub_ps(m, one), _mm256_add_ps(m, one));
+  const __m256 z = _mm256_mul_ps(s, s);
+  __m256 q = _mm256_fmadd_ps(z, _mm256_set1_ps(5.9897162878e-01f), _mm256_set1_ps(9.6147087697e-01f));
+  q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(2.8853912890e+00f));
+  return _mm256_fmadd_ps(s, q, _mm256_cvtepi32_ps(exponent));
 }
 
-/// In place over `rows` (a multiple of 8) × `cols` entries holding WH: R = V / max(WH, ε), and
-/// if WithLoss Σ V·log(max(WH, ε)) added to `loss` (4 double lanes; each column's terms summed
-/// in float first).
-template <bool WithLoss>
-inline void ratio_in_place(Index rows, Index cols, const float* v, Index ldv, float* r, Index ldr,
-                           __m256d& loss) {
-  const __m256 epsilon = _mm256_set1_ps(kEpsilon);
-  for (Index j = 0; j < cols; ++j) {
-    const float* vj = v + j * ldv;
-    float* rj = r + j * ldr;
-    __m256 column_loss = _mm256_setzero_ps();
-    for (Index f = 0; f < rows; f += 8) {
-      const __m256 model = _mm256_max_ps(_mm256_loadu_ps(rj + f), epsilon);
-      const __m256 target = _mm256_loadu_ps(vj + f);
-      _mm256_storeu_ps(rj + f, _mm256_div_ps(target, model));
-      if (WithLoss)
-        column_loss = _mm256_fmadd_ps(target, log_positive(model), column_loss);
+/// Rows of a product block for tiles of NV registers: 12 accumulators where possible.
+template <int NV>
+constexpr int product_rows() {
+  return NV == 3 ? 4 : NV == 2 ? 4 : 8;
+}
+
+/// R[0:MR, 0:8·NV] = V / max(A·B, ε) for one block (12 accumulators, depth K), and (WithLoss)
+/// Σ V·log₂(max(A·B, ε)) added to `loss` (two sums of 8 float lanes: two dependency chains).
+/// a: A at the block's first row (row stride lda, K contiguous); b: B at the tile's first
+/// column (row stride ldb); v, r: the block in the tile's V and in the chunk's R buffer, both
+/// with row stride 8·NV.
+template <int MR, int NV, bool WithLoss>
+inline void product_ratio(const float* a, Index lda, const float* b, Index ldb, Index K,
+                          const float* v, float* r, __m256 (&loss)[2]) {
+  constexpr int W = NV * kLanes;
+  __m256 c[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 3
+    for (int j = 0; j < NV; ++j) c[i][j] = _mm256_setzero_ps();
+  for (Index k = 0; k < K; ++k) {
+    __m256 bk[NV];
+#pragma GCC unroll 3
+    for (int j = 0; j < NV; ++j) {
+      bk[j] = _mm256_loadu_ps(b + k * ldb + j * kLanes);
+      asm("" : "+x"(bk[j]));  // in a register: not reloaded as an operand of every FMA
     }
-    if (WithLoss) {
-      loss = _mm256_add_pd(loss, _mm256_cvtps_pd(_mm256_castps256_ps128(column_loss)));
-      loss = _mm256_add_pd(loss, _mm256_cvtps_pd(_mm256_extractf128_ps(column_loss, 1)));
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i * lda + k);
+#pragma GCC unroll 3
+      for (int j = 0; j < NV; ++j) c[i][j] = _mm256_fmadd_ps(ai, bk[j], c[i][j]);
     }
   }
+  const __m256 epsilon = _mm256_set1_ps(kEpsilon);
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 3
+    for (int j = 0; j < NV; ++j) {
+      const __m256 m = _mm256_max_ps(c[i][j], epsilon);
+      const Index at = i * W + j * kLanes;
+      const __m256 target = _mm256_loadu_ps(v + at);
+      _mm256_storeu_ps(r + at, _mm256_div_ps(target, m));
+      if constexpr (WithLoss) {
+        __m256& sum = loss[(i * NV + j) % 2];
+        sum = _mm256_fmadd_ps(target, log2_positive(m), sum);
+      }
+    }
 }
 
-/// R = V / max(W·H, ε) over rows [0, rows) and columns [0, cols) (multiples of 16 and 6), and
-/// the loss term: the product block by block, then the elementwise part over the tile.
-template <bool WithLoss>
-void ratio_tile(Index rows, Index cols, const float* w, Index ldw, const float* h, Index K,
-                Index ldh, const float* v, Index ldv, float* r, Index ldr, __m256d& loss) {
-  for (Index j = 0; j < cols; j += kFrames)
-    for (Index f = 0; f < rows; f += kRows)
-      product_16x6(w + f, ldw, h + j * ldh, K, ldh, r + f + j * ldr, ldr);
-  ratio_in_place<WithLoss>(rows, cols, v, ldv, r, ldr, loss);
+/// num[0:4, 0:8·NV] += Σ_{m < rows} A[m, 0:4]ᵀ·R[m, 0:8·NV]. a: A at (first row, k0), row stride
+/// lda; r: the chunk's R (row stride 8·NV); num at row k0 of the tile's numerator (row stride
+/// 8·NV).
+template <int NV>
+inline void numerator(const float* a, Index lda, const float* r, Index rows, float* num) {
+  constexpr int W = NV * kLanes;
+  __m256 c[kKBlock][NV];
+#pragma GCC unroll 4
+  for (int i = 0; i < kKBlock; ++i)
+#pragma GCC unroll 3
+    for (int j = 0; j < NV; ++j) c[i][j] = _mm256_loadu_ps(num + i * W + j * kLanes);
+  for (Index m = 0; m < rows; ++m) {
+    __m256 rm[NV];
+#pragma GCC unroll 3
+    for (int j = 0; j < NV; ++j) {
+      rm[j] = _mm256_loadu_ps(r + m * W + j * kLanes);
+      asm("" : "+x"(rm[j]));  // in a register: not reloaded as an operand of every FMA
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < kKBlock; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + m * lda + i);
+#pragma GCC unroll 3
+      for (int j = 0; j < NV; ++j) c[i][j] = _mm256_fmadd_ps(ai, rm[j], c[i][j]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < kKBlock; ++i)
+#pragma GCC unroll 3
+    for (int j = 0; j < NV; ++j) _mm256_storeu_ps(num + i * W + j * kLanes, c[i][j]);
 }
 
-double sum_lanes(__m256d v) {
-  alignas(32) double lanes[4];
-  _mm256_store_pd(lanes, v);
-  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+inline double sum_lanes(__m256 v) {
+  const __m256d lanes = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+                                      _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  alignas(32) double d[4];
+  _mm256_store_pd(d, lanes);
+  return (d[0] + d[1]) + (d[2] + d[3]);
 }
+
+/// One direction of the updates: V (M × N) ≈ A (M × K) · B (K × N), B to be updated.
+class Direction {
+ public:
+  /// `v(m, n)` gives V's entries in this direction's orientation.
+  template <typename Entry>
+  Direction(Index M, Index N, Entry&& v) : M_(M), N_(N), Mp_(round_up(M, kRowAlign)) {
+    for (Index c0 = 0; c0 < N; c0 += kTileWidth) tiles_.push_back(c0);
+    padded_columns_ = tiles_.back() + width(tiles_.size() - 1);
+    V_.setZero(Mp_ * padded_columns_);
+    const auto n_tiles = static_cast<Index>(tiles_.size());
+#pragma omp parallel for schedule(static)
+    for (Index t = 0; t < n_tiles; ++t) {
+      const auto tt = static_cast<std::size_t>(t);
+      const Index c0 = tiles_[tt], w = width(tt), cols = std::min(w, N - c0);
+      float* tile = V_.data() + c0 * Mp_;
+      for (Index m = 0; m < M; ++m)
+        for (Index j = 0; j < cols; ++j) tile[m * w + j] = v(m, c0 + j);
+    }
+  }
+
+  Index N() const { return N_; }
+  std::size_t n_tiles() const { return tiles_.size(); }
+
+  /// Sizes A and B for K templates (allocates when K changes; the padding stays zero).
+  void resize(Index K) {
+    if (K == K_) return;
+    K_ = K;
+    Kp_ = round_up(K, kKBlock);
+    A_.setZero(Mp_ * Kp_);
+    B_.setZero(Kp_ * padded_columns_);
+  }
+
+  /// Packs A (row-major, Mp × Kp) from `a(m, k)`.
+  template <typename AEntry>
+  void pack_a(AEntry&& a) {
+    for (Index m = 0; m < M_; ++m)
+      for (Index k = 0; k < K_; ++k) A_[m * Kp_ + k] = a(m, k);
+  }
+
+  /// Packs tile t's block of B (Kp × width(t), row-major) from `b(k, n)`; `b_by_column`: read B
+  /// column by column (the source is column-major). Only tile t reads it: each tile packs its
+  /// own, on its own thread, and the pass needs no barrier between packing and computing.
+  template <typename BEntry>
+  void pack_b(std::size_t t, BEntry&& b, bool b_by_column) {
+    const Index c0 = tiles_[t], w = width(t), cols = std::min(w, N_ - c0);
+    float* tile = B_.data() + c0 * Kp_;
+    if (b_by_column) {
+      for (Index j = 0; j < cols; ++j)
+        for (Index k = 0; k < K_; ++k) tile[k * w + j] = b(k, c0 + j);
+    } else {
+      for (Index k = 0; k < K_; ++k)
+        for (Index j = 0; j < cols; ++j) tile[k * w + j] = b(k, c0 + j);
+    }
+  }
+
+  /// Tile t: Σ V·log(max(A·B, ε)) over it (WithLoss, else 0) and, when `num` is given, the
+  /// numerator Aᵀ R into num (Kp × width(t), row-major). `r`: kChunkRows · kTileWidth floats.
+  template <bool WithLoss>
+  double tile(std::size_t t, float* r, float* num) const {
+    switch (width(t) / kLanes) {
+      case 3: return tile<3, WithLoss>(t, r, num);
+      case 2: return tile<2, WithLoss>(t, r, num);
+      default: return tile<1, WithLoss>(t, r, num);
+    }
+  }
+
+  Index tile_start(std::size_t t) const { return tiles_[t]; }
+  /// Columns of tile t in the packed V (8, 16 or 24; real columns: min(width, N − start)).
+  Index width(std::size_t t) const {
+    return std::min(kTileWidth, round_up(N_ - tiles_[t], kLanes));
+  }
+  Index K() const { return K_; }
+  Index Kp() const { return Kp_; }
+
+ private:
+  template <int NV, bool WithLoss>
+  double tile(std::size_t t, float* r, float* num) const {
+    constexpr int W = NV * kLanes, MR = product_rows<NV>();
+    const Index c0 = tiles_[t];
+    const Index v_start = c0 * Mp_;
+    const float* v = V_.data() + v_start;
+    const float* b = B_.data() + c0 * Kp_;
+    if (num) std::fill(num, num + Kp_ * W, 0.0f);
+    double loss = 0;
+    for (Index m0 = 0; m0 < Mp_; m0 += kChunkRows) {
+      const Index rows = std::min(kChunkRows, Mp_ - m0);
+      __m256 chunk_loss[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (Index m = m0; m < m0 + rows; m += MR) {
+        // The same rows one chunk ahead (in this tile or the next: V_ is one stream) into L1
+        // while this block computes: on long inputs V comes from memory (−12 % time).
+        const Index ahead = v_start + (m + kChunkRows) * W;
+        if (ahead + MR * W <= V_.size())
+          for (Index i = 0; i < MR * W; i += 16)
+            _mm_prefetch(reinterpret_cast<const char*>(V_.data() + ahead + i), _MM_HINT_T0);
+        product_ratio<MR, NV, WithLoss>(A_.data() + m * Kp_, Kp_, b, W, K_, v + m * W,
+                                        r + (m - m0) * W, chunk_loss);
+      }
+      if constexpr (WithLoss) loss += kLn2 * sum_lanes(_mm256_add_ps(chunk_loss[0], chunk_loss[1]));
+      if (num)
+        for (Index k = 0; k < Kp_; k += kKBlock)
+          numerator<NV>(A_.data() + m0 * Kp_ + k, Kp_, r, rows, num + k * W);
+    }
+    return loss;
+  }
+
+  Index M_, N_, Mp_, padded_columns_ = 0, K_ = 0, Kp_ = 0;
+  std::vector<Index> tiles_;  // first column of each tile
+  Eigen::VectorXf V_;         // tile t: Mp × width(t), row-major, at V_[start(t) · Mp]
+  Eigen::VectorXf A_;         // Mp × Kp, row-major
+  Eigen::VectorXf B_;         // tile t: Kp × width(t), row-major, at B_[start(t) · Kp]
+};
 
 }  // namespace avx2
 
+/// Σ x[0:n] in double (4 lanes, then in order): the sums the KL loss and the denominators use.
+double sum_as_double(const float* x, Index n) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+  Index i = 0;
+  for (; i + 8 <= n; i += 8) {
+    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
+    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)));
+  }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, _mm256_add_pd(s0, s1));
+  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (; i < n; ++i) sum += x[i];
+  return sum;
+}
+
 class Avx2KlPasses final : public Passes {
  public:
-  Avx2KlPasses(const Eigen::Ref<const Matrix>& V)
-      : F_(V.rows()), Fp_(avx2::round_up(V.rows(), avx2::kRows)), T_(V.cols()),
-        Tp_(avx2::round_up(V.cols(), avx2::kFrames)),
-        buffers_(static_cast<std::size_t>(std::max(1, omp_get_max_threads()))) {
-    V_ = Matrix::Zero(Fp_, Tp_);
-    V_.topLeftCorner(F_, T_) = V;
+  explicit Avx2KlPasses(const Eigen::Ref<const Matrix>& V)
+      : F_(V.rows()), T_(V.cols()),
+        // W update: Vᵀ (T × F) ≈ Hᵀ · Wᵀ; H update: V (F × T) ≈ W · H.
+        w_update_(T_, F_, [&V](Index j, Index f) { return V(f, j); }),
+        h_update_(F_, T_, [&V](Index f, Index j) { return V(f, j); }) {
     // Σ_{V>0} V·log V − Σ V, once.
     std::vector<double> column(static_cast<std::size_t>(T_));
 #pragma omp parallel for schedule(static)
@@ -545,83 +582,30 @@ class Avx2KlPasses final : public Passes {
 
   const char* name() const override { return "avx2-kl"; }
 
-  // The W pass runs over column tiles too (V is read contiguously, the product blocks span
-  // every row): each tile adds R Hᵀ into its own partial numerator (Fp, Kp), and the partials
-  // are summed in tile order afterwards, row block by row block.
-  double row_pass(const Matrix& W, const Matrix& H, Matrix* delta) override {
-    load(W, H);
-    const Index K = W.cols(), Kp = W_.cols();
-    const Index tile = w_pass_tile();
-    const Index n_tiles = (Tp_ + tile - 1) / tile;
-    Eigen::RowVectorXf h_sum;  // the denominator 1·Hᵀ
-    if (delta) {
-      h_sum = H.rowwise().sum().transpose();
-      replace_zeros(h_sum, kEpsilon);
-      if (partials_.size() < n_tiles * Fp_ * Kp) partials_.resize(n_tiles * Fp_ * Kp);
-    }
-    std::vector<double> tile_loss(static_cast<std::size_t>(n_tiles), 0.0);
-    for_each_tile(n_tiles, [&](Index t) {
-      const Index c0 = t * tile, cols = std::min(tile, Tp_ - c0);
-      auto& b = buffer(Fp_ * tile, 0);
-      __m256d loss = _mm256_setzero_pd();
-      const float* h = H_.data() + c0 * Kp;
-      avx2::ratio_tile<true>(Fp_, cols, W_.data(), Fp_, h, K, Kp, V_.data() + c0 * Fp_, Fp_,
-                             b.r.data(), Fp_, loss);
-      tile_loss[static_cast<std::size_t>(t)] = avx2::sum_lanes(loss);
-      if (!delta) return;
-      float* num = partials_.data() + t * Fp_ * Kp;  // (Fp, Kp), column stride Fp
-      std::fill(num, num + Fp_ * Kp, 0.0f);
-      for (Index k = 0; k < Kp; k += 6)
-        for (Index f = 0; f < Fp_; f += avx2::kRows)
-          avx2::outer_16x6(b.r.data() + f, Fp_, h + k, Kp, cols, num + f + k * Fp_, Fp_);
-    });
-    if (delta) {
-      const Index n_blocks = Fp_ / avx2::kRows;
-      for_each_tile(n_blocks, [&](Index block) {
-        const Index f0 = block * avx2::kRows, rows = std::min(avx2::kRows, F_ - f0);
-        Eigen::Matrix<float, avx2::kRows, Eigen::Dynamic> sum =
-            Eigen::Matrix<float, avx2::kRows, Eigen::Dynamic>::Zero(avx2::kRows, K);
-        for (Index t = 0; t < n_tiles; ++t)  // tile order: the same sum for any thread count
-          sum += Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>(
-              partials_.data() + t * Fp_ * Kp + f0, avx2::kRows, K, Eigen::OuterStride<>(Fp_));
-        for (Index k = 0; k < K; ++k)
-          for (Index f = 0; f < rows; ++f) (*delta)(f0 + f, k) = sum(f, k) / h_sum[k];
-      });
-    }
-    return kl_loss(W, H, sum_in_order(tile_loss));
+  double row_pass(const Matrix& W, const Matrix& H, Matrix* delta, bool with_loss) override {
+    const auto sums = factor_sums(W, H);
+    Eigen::RowVectorXf h_sum = sums.h.cast<float>().transpose();  // the denominator 1·Hᵀ
+    replace_zeros(h_sum, kEpsilon);
+    w_update_.resize(W.cols());
+    w_update_.pack_a([&H](Index j, Index k) { return H(k, j); });
+    const double v_log_model = run(
+        w_update_, with_loss, delta != nullptr,
+        [&](std::size_t t) { w_update_.pack_b(t, [&W](Index k, Index f) { return W(f, k); }, false); },
+        [&](Index k, Index f, float num) { (*delta)(f, k) = num / h_sum[k]; });
+    return with_loss ? kl_loss(sums, v_log_model) : 0.0;
   }
 
   double column_pass(const Matrix& W, const Matrix& H, Matrix* delta, bool with_loss) override {
-    load(W, H);
-    const Index K = W.cols(), Kp = W_.cols();
-    const Index n_tiles = (Tp_ + avx2::kColumnTile - 1) / avx2::kColumnTile;
-    Eigen::VectorXf w_sum;  // the denominator Wᵀ·1
-    if (delta) {
-      w_sum = W.colwise().sum().transpose();
-      replace_zeros(w_sum, 1.0f);
-    }
-    std::vector<double> tile_loss(static_cast<std::size_t>(n_tiles), 0.0);
-    for_each_tile(n_tiles, [&](Index t) {
-      const Index c0 = t * avx2::kColumnTile, cols = std::min(avx2::kColumnTile, Tp_ - c0);
-      auto& b = buffer(Fp_ * avx2::kColumnTile, Kp * avx2::kColumnTile);
-      __m256d loss = _mm256_setzero_pd();
-      const float* h = H_.data() + c0 * Kp;
-      const float* v = V_.data() + c0 * Fp_;
-      if (with_loss)
-        avx2::ratio_tile<true>(Fp_, cols, W_.data(), Fp_, h, K, Kp, v, Fp_, b.r.data(), Fp_, loss);
-      else
-        avx2::ratio_tile<false>(Fp_, cols, W_.data(), Fp_, h, K, Kp, v, Fp_, b.r.data(), Fp_, loss);
-      tile_loss[static_cast<std::size_t>(t)] = avx2::sum_lanes(loss);
-      if (!delta) return;
-      float* num = b.num.data();  // (Kp, cols), column stride Kp
-      for (Index j = 0; j < cols; j += 3)
-        for (Index k = 0; k < Kp; k += 4)
-          avx2::dot_4x3(W_.data() + k * Fp_, Fp_, b.r.data() + j * Fp_, Fp_, Fp_, num + k + j * Kp, Kp);
-      const Index real_cols = std::min(cols, T_ - c0);  // padding frames are not H's
-      for (Index j = 0; j < real_cols; ++j)
-        for (Index k = 0; k < K; ++k) (*delta)(k, c0 + j) = num[j * Kp + k] / w_sum[k];
-    });
-    return with_loss ? kl_loss(W, H, sum_in_order(tile_loss)) : 0.0;
+    const auto sums = factor_sums(W, H);
+    Eigen::VectorXf w_sum = sums.w.cast<float>();  // the denominator Wᵀ·1
+    replace_zeros(w_sum, 1.0f);
+    h_update_.resize(W.cols());
+    h_update_.pack_a([&W](Index f, Index k) { return W(f, k); });
+    const double v_log_model = run(
+        h_update_, with_loss, delta != nullptr,
+        [&](std::size_t t) { h_update_.pack_b(t, [&H](Index k, Index j) { return H(k, j); }, true); },
+        [&](Index k, Index j, float num) { (*delta)(k, j) = num / w_sum[k]; });
+    return with_loss ? kl_loss(sums, v_log_model) : 0.0;
   }
 
  private:
@@ -629,41 +613,60 @@ class Avx2KlPasses final : public Passes {
     Eigen::VectorXf r, num;
   };
 
-  Buffers& buffer(Index r_entries, Index num_entries) {
-    auto& b = buffers_.at(static_cast<std::size_t>(omp_get_thread_num()));
-    if (b.r.size() < r_entries) b.r.resize(r_entries);
-    if (b.num.size() < num_entries) b.num.resize(num_entries);
-    return b;
+  /// Column sums of W and row sums of H, in double.
+  struct FactorSums {
+    Eigen::VectorXd w, h;
+  };
+  static FactorSums factor_sums(const Matrix& W, const Matrix& H) {
+    const Index K = W.cols();
+    FactorSums sums{Eigen::VectorXd(K), Eigen::VectorXd::Zero(K)};
+    for (Index k = 0; k < K; ++k) sums.w[k] = sum_as_double(W.col(k).data(), W.rows());
+    for (Index j = 0; j < H.cols(); ++j)
+      for (Index k = 0; k < K; ++k) sums.h[k] += H(k, j);
+    return sums;
   }
 
-  /// W and H into their zero-padded copies: W_ (Fp, Kp), H_ (Kp, Tp).
-  void load(const Matrix& W, const Matrix& H) {
-    const Index Kp = avx2::round_up(W.cols(), avx2::kTemplates);
-    if (W_.rows() != Fp_ || W_.cols() != Kp) W_ = Matrix::Zero(Fp_, Kp);
-    if (H_.rows() != Kp || H_.cols() != Tp_) H_ = Matrix::Zero(Kp, Tp_);
-    W_.topLeftCorner(F_, W.cols()) = W;
-    H_.topLeftCorner(H.rows(), T_) = H;
+  /// One pass of direction `d` (A packed) on OpenMP threads, one parallel region with no
+  /// barrier inside: every tile packs its block of B (`pack_b(t)`), computes, and when `update`
+  /// calls `store(k, n, numerator)` for every real entry of its part of the update. Returns
+  /// Σ V·log(max(A·B, ε)) (when `with_loss`) in tile order. Nothing in the region throws.
+  template <typename PackB, typename Store>
+  double run(avx2::Direction& d, bool with_loss, bool update, PackB&& pack_b, Store&& store) {
+    const Index K = d.K();
+    buffers_.resize(static_cast<std::size_t>(std::max(1, omp_get_max_threads())));
+    for (auto& b : buffers_) {
+      b.r.resize(avx2::kChunkRows * avx2::kTileWidth);
+      b.num.resize(d.Kp() * avx2::kTileWidth);
+    }
+    const auto n_tiles = static_cast<Index>(d.n_tiles());
+    std::vector<double> tile_loss(d.n_tiles(), 0.0);
+#pragma omp parallel
+    {
+      auto& b = buffers_[static_cast<std::size_t>(omp_get_thread_num())];
+      float* num = update ? b.num.data() : nullptr;
+#pragma omp for schedule(dynamic, 1) nowait
+      for (Index t = 0; t < n_tiles; ++t) {
+        const auto tt = static_cast<std::size_t>(t);
+        pack_b(tt);
+        tile_loss[tt] = with_loss ? d.tile<true>(tt, b.r.data(), num)
+                                  : d.tile<false>(tt, b.r.data(), num);
+        if (!num) continue;
+        const Index c0 = d.tile_start(tt), w = d.width(tt), cols = std::min(w, d.N() - c0);
+        for (Index k = 0; k < K; ++k)
+          for (Index j = 0; j < cols; ++j) store(k, c0 + j, num[k * w + j]);
+      }
+    }
+    return sum_in_order(tile_loss);
   }
 
   /// Σ D_1(V | WH) from Σ V·log(max(WH, ε)) and the constants.
-  double kl_loss(const Matrix& W, const Matrix& H, double v_log_model) const {
-    const Eigen::VectorXd w_sums = W.cast<double>().colwise().sum().transpose();
-    const Eigen::VectorXd h_sums = H.cast<double>().rowwise().sum();
-    return constant_ + w_sums.dot(h_sums) - v_log_model;
+  double kl_loss(const FactorSums& sums, double v_log_model) const {
+    return constant_ + sums.w.dot(sums.h) - v_log_model;
   }
 
-  /// Frames per W-pass tile: a multiple of 6 fixed by the frame count alone (never by the
-  /// thread count), at most 64 tiles so that the partial numerators stay small.
-  Index w_pass_tile() const {
-    const Index n = std::clamp<Index>(Tp_ / avx2::kColumnTile, 1, 64);
-    return avx2::round_up((Tp_ + n - 1) / n, avx2::kFrames);
-  }
-
-  Index F_, Fp_, T_, Tp_;
-  Eigen::VectorXf partials_;  // W pass: one (Fp, Kp) numerator per tile
-  Matrix V_;  // (Fp, Tp): V, then zeros
-  Matrix W_;  // (Fp, Kp): W, then zeros
-  Matrix H_;  // (Kp, Tp): H, then zeros
+  Index F_, T_;
+  avx2::Direction w_update_;  // Vᵀ ≈ Hᵀ·Wᵀ
+  avx2::Direction h_update_;  // V ≈ W·H
   double constant_ = 0;
   std::vector<Buffers> buffers_;
 };
@@ -685,10 +688,22 @@ class Tracker {
     result_.kernels = kernels;
   }
 
-  /// The loss sum after `result_.loss.size()` updates. Returns true when the tolerance says stop.
+  /// Whether the loss after `iteration` updates is computed: at the start, after every
+  /// options.loss_every-th update and after the last.
+  bool wants_loss(int iteration) const {
+    return iteration % std::max(1, options_.loss_every) == 0 || iteration >= options_.iterations;
+  }
+
+  /// The loss sum after `result_.loss.size()` updates, NaN when it was not computed
+  /// (wants_loss). Returns true when the tolerance says stop.
   bool record(double sum) {
     const int iteration = static_cast<int>(result_.loss.size());
     const double mean = sum / entries_;
+    if (!wants_loss(iteration)) {
+      result_.loss.push_back(std::nan(""));
+      report(iteration, result_.loss.back(), result_.loss.back());
+      return false;
+    }
     if (!std::isfinite(mean))
       throw NumericalError(fmt::format(
           "classic NMF: the loss is {} {} (--beta {}): float32 overflowed; use a --beta between 0 "
@@ -698,17 +713,10 @@ class Tracker {
                          : fmt::format("after {} update{}", iteration, iteration == 1 ? "" : "s"),
           options_.beta));
     result_.loss.push_back(mean);
-    if (callback_) {
-      MuProgress progress;
-      progress.iteration = iteration;
-      progress.loss = mean;
-      progress.loss_sum = sum;
-      progress.seconds = iteration > 0 ? result_.seconds[static_cast<std::size_t>(iteration - 1)] : 0;
-      progress.elapsed = elapsed_;
-      callback_(progress);
-    }
+    report(iteration, mean, sum);
+    const double previous = previous_;
+    previous_ = mean;
     if (iteration == 0 || options_.tolerance <= 0) return false;
-    const double previous = result_.loss[static_cast<std::size_t>(iteration - 1)];
     return previous <= 0 || (previous - mean) / previous < options_.tolerance;
   }
 
@@ -718,6 +726,7 @@ class Tracker {
   }
 
   MuResult finish(bool stopped_early, double total_seconds) {
+    assert(!std::isnan(result_.loss.back()));  // the last loss is always computed
     result_.iterations = static_cast<int>(result_.loss.size()) - 1;
     result_.converged = stopped_early;
     result_.seconds_total = total_seconds;
@@ -725,10 +734,22 @@ class Tracker {
   }
 
  private:
+  void report(int iteration, double mean, double sum) {
+    if (!callback_) return;
+    MuProgress progress;
+    progress.iteration = iteration;
+    progress.loss = mean;
+    progress.loss_sum = sum;
+    progress.seconds = iteration > 0 ? result_.seconds[static_cast<std::size_t>(iteration - 1)] : 0;
+    progress.elapsed = elapsed_;
+    callback_(progress);
+  }
+
   const MuOptions& options_;
   const MuCallback& callback_;
   double entries_;
   double elapsed_ = 0;
+  double previous_ = 0;  // the last loss computed (mean per entry)
   MuResult result_;
 };
 
@@ -763,6 +784,9 @@ void validate(const MuOptions& options) {
     throw UsageError(fmt::format("--iters {}: must be at least 1", options.iterations));
   if (!(options.tolerance >= 0) || !std::isfinite(options.tolerance))
     throw UsageError(fmt::format("--tol {}: must be ≥ 0 (0: never stop early)", options.tolerance));
+  if (options.loss_every < 1)
+    throw UsageError(fmt::format("--loss-every {}: must be at least 1 (1: the loss after every update)",
+                                 options.loss_every));
 }
 
 Factors random_init(const Eigen::Ref<const Matrix>& V, int rank, std::uint64_t seed) {
@@ -802,7 +826,7 @@ MuResult fit(const Eigen::Ref<const Matrix>& V, Factors& factors, const MuOption
     const bool last = update > options.iterations;
     Stopwatch watch;
     // The loss of the current W, H (after update − 1) comes with the W pass of this update.
-    const double loss = passes->row_pass(W, H, last ? nullptr : &delta_w);
+    const double loss = passes->row_pass(W, H, last ? nullptr : &delta_w, tracker.wants_loss(update - 1));
     const double w_seconds = watch.seconds();
     const bool stop = tracker.record(loss);
     if (stop || last) return tracker.finish(stop && !last, total.seconds());
@@ -826,7 +850,8 @@ MuResult fit_activations(const Eigen::Ref<const Matrix>& V, const Matrix& W, Mat
   for (int update = 1;; ++update) {
     const bool last = update > options.iterations;
     Stopwatch watch;
-    const double loss = passes->column_pass(W, H, last ? nullptr : &delta_h, true);
+    const double loss =
+        passes->column_pass(W, H, last ? nullptr : &delta_h, tracker.wants_loss(update - 1));
     const double h_seconds = watch.seconds();
     const bool stop = tracker.record(loss);
     if (stop || last) return tracker.finish(stop && !last, total.seconds());
@@ -840,7 +865,7 @@ Loss loss(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H, d
           Kernels kernels) {
   require_shapes(V, W, H);
   Loss result;
-  result.sum = make_passes(V, beta, kernels)->row_pass(W, H, nullptr);
+  result.sum = make_passes(V, beta, kernels)->row_pass(W, H, nullptr, true);
   result.mean = V.size() > 0 ? result.sum / static_cast<double>(V.size()) : 0.0;
   return result;
 }

@@ -6,6 +6,8 @@
 # 1. `INNMF nmf TRAIN.wav -o OUTDIR/model.h5 --rank 20 --n-fft 1000 --hop 500 --iters 100
 #    --metrics OUTDIR/nmf.jsonl`: exit 0, the model exists, no temporary file is left, the
 #    metrics hold iterations 0..100 and their loss never rises (1e-6 relative slack for float32).
+#    Again with --tol 0 and with --tol 0 --loss-every 7: the same W and H bits; the metrics hold
+#    the loss at 0, 7, …, 98, 100 only (null elsewhere).
 # 2. `INNMF reconstruct OUTDIR/model.h5 TEST.wav --n-fft 1000 --hop 500 --metrics
 #    OUTDIR/reconstruct.jsonl`: exit 0; the JSON line on stdout is the file's; kl is finite and
 #    positive; sdr_freq is above MIN_SDR_DB.
@@ -47,6 +49,29 @@ for l in lines:
 for a, b in zip(lines, lines[1:]):
     assert b["loss"] <= a["loss"] * (1 + 1e-6), f"loss rose at iteration {b['iter']}: {a['loss']} -> {b['loss']}"
 print(f"nmf: loss {lines[0]['loss']:.4g} -> {lines[-1]['loss']:.4g} in 100 updates")
+PY
+
+# --loss-every 7: the same factors (the loss does not steer MU updates with --tol 0), the loss
+# at 0, 7, 14, …, 98 and the last update only (null in the metrics elsewhere).
+timeout --kill-after=10 120 "$innmf" nmf "$train" -o "$out/model_every.h5" --rank 20 "${stft[@]}" \
+  --iters 100 --tol 0 --loss-every 7 --metrics "$out/nmf_every.jsonl" -q
+status=$?
+[[ $status -eq 0 ]] || fail "innmf nmf --loss-every 7 exited with $status"
+timeout --kill-after=10 120 "$innmf" nmf "$train" -o "$out/model_tol0.h5" --rank 20 "${stft[@]}" \
+  --iters 100 --tol 0 -q || fail "innmf nmf --tol 0 exited with $?"
+"$python" - "$out/nmf_every.jsonl" "$out/model_every.h5" "$out/model_tol0.h5" <<'PY' || fail "--loss-every"
+import json, math, sys
+import h5py, numpy as np
+lines = [json.loads(line) for line in open(sys.argv[1])]
+assert [l["iter"] for l in lines] == list(range(101)), "iterations"
+computed = [l["iter"] for l in lines if l["loss"] is not None]
+assert computed == list(range(0, 100, 7)) + [100], f"loss computed at {computed}"
+assert all(math.isfinite(lines[i]["loss"]) for i in computed)
+with h5py.File(sys.argv[2]) as a, h5py.File(sys.argv[3]) as b:
+    for name in ("templates/W", "activations/H"):
+        assert np.array_equal(a[name][()], b[name][()]), f"{name} depends on --loss-every"
+    assert a["training/loss"][-1] == b["training/loss"][-1], "final loss differs"
+print(f"--loss-every 7: loss at {len(computed)} of 101 states, same factors as --loss-every 1")
 PY
 
 result=$(timeout --kill-after=10 120 "$innmf" reconstruct "$model" "$test" "${stft[@]}" \

@@ -57,11 +57,37 @@ MatrixD product(const MatrixD& W, const MatrixD& H) {
   return WH;
 }
 
+double gamma_of(double beta) { return beta < 1 ? 1 / (2 - beta) : beta > 2 ? 1 / (beta - 1) : 1; }
+
+/// H ← H ⊙ ([Wᵀ (V ⊙ WH^(β−2))] / [Wᵀ WH^(β−1)])^γ as scikit-learn's _multiplicative_update_h,
+/// written out as triple loops in double, with the same floors.
+void naive_update_h(const MatrixD& V, const MatrixD& W, MatrixD& H, double beta) {
+  const double eps = model::kBetaEpsilon;
+  const double gamma = gamma_of(beta);
+  const Index F = V.rows(), T = V.cols(), K = W.cols();
+  // Denominator Σ_f W(f, k) for β = 1.
+  const MatrixD WH = product(W, H);
+  MatrixD H_new = H;
+  for (Index k = 0; k < K; ++k)
+    for (Index t = 0; t < T; ++t) {
+      double num = 0, den = 0;
+      for (Index f = 0; f < F; ++f) {
+        const double model = beta == 2 ? WH(f, t) : std::max(WH(f, t), eps);
+        num += W(f, k) * V(f, t) * std::pow(model, beta - 2);
+        den += W(f, k) * (beta == 1 ? 1.0 : std::pow(model, beta - 1));
+      }
+      if (den == 0) den = beta == 1 ? 1.0 : eps;
+      H_new(k, t) = H(k, t) * std::pow(num / den, gamma);
+      if (beta <= 1 && H_new(k, t) < 2.220446049250313e-16) H_new(k, t) = 0;
+    }
+  H = H_new;
+}
+
 /// One iteration of scikit-learn's _fit_multiplicative_update (W, then H), written out as triple
 /// loops in double from the formulas in _multiplicative_update_w/_h, with the same floors.
 void naive_update(const MatrixD& V, MatrixD& W, MatrixD& H, double beta) {
   const double eps = model::kBetaEpsilon;
-  const double gamma = beta < 1 ? 1 / (2 - beta) : beta > 2 ? 1 / (beta - 1) : 1;
+  const double gamma = gamma_of(beta);
   const Index F = V.rows(), T = V.cols(), K = W.cols();
   // W ← W ⊙ ([(V ⊙ WH^(β−2)) Hᵀ] / [WH^(β−1) Hᵀ])^γ, denominator Σ_t H(k, t) for β = 1.
   MatrixD WH = product(W, H);
@@ -79,22 +105,7 @@ void naive_update(const MatrixD& V, MatrixD& W, MatrixD& H, double beta) {
       if (beta < 1 && W_new(f, k) < 2.220446049250313e-16) W_new(f, k) = 0;
     }
   W = W_new;
-  // H ← H ⊙ ([Wᵀ (V ⊙ WH^(β−2))] / [Wᵀ WH^(β−1)])^γ, denominator Σ_f W(f, k) for β = 1.
-  WH = product(W, H);
-  MatrixD H_new = H;
-  for (Index k = 0; k < K; ++k)
-    for (Index t = 0; t < T; ++t) {
-      double num = 0, den = 0;
-      for (Index f = 0; f < F; ++f) {
-        const double model = beta == 2 ? WH(f, t) : std::max(WH(f, t), eps);
-        num += W(f, k) * V(f, t) * std::pow(model, beta - 2);
-        den += W(f, k) * (beta == 1 ? 1.0 : std::pow(model, beta - 1));
-      }
-      if (den == 0) den = beta == 1 ? 1.0 : eps;
-      H_new(k, t) = H(k, t) * std::pow(num / den, gamma);
-      if (beta <= 1 && H_new(k, t) < 2.220446049250313e-16) H_new(k, t) = 0;
-    }
-  H = H_new;
+  naive_update_h(V, W, H, beta);
 }
 
 double max_relative_difference(const MatrixD& a, const MatrixD& b) {
@@ -239,7 +250,7 @@ TEST(ClassicNmf, ResultsDoNotDependOnThreadCount) {
 }
 
 // The AVX2 kernels (β = 1) and the portable Eigen ones compute the same updates and losses, on
-// shapes that exercise every padding (rows not a multiple of 16, frames not of 6, K not of 12).
+// shapes that exercise the padding (rows and columns not multiples of 8, K not of 4).
 TEST(ClassicNmf, FastAndPortableKernelsAgree) {
   for (auto [F, T, K] : {std::tuple<Index, Index, Index>{37, 50, 5}, {501, 321, 20}, {16, 6, 12}}) {
     const Matrix V = random_matrix(F, T, 61, 0.0, 2.0, 0.1);
@@ -265,6 +276,90 @@ TEST(ClassicNmf, FastAndPortableKernelsAgree) {
     EXPECT_NEAR(loss(V, fast.W, fast.H, 1.0).sum,
                 loss(V, fast.W, fast.H, 1.0, Kernels::portable).sum,
                 1e-5 * loss(V, fast.W, fast.H, 1.0, Kernels::portable).sum);
+  }
+}
+
+// The β = 1 kernels (AVX2 on an AVX2 build) against the naive double update and loss, on shapes
+// that give every tile width in both directions (8, 16 and 24 columns of the packed V, tiles
+// with 1 to 24 real columns), one or several row chunks (96 rows) with a partial last one, rows
+// not a multiple of 8, and K = 1, 2, 4, 5, 7, 20 (padded to a multiple of 4 or not).
+TEST(ClassicNmf, FastKlKernelsMatchNaiveOnEveryTileShape) {
+  using Shape = std::tuple<Index, Index, Index>;
+  for (auto [F, T, K] : {Shape{200, 130, 7}, Shape{37, 50, 1}, Shape{130, 217, 4}, Shape{9, 3, 2},
+                         Shape{48, 72, 20}, Shape{192, 96, 5}}) {
+    const Matrix V = random_matrix(F, T, 71, 0.0, 2.0, 0.1);
+    auto factors = random_init(V, static_cast<int>(K), 4);
+    const double expected = naive_loss_sum(V, factors.W, factors.H, 1.0);
+    EXPECT_NEAR(loss(V, factors.W, factors.H, 1.0).sum, expected, 1e-5 * expected)
+        << F << " × " << T << ", K " << K;
+    MatrixD W = factors.W.cast<double>(), H = factors.H.cast<double>();
+    naive_update(V.cast<double>(), W, H, 1.0);
+    std::vector<double> reported;
+    fit(V, factors, options_with(1.0, 1), [&](const MuProgress& p) { reported.push_back(p.loss_sum); });
+    ASSERT_EQ(reported.size(), 2u);
+    EXPECT_NEAR(reported[0], expected, 1e-5 * expected) << F << " × " << T << ", K " << K;
+    EXPECT_LT(max_relative_difference(factors.W.cast<double>(), W), 2e-4) << F << " × " << T << ", K " << K;
+    EXPECT_LT(max_relative_difference(factors.H.cast<double>(), H), 2e-4) << F << " × " << T << ", K " << K;
+
+    Matrix H_fit = constant_activations(V, K);
+    MatrixD H_naive = H_fit.cast<double>();
+    naive_update_h(V.cast<double>(), factors.W.cast<double>(), H_naive, 1.0);
+    fit_activations(V, factors.W, H_fit, options_with(1.0, 1));
+    EXPECT_LT(max_relative_difference(H_fit.cast<double>(), H_naive), 2e-4) << F << " × " << T << ", K " << K;
+  }
+}
+
+// loss_every = n: losses at the start, after every n-th update and after the last, NaN between
+// (the callback still sees every update); the factors and the computed losses are the same bits
+// as with every loss computed. The tolerance compares losses n updates apart.
+TEST(ClassicNmf, LossEveryComputesOnlyThoseLosses) {
+  const Matrix V = random_matrix(60, 70, 81, 0.0, 1.0, 0.05);
+  for (double beta : {1.0, 0.5}) {
+    auto all = random_init(V, 3, 1), some = all;
+    auto options = options_with(beta, 23);
+    const auto every = fit(V, all, options);
+    options.loss_every = 10;
+    std::vector<int> calls, computed;
+    const auto result = fit(V, some, options, [&](const MuProgress& p) {
+      calls.push_back(p.iteration);
+      if (!std::isnan(p.loss)) computed.push_back(p.iteration);
+    });
+    EXPECT_EQ(calls.size(), 24u) << "β = " << beta;
+    EXPECT_EQ(computed, (std::vector<int>{0, 10, 20, 23})) << "β = " << beta;
+    EXPECT_TRUE(all.W == some.W && all.H == some.H) << "β = " << beta;
+    ASSERT_EQ(result.loss.size(), 24u);
+    for (std::size_t i = 0; i < result.loss.size(); ++i) {
+      if (i % 10 == 0 || i == 23)
+        EXPECT_EQ(result.loss[i], every.loss[i]) << "β = " << beta << ", update " << i;
+      else
+        EXPECT_TRUE(std::isnan(result.loss[i])) << "β = " << beta << ", update " << i;
+    }
+
+    Matrix H_all = constant_activations(V, 3), H_some = H_all;
+    auto activation_options = options_with(beta, 12);
+    const auto activations_every = fit_activations(V, all.W, H_all, activation_options);
+    activation_options.loss_every = 10;
+    const auto activations_some = fit_activations(V, all.W, H_some, activation_options);
+    EXPECT_TRUE(H_all == H_some);
+    EXPECT_EQ(activations_some.loss.back(), activations_every.loss.back());
+    EXPECT_TRUE(std::isnan(activations_some.loss[5]));
+  }
+
+  auto factors = random_init(V, 4, 0);
+  auto options = options_with(1.0, 500, 1e-3);
+  options.loss_every = 5;
+  const auto result = fit(V, factors, options);
+  EXPECT_TRUE(result.converged);
+  EXPECT_EQ(result.iterations % 5, 0);
+  const double last = result.loss.back(), before = result.loss[result.loss.size() - 6];
+  EXPECT_LT((before - last) / before, 1e-3);
+
+  options.loss_every = 0;
+  try {
+    fit(V, factors, options);
+    FAIL() << "no UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--loss-every 0"), std::string::npos) << e.what();
   }
 }
 

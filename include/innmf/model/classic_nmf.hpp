@@ -24,10 +24,12 @@
 // Speed: each half-iteration is one pass over V in cache-sized tiles that fuses the GEMM
 // WH = W·H, the elementwise V ⊙ (WH)^(β−2) (and the loss, which costs one log per entry), and
 // the GEMM with Hᵀ or Wᵀ, so the whole WH is never held. For β = 1 on a CPU with AVX2 + FMA
-// (an -march=native build), hand-written micro-kernels do this on tiles of frames, and the KL
-// loss costs one fast log per entry; elsewhere (any other β, or Kernels::portable) each tile
-// runs single-threaded Eigen GEMMs (EIGEN_DONT_PARALLELIZE). Tiles depend only on the shapes, never on the thread count, and
-// every tile writes its own output: results are bit-identical for any number of OpenMP threads.
+// (an -march=native build), hand-written micro-kernels do this on tiles of 24 columns of V for
+// the H update and of 24 rows for the W update, in chunks that stay in L1 (each direction
+// keeps its own packed copy of V: 8 bytes per entry of V); elsewhere (any other β, or
+// Kernels::portable) each tile runs single-threaded Eigen GEMMs (EIGEN_DONT_PARALLELIZE).
+// Tiles depend only on the shapes, never on the thread count, and every tile writes its own
+// output: results are bit-identical for any number of OpenMP threads.
 
 #include <Eigen/Core>
 #include <cstdint>
@@ -53,12 +55,17 @@ struct MuOptions {
   double beta = 1.0;        ///< [--beta] β of D_β: 0 Itakura-Saito, 1 generalised KL, 2 squared
                             ///< Euclidean (halved), any other real
   int iterations = 200;     ///< [--iters] maximum number of updates, ≥ 1
-  double tolerance = 1e-4;  ///< [--tol] stop after update i once (L_{i−1} − L_i) / L_{i−1} < tol
-                            ///< (L: the loss, checked every update); 0: make every update
+  double tolerance = 1e-4;  ///< [--tol] stop after update i once (L_{i−n} − L_i) / L_{i−n} < tol,
+                            ///< L: the loss, n: loss_every (checked where L is computed); 0: make
+                            ///< every update
+  int loss_every = 1;       ///< [--loss-every] n ≥ 1: compute the loss at the start, after every
+                            ///< n-th update and after the last (scikit-learn checks every 10);
+                            ///< the others are reported as NaN. The factors do not depend on n.
+                            ///< β = 1: the loss costs one log per entry, ~10 % of an update.
   Kernels kernels = Kernels::fastest;  ///< (not an option: tests compare the two)
 };
 
-/// Throws UsageError naming --beta, --iters or --tol when a value is impossible.
+/// Throws UsageError naming --beta, --iters, --tol or --loss-every when a value is impossible.
 void validate(const MuOptions& options);
 
 /// W (n_freqs, K) and H (K, n_frames).
@@ -82,15 +89,16 @@ Matrix constant_activations(const Eigen::Ref<const Matrix>& V, Eigen::Index rank
 /// The loss after `iteration` updates (0: at the start), reported as soon as it is known.
 struct MuProgress {
   int iteration = 0;
-  double loss = 0;      ///< mean D_β(V | WH) per entry
-  double loss_sum = 0;  ///< Σ D_β(V | WH)
+  double loss = 0;      ///< mean D_β(V | WH) per entry; NaN if not computed (MuOptions::loss_every)
+  double loss_sum = 0;  ///< Σ D_β(V | WH); NaN likewise
   double seconds = 0;   ///< wall time of update `iteration` [s] (0 for iteration 0)
   double elapsed = 0;   ///< wall time of updates 1..iteration [s]
 };
 using MuCallback = std::function<void(const MuProgress&)>;
 
 struct MuResult {
-  std::vector<double> loss;     ///< [i]: mean D_β per entry after i updates, [0] at the start
+  std::vector<double> loss;     ///< [i]: mean D_β per entry after i updates, [0] at the start;
+                                ///< NaN where not computed (loss_every), never [0] or the last
   std::vector<double> seconds;  ///< [i − 1]: wall time of update i [s]
   int iterations = 0;           ///< updates made (loss.size() − 1)
   bool converged = false;       ///< stopped early by the tolerance
@@ -99,9 +107,10 @@ struct MuResult {
 };
 
 /// Fits W and H to V from their values in `factors` (e.g. random_init's), updating both in
-/// place. `callback` sees every loss (iteration 0 to the last) as soon as it is computed: the
-/// loss after update i comes from the pass that makes update i + 1. Throws NumericalError if a
-/// loss is NaN or infinite, InputError if V has a negative, NaN or infinite entry.
+/// place. `callback` sees every iteration (0 to the last) as soon as its loss is known (or
+/// known not to be computed): the loss after update i comes from the pass that makes update
+/// i + 1. Throws NumericalError if a computed loss is NaN or infinite, InputError if V has a
+/// negative, NaN or infinite entry.
 MuResult fit(const Eigen::Ref<const Matrix>& V, Factors& factors, const MuOptions& options,
              const MuCallback& callback = {});
 
