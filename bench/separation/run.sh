@@ -12,18 +12,9 @@
 #
 # ~10 minutes on 2 cores with the default 1000 epochs.
 set -euo pipefail
-# shellcheck source=../packages.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../packages.sh"
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo_dir=$(cd "$script_dir/../.." && pwd)
-binary=${1:-$repo_dir/build/drivers/innmf}
-epochs=${2:-1000}
-[[ -x $binary ]] || { echo "run.sh: no innmf binary at $binary (build it, or pass its path)" >&2; exit 2; }
-[[ $epochs =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: EPOCHS must be a positive integer, got '$epochs'" >&2; exit 2; }
-
-packages=(sox asterisk-core-sounds-en-wav asterisk-core-sounds-fr-wav asterisk-core-sounds-it-wav
-          asterisk-core-sounds-ru-wav asterisk-prompt-it-menardi-wav)
-ensure_packages "${packages[@]}"
+default_epochs=1000
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 exec /usr/bin/python3 "$script_dir/paper_experiment.py" --innmf "$binary" --epochs "$epochs" \
   --work "$repo_dir/bench/out/separation" --json "$repo_dir/bench/out/separation.json" \
   --command "bench/separation/run.sh $*"
