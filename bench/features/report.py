@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 env = os.environ
 PHASES = ("plan", "read", "resample", "transform", "write")
-SECTION = "## Feature extraction (bench/features/run.sh)"
+SECTION = env["BENCH_SECTION"]  # "## Feature extraction (bench/features/run.sh)", or CQT
 
 PHASE_RE = re.compile(
     r"debug:\s+(\w+)\s+min\s+([\d.]+) s\s+avg\s+([\d.]+) s\s+max\s+([\d.]+) s")
@@ -141,7 +141,8 @@ result = {
     "corpus": {"files": int(env["BENCH_FILES"]), "audio_seconds": audio_seconds,
                "format": env["BENCH_CORPUS_INFO"],
                "source": "asterisk-core-sounds-es-wav + -ru-wav prompts, looped, 8 → 16 kHz (sox)"},
-    "parameters": {"n_fft": int(env["BENCH_N_FFT"]), "hop": int(env["BENCH_HOP"]),
+    "parameters": {"transform": env["BENCH_TRANSFORM_TEXT"].replace("`", ""),
+                   "n_fft": int(env["BENCH_N_FFT"]), "hop": int(env["BENCH_HOP"]),
                    "clip_seconds": 30, "window": "sqrt-hann (default)"},
     "floor": {"text": env["BENCH_FLOOR_TEXT"], "seconds": floor_seconds,
               "config": best["config"], "compression": DEFAULT_COMPRESSION, "wall_best": best["wall_best"],
@@ -176,8 +177,8 @@ section = "\n".join([
     "",
     f"Command: `{env['BENCH_COMMAND']}` — runs `innmf features` on "
     f"{result['corpus']['files']} files × 300 s = {audio_seconds:.0f} s of real speech "
-    f"({env['BENCH_CORPUS_INFO']}; Asterisk es + ru prompts) with `--n-fft "
-    f"{env['BENCH_N_FFT']} --hop {env['BENCH_HOP']}` (default `--clip-seconds 30`), "
+    f"({env['BENCH_CORPUS_INFO']}; Asterisk es + ru prompts) with {env['BENCH_TRANSFORM_TEXT']} "
+    "(default `--clip-seconds 30`), "
     "2 ranks via `mpirun -np 2 --bind-to none`.",
     "",
     *table,

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Feature-extraction benchmark: `innmf features` on one hour of real 16 kHz speech (12 files of
-# 5 min), STFT n_fft 1024 hop 512, in 1×1, 1×2 and 2×1 (ranks × threads) at deflate 4 and 0.
+# 5 min) in 1×1, 1×2 and 2×1 (ranks × threads): STFT n_fft 1024 hop 512 at deflate 0 and 4, or
+# the constant-Q transform at its defaults (`--repr cqt`: 24 bins/octave from 32.7 Hz to
+# Nyquist/2) at deflate 0.
 #
-#   bench/features/run.sh [INNMF_BINARY] [REPEATS]
+#   bench/features/run.sh [INNMF_BINARY] [REPEATS] [stft|cqt]
 #
 # INNMF_BINARY defaults to build/drivers/innmf of this checkout, REPEATS to 3 (best and median
-# of REPEATS runs are reported). The corpus is generated once into bench/out/features/corpus.
-# Writes bench/out/features.json and the "Feature extraction" section of bench/RESULTS.md.
+# of REPEATS runs are reported), the representation to stft. The corpus is generated once into
+# bench/out/features/corpus. Writes bench/out/features.json (features_cqt.json) and the
+# "Feature extraction" ("Feature extraction, CQT") section of bench/RESULTS.md.
 set -euo pipefail
 # shellcheck source=../packages.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../packages.sh"
@@ -16,6 +19,7 @@ bench_dir=$(cd "$script_dir/.." && pwd)
 repo_dir=$(cd "$bench_dir/.." && pwd)
 binary=${1:-$script_dir/../../build/drivers/innmf}
 repeats=${2:-3}
+representation=${3:-stft}
 [[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: REPEATS must be a positive integer, got '$repeats'" >&2; exit 2; }
 [[ -x $binary ]] || { echo "run.sh: no innmf binary at $binary (build it, or pass its path)" >&2; exit 2; }
 binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
@@ -31,8 +35,25 @@ CORPUS_SECONDS=3600
 FILE_SECONDS=300
 N_FILES=$((CORPUS_SECONDS / FILE_SECONDS))
 RATE=16000
-FLOOR_SECONDS=20
-FLOOR_TEXT="STFT features of one hour of 16 kHz audio in under 20 s on this 2-core machine"
+case $representation in
+  stft)
+    transform_args=(--n-fft "$N_FFT" --hop "$HOP")
+    transform_text="\`--n-fft $N_FFT --hop $HOP\`"
+    compressions=(0 4)  # 0 is the default (magnitudes stored raw)
+    FLOOR_SECONDS=20
+    FLOOR_TEXT="STFT features of one hour of 16 kHz audio in under 20 s on this 2-core machine"
+    section="## Feature extraction (bench/features/run.sh)"
+    json_name=features.json ;;
+  cqt)
+    transform_args=(--repr cqt)
+    transform_text="\`--repr cqt\` (defaults: 24 bins/octave from 32.7 Hz to Nyquist/2, per-bin hops)"
+    compressions=(0)
+    FLOOR_SECONDS=60
+    FLOOR_TEXT="CQT features of one hour of 16 kHz audio in under 60 s on 2 cores"
+    section="## Feature extraction, CQT (bench/features/run.sh … cqt)"
+    json_name=features_cqt.json ;;
+  *) echo "run.sh: the representation must be stft or cqt, got '$representation'" >&2; exit 2 ;;
+esac
 
 # ---------------------------------------------------------------------------------------------
 # 1. Corpus: the es + ru Asterisk prompts (8 kHz, ~56 min), looped to 3600 s, resampled to
@@ -90,7 +111,6 @@ echo "corpus: ${#corpus[@]} files, ${corpus_total} s (${corpus_info}) in $corpus
 # ---------------------------------------------------------------------------------------------
 # (name, ranks, threads)
 configs=("1x1 1 1" "1x2 1 2" "2x1 2 1")
-compressions=(0 4)  # 0 is the default (magnitudes stored raw)
 runs_file=$work_dir/runs.tsv
 log_dir=$work_dir/logs
 rm -rf "$log_dir"
@@ -106,7 +126,7 @@ run_once() {  # name ranks threads compression repeat
     cmd=(env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
          mpirun -np "$ranks" --bind-to none --oversubscribe)
   fi
-  cmd+=("$binary" features "${corpus[@]}" -o "$points" --n-fft "$N_FFT" --hop "$HOP"
+  cmd+=("$binary" features "${corpus[@]}" -o "$points" "${transform_args[@]}"
         --compression "$level" --threads "$threads" -v)
   rm -f "$points"
   local t0 t1
@@ -146,9 +166,10 @@ commit=$(git -C "$repo_dir" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$repo_dir" status --porcelain --untracked-files=no -- src include drivers 2>/dev/null | head -1 || true)
 [[ -n $dirty ]] && commit="$commit (+ uncommitted changes in src/include/drivers)"
 cpu_model=$(lscpu | awk -F: '/^Model name/ {gsub(/^[ \t]+/, "", $2); print $2; exit}')
-command_line="bench/features/run.sh${1:+ $1}${2:+ $2}"
+command_line="bench/features/run.sh${1:+ $1}${2:+ $2}${3:+ $3}"
 
-BENCH_RUNS=$runs_file BENCH_JSON=$out_dir/features.json BENCH_RESULTS=$bench_dir/RESULTS.md \
+BENCH_SECTION=$section BENCH_TRANSFORM_TEXT=$transform_text \
+BENCH_RUNS=$runs_file BENCH_JSON=$out_dir/$json_name BENCH_RESULTS=$bench_dir/RESULTS.md \
 BENCH_NPROC=$(nproc) BENCH_CPU=$cpu_model BENCH_DATE=$(date -u +%F) \
 BENCH_DATETIME=$(date -u +%FT%TZ) BENCH_COMMIT=$commit BENCH_BINARY=$binary \
 BENCH_COMMAND=$command_line BENCH_REPEATS=$repeats BENCH_AUDIO_SECONDS=$corpus_total \
