@@ -156,7 +156,11 @@ def perf_profile(args, runs_dir):
     except subprocess.CalledProcessError as e:
         return {"error": (e.stderr or "")[-300:]}
     kinds = [
-        ("GEMM: Eigen gebp micro-kernel", r"gebp_kernel"),
+        ("GEMM: innmf's forward micro-kernels (fused bias, sin; src/nn/mlp.cpp)", r"micro_kernel<\d+, \d+, \(innmf::nn::\(anonymous namespace\)::Init\)1"),
+        ("GEMM: innmf's backward dz·W micro-kernels (fused ⊙ cos)", r"micro_kernel<\d+, \d+, \(innmf::nn::\(anonymous namespace\)::Init\)0"),
+        ("GEMM: innmf's backward dW += dzᵀ·a micro-kernels", r"micro_kernel<\d+, \d+, \(innmf::nn::\(anonymous namespace\)::Init\)2|nn::\(anonymous namespace\)::gemm<"),
+        ("MLP fast-path glue (Mlp::forward_fast / backward_fast: sin/cos recomputed in backward, column sums, output layer)", r"Mlp<float>::(forward|backward)_fast|sincos_checked"),
+        ("GEMM: Eigen gebp micro-kernel (fold products, factor GEMMs)", r"gebp_kernel"),
         ("GEMM: Eigen packing / GEMV", r"gemm_pack|general_matrix_matrix|general_matrix_vector|gemv"),
         ("sin/cos of the hidden layers (nn::sincos_in_place, one fused pass)", r"sincos_in_place|psincos|sinf|cosf"),
         ("MLP backward element-wise (lambda in Mlp::backward)", r"Mlp<float>::backward"),
@@ -371,7 +375,7 @@ def main():
     for (tool, impl, t), ss in runs.items():
         rows.append({"tool": tool, "impl": impl, "threads": t,
                      "label": "innmf train" if tool == "innmf" else f"PyTorch {impl}",
-                     "blas": "— (Eigen)" if tool == "innmf" else blas_label[blas],
+                     "blas": "— (own AVX2 kernels + Eigen)" if tool == "innmf" else blas_label[blas],
                      "round_medians": [s["median"] for s in ss], "best": min(s["median"] for s in ss),
                      "fastest": min(s["min"] for s in ss), "cpu": min(s["cpu_per_epoch"] for s in ss),
                      "runs": ss})

@@ -1,5 +1,7 @@
 #include "innmf/model/fields.hpp"
 
+#include <omp.h>
+
 #include <cmath>
 #include <fmt/format.h>
 
@@ -28,30 +30,47 @@ FieldBatch<Scalar> NeuralField<Scalar>::prepare(const std::vector<double>& coord
 
 template <typename Scalar>
 void NeuralField<Scalar>::forward(const Scalar* params, FieldBatch<Scalar>& batch, int first, int last) const {
-  mlp_.forward(params, batch.features, batch.pre, batch.caches, first, last);
-  if (first == 0 && last == mlp_.n_networks()) {
-    batch.value = batch.pre.unaryExpr([](Scalar x) { return nn::softplus(x); });
-    return;
-  }
-  if (batch.value.rows() != batch.pre.rows() || batch.value.cols() != batch.pre.cols())
-    batch.value.resize(batch.pre.rows(), batch.pre.cols());
+  const Eigen::Index n = batch.features.rows();
+  if (first < 0 || last < first || last > mlp_.n_networks())
+    throw Error(ExitCode::failure, fmt::format("NeuralField: networks [{}, {}) out of the {} networks", first, last,
+                                               mlp_.n_networks()));
+  mlp_.size_outputs(n, batch.pre, batch.caches);
+  if (batch.value.rows() != n || batch.value.cols() != batch.pre.cols()) batch.value.resize(n, batch.pre.cols());
   const int width = mlp_.network_outputs();
-  batch.value.middleCols(first * width, (last - first) * width) =
-      batch.pre.middleCols(first * width, (last - first) * width).unaryExpr([](Scalar x) { return nn::softplus(x); });
+  // One parallel region: each thread runs whole networks and the softplus of their columns;
+  // the same block of networks as backward (nn::network_block).
+#pragma omp parallel if (mlp_.n_networks() > 1)
+  {
+    const auto [begin, end] = nn::network_block(first, last, omp_get_thread_num(), omp_get_num_threads());
+    for (int k = begin; k < end; ++k) {
+      mlp_.forward_network(params, batch.features, batch.pre, batch.caches, k);
+      for (Eigen::Index i = 0; i < n; ++i)
+        for (int o = k * width; o < (k + 1) * width; ++o) batch.value(i, o) = nn::softplus(batch.pre(i, o));
+    }
+  }
 }
 
 template <typename Scalar>
 void NeuralField<Scalar>::backward(const Scalar* params, const FieldBatch<Scalar>& batch,
                                    const RowMatrix<Scalar>& d_value, Scalar* grad, int first, int last) const {
-  // d_pre = d_value ⊙ softplus'(pre), in the networks' columns only (the others are not read).
+  if (first < 0 || last < first || last > mlp_.n_networks())
+    throw Error(ExitCode::failure, fmt::format("NeuralField: networks [{}, {}) out of the {} networks", first, last,
+                                               mlp_.n_networks()));
+  // d_pre = d_value ⊙ softplus'(pre), in the networks' columns only (the others are not read),
+  // each network's column by the thread that back-propagates it.
+  const Eigen::Index n = batch.pre.rows();
   const int width = mlp_.network_outputs();
-  const Eigen::Index begin = first * width, columns = (last - first) * width;
-  RowMatrix<Scalar> d_pre(batch.pre.rows(), batch.pre.cols());
-  d_pre.middleCols(begin, columns) =
-      (d_value.middleCols(begin, columns).array() *
-       batch.pre.middleCols(begin, columns).unaryExpr([](Scalar x) { return nn::softplus_derivative(x); }).array())
-          .matrix();
-  mlp_.backward(params, batch.features, d_pre, batch.caches, grad, first, last);
+  RowMatrix<Scalar> d_pre(n, batch.pre.cols());
+#pragma omp parallel if (mlp_.n_networks() > 1)
+  {
+    const auto [begin, end] = nn::network_block(first, last, omp_get_thread_num(), omp_get_num_threads());
+    for (int k = end - 1; k >= begin; --k) {
+      for (Eigen::Index i = 0; i < n; ++i)
+        for (int o = k * width; o < (k + 1) * width; ++o)
+          d_pre(i, o) = d_value(i, o) * nn::softplus_derivative(batch.pre(i, o));
+      mlp_.backward_network(params, batch.features, d_pre, batch.caches, grad, k);
+    }
+  }
 }
 
 template <typename Scalar>
@@ -83,29 +102,46 @@ typename GridField<Scalar>::Batch GridField<Scalar>::prepare(const std::vector<d
 }
 
 template <typename Scalar>
-void GridField<Scalar>::forward(const Scalar* theta, Batch& batch) const {
+void GridField<Scalar>::size_tables(Batch& batch) const {
   const auto n = static_cast<Eigen::Index>(batch.left.size());
-  batch.value.resize(n, rank_);
-  for (Eigen::Index i = 0; i < n; ++i) {
+  if (batch.knot_value.rows() != n_knots_ || batch.knot_value.cols() != rank_) batch.knot_value.resize(n_knots_, rank_);
+  if (batch.knot_slope.rows() != n_knots_ || batch.knot_slope.cols() != rank_) batch.knot_slope.resize(n_knots_, rank_);
+  if (batch.value.rows() != n || batch.value.cols() != rank_) batch.value.resize(n, rank_);
+}
+
+template <typename Scalar>
+void GridField<Scalar>::knots(const Scalar* theta, Batch& batch, Eigen::Index begin, Eigen::Index end) const {
+  for (Eigen::Index j = begin; j < end; ++j)
+    for (int k = 0; k < rank_; ++k) {
+      const Scalar x = theta[static_cast<std::size_t>(j) * rank_ + k];
+      batch.knot_value(j, k) = nn::softplus(x);
+      batch.knot_slope(j, k) = nn::softplus_derivative(x);
+    }
+}
+
+template <typename Scalar>
+void GridField<Scalar>::interpolate(Batch& batch, Eigen::Index begin, Eigen::Index end) const {
+  for (Eigen::Index i = begin; i < end; ++i) {
     const Scalar a = batch.fraction[static_cast<std::size_t>(i)];
-    const Scalar* left = theta + static_cast<std::size_t>(batch.left[static_cast<std::size_t>(i)]) * rank_;
+    const Scalar* left = batch.knot_value.data() + static_cast<std::size_t>(batch.left[static_cast<std::size_t>(i)]) * rank_;
     const Scalar* right = left + rank_;
     for (int k = 0; k < rank_; ++k)
-      batch.value(i, k) = (1 - a) * nn::softplus(left[k]) + (a != 0 ? a * nn::softplus(right[k]) : Scalar(0));
+      batch.value(i, k) = (1 - a) * left[k] + (a != 0 ? a * right[k] : Scalar(0));
   }
 }
 
 template <typename Scalar>
-void GridField<Scalar>::backward(const Scalar* theta, const Batch& batch,
+void GridField<Scalar>::backward(const Scalar* /*theta*/, const Batch& batch,
                                  const RowMatrix<Scalar>& d_value, Scalar* grad) const {
   // Sequential over points: two points may share a knot.
+  const Scalar* slope = batch.knot_slope.data();
   for (std::size_t i = 0; i < batch.left.size(); ++i) {
     const Scalar a = batch.fraction[i];
     const std::size_t left = static_cast<std::size_t>(batch.left[i]) * rank_;
     for (int k = 0; k < rank_; ++k) {
       const Scalar d = d_value(static_cast<Eigen::Index>(i), k);
-      grad[left + k] += (1 - a) * d * nn::softplus_derivative(theta[left + k]);
-      if (a != 0) grad[left + rank_ + k] += a * d * nn::softplus_derivative(theta[left + rank_ + k]);
+      grad[left + k] += (1 - a) * d * slope[left + k];
+      if (a != 0) grad[left + rank_ + k] += a * d * slope[left + rank_ + k];
     }
   }
 }

@@ -181,10 +181,10 @@ template double divergence_row<double>(const Beta&, double, const float*, double
 template <typename Scalar>
 double InnmfModel<Scalar>::dense_block(const PreparedClip& clip, const RowMatrix<Scalar>& W,
                                        const RowMatrix<Scalar>& H, double normalizer,
-                                       RowMatrix<Scalar>& dH, DenseWorkspace& work) const {
+                                       RowMatrix<Scalar>& dH, DenseWorkspace& work, Eigen::Index row_begin,
+                                       Eigen::Index row_end) const {
   const int K = config_.rank;
   const auto n_freqs = static_cast<Eigen::Index>(clip.freq_index.size());
-  const Eigen::Index n_times = H.rows();
   if (!clip.all_frequencies) {
     work.gathered.resize(n_freqs, K);
     for (Eigen::Index j = 0; j < n_freqs; ++j) work.gathered.row(j) = W.row(clip.freq_index[static_cast<std::size_t>(j)]);
@@ -195,10 +195,9 @@ double InnmfModel<Scalar>::dense_block(const PreparedClip& clip, const RowMatrix
   // Row tiles of ~128 KB: Ŷ/G is written, transformed and read by two products in L2.
   const Eigen::Index tile = std::max<Eigen::Index>(8, Eigen::Index{32768} / std::max<Eigen::Index>(1, n_freqs));
   if (work.block.size() < static_cast<std::size_t>(tile * n_freqs)) work.block.resize(static_cast<std::size_t>(tile * n_freqs));
-  dH.resize(n_times, K);
   double sum = 0;
-  for (Eigen::Index r0 = 0; r0 < n_times; r0 += tile) {
-    const Eigen::Index rows = std::min(tile, n_times - r0);
+  for (Eigen::Index r0 = row_begin; r0 < row_end; r0 += tile) {
+    const Eigen::Index rows = std::min(tile, row_end - r0);
     Eigen::Map<RowMatrix<Scalar>> G(work.block.data(), rows, n_freqs);
     const auto H_tile = H.middleRows(r0, rows);
     G.noalias() = H_tile * Wc.transpose();
@@ -245,37 +244,70 @@ Evaluation InnmfModel<Scalar>::evaluate_factors(const PreparedPoints& points, do
   // 1. The activation fields at the unique times (W: forward_templates and the caller).
   const RowMatrix<Scalar>& W = template_batch_.value;  // (|U_f|, K)
   const auto n_clips = static_cast<long>(clips_.size());
-  if (config_.activations == ActivationKind::grid) {
-#pragma omp parallel for schedule(static)
-    for (long c = 0; c < n_clips; ++c) forward_activations(static_cast<std::size_t>(c));
-  } else {
+  if (config_.activations == ActivationKind::mlp)  // (grid: inside the parallel region below)
     for (long c = 0; c < n_clips; ++c) forward_activations(static_cast<std::size_t>(c));  // parallel inside
-  }
 
-  // 2.–3. ŷ, D and ∂D/∂ŷ per point, then dW and dH: threads take whole clips, each thread
-  // accumulates dW in its own buffer, merged below in thread order (deterministic).
-  d_activations_.resize(clips_.size());
+  // 2.–3. ŷ, D and ∂D/∂ŷ per point, then dW and dH: threads take whole clips, or row ranges
+  // of a grid clip when there are fewer clips than threads; each thread accumulates dW in its own
+  // buffer, summed below in thread order (deterministic for a given thread count).
   const int n_threads = omp_get_max_threads();
   if (workspaces_.size() != static_cast<std::size_t>(n_threads))
     workspaces_.assign(static_cast<std::size_t>(n_threads), DenseWorkspace{});
+  d_activations_.resize(clips_.size());
+  items_.clear();
+  const bool split_clips = n_clips < n_threads;
+  for (std::size_t c = 0; c < clips_.size(); ++c) {
+    const auto rows = static_cast<Eigen::Index>(points.clips[c].unique_times.size());
+    if (d_activations_[c].rows() != rows || d_activations_[c].cols() != K) d_activations_[c].resize(rows, K);
+    if (points.clips[c].grid && split_clips) {
+      const Eigen::Index chunk = (rows + n_threads - 1) / n_threads;
+      for (Eigen::Index r0 = 0; r0 < rows; r0 += chunk) items_.push_back({c, r0, std::min(rows, r0 + chunk)});
+    } else {
+      items_.push_back({c, 0, rows});
+    }
+  }
+  if (d_templates.rows() != W.rows() || d_templates.cols() != K) d_templates.resize(W.rows(), K);
+  std::fill(activation_grad, activation_grad + activation_params_.size(), Scalar(0));
   std::vector<double> divergence(static_cast<std::size_t>(n_threads), 0.0);
   const Beta beta = beta_;
+  const bool grid = config_.activations == ActivationKind::grid;
+  const auto n_items = static_cast<long>(items_.size());
+  // One parallel region for the activation fields' forward, the points, the merge of dW and the
+  // activation fields' backward (grid; an mlp field runs its networks in parallel itself).
 #pragma omp parallel num_threads(n_threads)
   {
     const int thread = omp_get_thread_num();
+    if (grid && split_clips) {
+      // Fewer clips than threads (one 20-s clip): every thread takes a share of each clip's
+      // knots (softplus and its derivative), then of its rows (interpolation).
+#pragma omp single
+      for (std::size_t c = 0; c < clips_.size(); ++c) clips_[c].grid->size_tables(clips_[c].grid_batch);
+      for (std::size_t c = 0; c < clips_.size(); ++c) {
+        auto& field = clips_[c];
+        const Scalar* theta = activation_params_.data() + field.offset;
+#pragma omp for schedule(static)
+        for (Eigen::Index j = 0; j < field.grid->n_knots(); ++j) field.grid->knots(theta, field.grid_batch, j, j + 1);
+#pragma omp for schedule(static)
+        for (Eigen::Index i = 0; i < field.grid_batch.value.rows(); ++i) field.grid->interpolate(field.grid_batch, i, i + 1);
+      }
+    } else if (grid) {
+#pragma omp for schedule(static)
+      for (long c = 0; c < n_clips; ++c) forward_activations(static_cast<std::size_t>(c));
+    }
     DenseWorkspace& work = workspaces_[static_cast<std::size_t>(thread)];
     RowMatrix<Scalar>& dW = work.d_templates;
     dW.setZero(W.rows(), K);
     double local = 0;
 #pragma omp for schedule(static)
-    for (long c = 0; c < n_clips; ++c) {
-      const auto& clip = points.clips[static_cast<std::size_t>(c)];
-      const RowMatrix<Scalar>& H = activation_values(static_cast<std::size_t>(c));  // (|U_t|, K)
-      RowMatrix<Scalar>& dH = d_activations_[static_cast<std::size_t>(c)];
+    for (long item = 0; item < n_items; ++item) {
+      const WorkItem& unit = items_[static_cast<std::size_t>(item)];
+      const auto& clip = points.clips[unit.clip];
+      const RowMatrix<Scalar>& H = activation_values(unit.clip);  // (|U_t|, K)
+      RowMatrix<Scalar>& dH = d_activations_[unit.clip];
       if (clip.grid) {
-        local += dense_block(clip, W, H, normalizer, dH, work);
+        local += dense_block(clip, W, H, normalizer, dH, work, unit.begin, unit.end);
       } else {
-        dH.setZero(H.rows(), K);
+        dH.setZero();
         for (std::size_t i = 0; i < clip.y.size(); ++i) {
           const int u_f = clip.freq_index[i], u_t = clip.time_index[i];
           const double yhat = W.row(u_f).dot(H.row(u_t));
@@ -285,32 +317,33 @@ Evaluation InnmfModel<Scalar>::evaluate_factors(const PreparedPoints& points, do
           dH.row(u_t) += g * W.row(u_f);
         }
       }
-      if (config_.l1_activations > 0) dH.array() += static_cast<Scalar>(config_.l1_activations);
+      if (config_.l1_activations > 0)
+        dH.middleRows(unit.begin, unit.end - unit.begin).array() += static_cast<Scalar>(config_.l1_activations);
     }
     divergence[static_cast<std::size_t>(thread)] = local;
+    // (the omp for's barrier: every thread's dW is complete) ∂L/∂W = Σ_threads dW, in thread order.
+#pragma omp for schedule(static)
+    for (Eigen::Index j = 0; j < W.rows(); ++j) {
+      d_templates.row(j) = workspaces_[0].d_templates.row(j);
+      for (int t = 1; t < n_threads; ++t) d_templates.row(j) += workspaces_[static_cast<std::size_t>(t)].d_templates.row(j);
+    }
+    // 4. Back-propagate through the grid activation fields (the templates: backward_templates).
+    if (grid) {
+#pragma omp for schedule(static)
+      for (long c = 0; c < n_clips; ++c)
+        backward_activations(static_cast<std::size_t>(c), d_activations_[static_cast<std::size_t>(c)], activation_grad);
+    }
   }
   Evaluation result;
-  std::swap(d_templates, workspaces_[0].d_templates);  // thread 0's share, then the others in order
-  for (int t = 1; t < n_threads; ++t) d_templates += workspaces_[static_cast<std::size_t>(t)].d_templates;
-  for (int t = 0; t < n_threads; ++t) {
-    result.divergence += divergence[static_cast<std::size_t>(t)];
-  }
+  for (int t = 0; t < n_threads; ++t) result.divergence += divergence[static_cast<std::size_t>(t)];
   result.divergence *= normalizer;
   result.loss = result.divergence;
   if (config_.l1_activations > 0)
     for (std::size_t c = 0; c < clips_.size(); ++c)
       result.loss += config_.l1_activations * static_cast<double>(activation_values(c).sum());
-
-  // 4. Back-propagate through the activation fields (the templates: backward_templates).
-  std::fill(activation_grad, activation_grad + activation_params_.size(), Scalar(0));
-  if (config_.activations == ActivationKind::grid) {
-#pragma omp parallel for schedule(static)
+  if (!grid)
     for (long c = 0; c < n_clips; ++c)
       backward_activations(static_cast<std::size_t>(c), d_activations_[static_cast<std::size_t>(c)], activation_grad);
-  } else {
-    for (long c = 0; c < n_clips; ++c)
-      backward_activations(static_cast<std::size_t>(c), d_activations_[static_cast<std::size_t>(c)], activation_grad);
-  }
   return result;
 }
 

@@ -1,13 +1,23 @@
 #include "innmf/nn/mlp.hpp"
 
+#include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <omp.h>
 #include <random>
 #include <type_traits>
 
 #include "innmf/core/error.hpp"
 #include "innmf/nn/activations.hpp"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define INNMF_NN_AVX2 1
+#else
+#define INNMF_NN_AVX2 0
+#endif
 
 namespace innmf::nn {
 
@@ -76,25 +86,245 @@ void fill_rows(RowMatrix<Scalar>& a, Eigen::Index n, const Bias& bias) {
 
 // One range reduction for both: x = q·π/2 + r with |r| ≤ π/4 (Cody–Waite, π/2 in three parts,
 // exact products for |q| < 2^16, so kSinCosLimit leaves room), then Cephes' sinf/cosf
-// polynomials on r and the quadrant's swap and signs. Branch-free, so that the loop vectorises.
-void sincos_in_place(float* __restrict x, float* __restrict c, std::ptrdiff_t n) {
-  for (std::ptrdiff_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    const float q = (v * 0.636619772367581f + 12582912.0f) - 12582912.0f;  // round(v·2/π)
-    const int quadrant = static_cast<int>(q);
-    float r = std::fma(q, -1.5703125f, v);
-    r = std::fma(q, -4.837512969970703125e-4f, r);
-    r = std::fma(q, -7.54978995489188216e-8f, r);
-    const float r2 = r * r;
-    const float sine = std::fma(r * r2, std::fma(r2, std::fma(r2, -1.9515295891e-4f, 8.3321608736e-3f), -1.6666654611e-1f), r);
-    const float cosine = std::fma(r2 * r2,
-                                  std::fma(r2, std::fma(r2, 2.443315711809948e-5f, -1.388731625493765e-3f), 4.166664568298827e-2f),
-                                  std::fma(r2, -0.5f, 1.0f));
-    const float s = (quadrant & 1) ? cosine : sine;
-    const float k = (quadrant & 1) ? sine : cosine;
-    x[i] = (quadrant & 2) ? -s : s;
-    c[i] = ((quadrant + 1) & 2) ? -k : k;
+// polynomials on r and the quadrant's swap and signs. Branch-free; sincos8 below is the same
+// arithmetic on 8 lanes (bit-identical lane by lane).
+namespace {
+inline void sincos_scalar(float v, float& sin_out, float& cos_out) {
+  const float q = (v * 0.636619772367581f + 12582912.0f) - 12582912.0f;  // round(v·2/π)
+  const int quadrant = static_cast<int>(q);
+  float r = std::fma(q, -1.5703125f, v);
+  r = std::fma(q, -4.837512969970703125e-4f, r);
+  r = std::fma(q, -7.54978995489188216e-8f, r);
+  const float r2 = r * r;
+  const float sine = std::fma(r * r2, std::fma(r2, std::fma(r2, -1.9515295891e-4f, 8.3321608736e-3f), -1.6666654611e-1f), r);
+  const float cosine = std::fma(r2 * r2,
+                                std::fma(r2, std::fma(r2, 2.443315711809948e-5f, -1.388731625493765e-3f), 4.166664568298827e-2f),
+                                std::fma(r2, -0.5f, 1.0f));
+  const float s = (quadrant & 1) ? cosine : sine;
+  const float k = (quadrant & 1) ? sine : cosine;
+  sin_out = (quadrant & 2) ? -s : s;
+  cos_out = ((quadrant + 1) & 2) ? -k : k;
+}
+
+#if INNMF_NN_AVX2
+inline void sincos8(__m256 v, __m256& sin_out, __m256& cos_out) {
+  const __m256 magic = _mm256_set1_ps(12582912.0f);
+  const __m256 q = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(v, _mm256_set1_ps(0.636619772367581f)), magic), magic);
+  const __m256i quadrant = _mm256_cvttps_epi32(q);
+  __m256 r = _mm256_fmadd_ps(q, _mm256_set1_ps(-1.5703125f), v);
+  r = _mm256_fmadd_ps(q, _mm256_set1_ps(-4.837512969970703125e-4f), r);
+  r = _mm256_fmadd_ps(q, _mm256_set1_ps(-7.54978995489188216e-8f), r);
+  const __m256 r2 = _mm256_mul_ps(r, r);
+  const __m256 sine = _mm256_fmadd_ps(
+      _mm256_mul_ps(r, r2),
+      _mm256_fmadd_ps(r2, _mm256_fmadd_ps(r2, _mm256_set1_ps(-1.9515295891e-4f), _mm256_set1_ps(8.3321608736e-3f)),
+                      _mm256_set1_ps(-1.6666654611e-1f)),
+      r);
+  const __m256 cosine = _mm256_fmadd_ps(
+      _mm256_mul_ps(r2, r2),
+      _mm256_fmadd_ps(r2,
+                      _mm256_fmadd_ps(r2, _mm256_set1_ps(2.443315711809948e-5f), _mm256_set1_ps(-1.388731625493765e-3f)),
+                      _mm256_set1_ps(4.166664568298827e-2f)),
+      _mm256_fmadd_ps(r2, _mm256_set1_ps(-0.5f), _mm256_set1_ps(1.0f)));
+  const __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2);
+  const __m256 swap = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(quadrant, one), one));
+  const __m256 s = _mm256_blendv_ps(sine, cosine, swap);
+  const __m256 k = _mm256_blendv_ps(cosine, sine, swap);
+  // (quadrant & 2) → the sign bit (bit 1 shifted to bit 31).
+  sin_out = _mm256_xor_ps(s, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(quadrant, two), 30)));
+  cos_out = _mm256_xor_ps(
+      k, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(_mm256_add_epi32(quadrant, one), two), 30)));
+}
+/// sincos8 where every lane is within kSinCosLimit, else the standard library lane by lane.
+inline void sincos8_checked(__m256 v, __m256& sin_out, __m256& cos_out) {
+  const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+  if (_mm256_movemask_ps(_mm256_cmp_ps(magnitude, _mm256_set1_ps(kSinCosLimit), _CMP_NLE_UQ)) != 0) {
+    alignas(32) float z[8], s[8], c[8];
+    _mm256_store_ps(z, v);
+    for (int lane = 0; lane < 8; ++lane) {
+      s[lane] = std::sin(z[lane]);
+      c[lane] = std::cos(z[lane]);
+    }
+    sin_out = _mm256_load_ps(s);
+    cos_out = _mm256_load_ps(c);
+    return;
   }
+  sincos8(v, sin_out, cos_out);
+}
+inline __m256 sin8_checked(__m256 v) {
+  __m256 s, c;
+  sincos8_checked(v, s, c);
+  return s;
+}
+#endif
+
+/// s ← sin z, c ← cos z for n floats (a multiple of 8 with AVX2): the forward epilogue's values.
+void sincos_checked(const float* z, float* s, float* c, std::ptrdiff_t n) {
+  std::ptrdiff_t i = 0;
+#if INNMF_NN_AVX2
+  for (; i + 8 <= n; i += 8) {
+    __m256 sv, cv;
+    sincos8_checked(_mm256_loadu_ps(z + i), sv, cv);
+    _mm256_storeu_ps(s + i, sv);
+    _mm256_storeu_ps(c + i, cv);
+  }
+#endif
+  for (; i < n; ++i) {
+    if (std::abs(z[i]) <= kSinCosLimit) {
+      sincos_scalar(z[i], s[i], c[i]);
+    } else {
+      s[i] = std::sin(z[i]);
+      c[i] = std::cos(z[i]);
+    }
+  }
+}
+}  // namespace
+
+void sincos_in_place(float* __restrict x, float* __restrict c, std::ptrdiff_t n) {
+  std::ptrdiff_t i = 0;
+#if INNMF_NN_AVX2
+  for (; i + 8 <= n; i += 8) {
+    __m256 s, k;
+    sincos8(_mm256_loadu_ps(x + i), s, k);
+    _mm256_storeu_ps(x + i, s);
+    _mm256_storeu_ps(c + i, k);
+  }
+#endif
+  for (; i < n; ++i) sincos_scalar(x[i], x[i], c[i]);
+}
+
+namespace {
+
+// The networks' small GEMMs (C (m, n) = init + A·B, n a multiple of 8) with what follows them
+// fused into the store while C is in registers: sin of the hidden layers, keeping z (forward),
+// the product with cos(z) (backward). Micro-tiles of 6 rows × 16 columns: 12 accumulators, 2 loads
+// of B and 6 broadcasts of A per step of k, so that the 2 FMA pipes, not the loads, set the pace.
+enum class Init { zero, bias, accumulate };
+enum class Epilogue {
+  store,   ///< C = acc
+  times,   ///< C = acc ⊙ C2
+  sin_keep,  ///< C = sin(acc), C2 = acc
+};
+
+struct GemmArgs {
+  int m, n, k;
+  const float* a;
+  long a_row, a_col;
+  const float* b;
+  long ldb;
+  const float* bias;  ///< Init::bias
+  float* c;
+  long ldc;
+  float* c2;  ///< Epilogue::sin_keep (z out) and Epilogue::times (factor in)
+  long ldc2;
+};
+
+#if INNMF_NN_AVX2
+template <int MR, int NV, Init I, Epilogue E>
+inline void micro_kernel(const GemmArgs& g, int i0, int j0) {
+  __m256 acc[MR][NV];
+  const float* a = g.a + i0 * g.a_row;
+  const float* b = g.b + j0;
+  float* c = g.c + i0 * g.ldc + j0;
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      if constexpr (I == Init::zero) acc[r][v] = _mm256_setzero_ps();
+      if constexpr (I == Init::bias) acc[r][v] = _mm256_loadu_ps(g.bias + j0 + 8 * v);
+      if constexpr (I == Init::accumulate) acc[r][v] = _mm256_loadu_ps(c + r * g.ldc + 8 * v);
+    }
+  // The struct's fields in registers, running offsets (no multiply per step).
+  const long a_col = g.a_col, ldb = g.ldb;
+  const int k = g.k;
+  const float* a_rows[MR];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) a_rows[r] = a + r * g.a_row;
+  long a_offset = 0;
+  for (int p = 0; p < k; ++p, b += ldb, a_offset += a_col) {
+    __m256 bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m256 av = _mm256_broadcast_ss(a_rows[r] + a_offset);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      float* out = c + r * g.ldc + 8 * v;
+      if constexpr (E == Epilogue::store) _mm256_storeu_ps(out, acc[r][v]);
+      if constexpr (E == Epilogue::times) {
+        const float* factor = g.c2 + (i0 + r) * g.ldc2 + j0 + 8 * v;
+        _mm256_storeu_ps(out, _mm256_mul_ps(acc[r][v], _mm256_loadu_ps(factor)));
+      }
+      if constexpr (E == Epilogue::sin_keep) {
+        _mm256_storeu_ps(g.c2 + (i0 + r) * g.ldc2 + j0 + 8 * v, acc[r][v]);
+        _mm256_storeu_ps(out, sin8_checked(acc[r][v]));
+      }
+    }
+}
+
+template <int MR, Init I, Epilogue E>
+inline void row_block(const GemmArgs& g, int i0) {
+  int j0 = 0;
+  for (; j0 + 16 <= g.n; j0 += 16) micro_kernel<MR, 2, I, E>(g, i0, j0);
+  if (j0 < g.n) micro_kernel<MR, 1, I, E>(g, i0, j0);
+}
+#endif
+
+/// The same without AVX2: a plain loop, same contract.
+template <Init I, Epilogue E>
+void gemm_plain(const GemmArgs& g) {
+  for (int i = 0; i < g.m; ++i)
+    for (int j = 0; j < g.n; ++j) {
+      float acc = I == Init::zero ? 0.0f : I == Init::bias ? g.bias[j] : g.c[i * g.ldc + j];
+      for (int p = 0; p < g.k; ++p) acc += g.a[i * g.a_row + p * g.a_col] * g.b[p * g.ldb + j];
+      float& out = g.c[i * g.ldc + j];
+      if constexpr (E == Epilogue::store) out = acc;
+      if constexpr (E == Epilogue::times) out = acc * g.c2[i * g.ldc2 + j];
+      if constexpr (E == Epilogue::sin_keep) {
+        float cosine;
+        g.c2[i * g.ldc2 + j] = acc;
+        sincos_checked(&acc, &out, &cosine, 1);
+      }
+    }
+}
+
+template <Init I, Epilogue E>
+void gemm(const GemmArgs& g) {
+#if INNMF_NN_AVX2
+  int i0 = 0;
+  for (; i0 + 6 <= g.m; i0 += 6) row_block<6, I, E>(g, i0);
+  switch (g.m - i0) {
+    case 5: row_block<5, I, E>(g, i0); break;
+    case 4: row_block<4, I, E>(g, i0); break;
+    case 3: row_block<3, I, E>(g, i0); break;
+    case 2: row_block<2, I, E>(g, i0); break;
+    case 1: row_block<1, I, E>(g, i0); break;
+    default: break;
+  }
+#else
+  gemm_plain<I, E>(g);
+#endif
+}
+
+}  // namespace
+
+void small_gemm(int m, int n, int k, const float* a, long a_row, long a_col, const float* b, long ldb,
+                const float* bias, bool accumulate, float* c, long ldc) {
+  assert(n % 8 == 0);
+  const GemmArgs g{m, n, k, a, a_row, a_col, b, ldb, bias, c, ldc, nullptr, 0};
+  if (accumulate)
+    gemm<Init::accumulate, Epilogue::store>(g);
+  else if (bias != nullptr)
+    gemm<Init::bias, Epilogue::store>(g);
+  else
+    gemm<Init::zero, Epilogue::store>(g);
 }
 
 namespace {
@@ -115,8 +345,173 @@ void sin_and_cos(RowMatrix<Scalar>& a, RowMatrix<Scalar>& cosines) {
 }  // namespace
 
 template <typename Scalar>
+bool Mlp<Scalar>::uses_fast_kernels() const {
+  return std::is_same_v<Scalar, float> && INNMF_NN_AVX2 && shape_.hidden % 8 == 0 && shape_.layers >= 2;
+}
+
+namespace {
+/// Rows of a tile of the fast path: its activations (kTile × hidden floats, 16 kB at h = 64)
+/// stay in L1 from one layer to the next, forward and backward.
+constexpr Eigen::Index kTile = 64;
+
+/// Per-thread scratch of the fast path, kept across calls (no allocation per epoch).
+std::vector<float>& thread_scratch(std::size_t size) {
+  thread_local std::vector<float> scratch;
+  if (scratch.size() < size) scratch.resize(size);
+  return scratch;
+}
+}  // namespace
+
+template <typename Scalar>
+void Mlp<Scalar>::forward_fast(const float* net, const RowMatrix<float>& X, MlpCache<float>& cache, float* out,
+                               Eigen::Index out_stride, int n_out) const {
+  const int L = shape_.layers, H = shape_.hidden, n_in = shape_.n_inputs;
+  const Eigen::Index n = X.rows();
+  cache.activations.resize(static_cast<std::size_t>(L));
+  cache.cosines.resize(static_cast<std::size_t>(L));
+  cache.pre_activations.resize(static_cast<std::size_t>(L));
+  for (int l = 1; l < L; ++l) cache.pre_activations[static_cast<std::size_t>(l)].resize(n, H);
+  // The fold (header): z_1 = X·(W_1·W_0)ᵀ + (W_1·b_0 + b_1). B operands are the transposed
+  // weights (in, out), row-major.
+  const Layer& first = layers_[0];
+  const Layer& second = layers_[1];
+  ConstWeights<float> W0(net + first.weight, H, n_in), W1(net + second.weight, H, H);
+  cache.folded_weight.noalias() = W1 * W0;  // (hidden, n_inputs)
+  const std::size_t hh = static_cast<std::size_t>(H) * H, tile_size = static_cast<std::size_t>(kTile) * H;
+  std::vector<float>& scratch =
+      thread_scratch(static_cast<std::size_t>(H) * (n_in + 1) + (L - 2) * hh + 2 * tile_size);
+  float* bias1 = scratch.data();
+  float* folded_t = bias1 + H;  // (n_inputs, hidden)
+  float* weights_t = folded_t + static_cast<std::size_t>(n_in) * H;  // layer l ≥ 2 at (l − 2)·h²
+  float* a = weights_t + (L - 2) * hh;  // (kTile, hidden) sin(z_l) of the tile, layer after layer
+  float* a_next = a + tile_size;
+  Eigen::Map<RowMatrix<float>>(folded_t, n_in, H) = cache.folded_weight.transpose();
+  Vector<float>(bias1, H).noalias() = ConstVector<float>(net + first.bias, H) * W1.transpose();
+  Vector<float>(bias1, H) += ConstVector<float>(net + second.bias, H);
+  for (int l = 2; l < L; ++l)
+    Eigen::Map<RowMatrix<float>>(weights_t + (l - 2) * hh, H, H) =
+        ConstWeights<float>(net + layers_[static_cast<std::size_t>(l)].weight, H, H).transpose();
+  const Layer& last = layers_.back();
+  const float* w_out = net + last.weight;  // (n_out, hidden)
+  for (Eigen::Index r0 = 0; r0 < n; r0 += kTile) {
+    const int rows = static_cast<int>(std::min(kTile, n - r0));
+    for (int l = 1; l < L; ++l) {
+      const bool input = l == 1;
+      const GemmArgs g{rows, H, input ? n_in : H,
+                       input ? X.data() + r0 * n_in : a,
+                       input ? n_in : H, 1,
+                       input ? folded_t : weights_t + (l - 2) * hh, H,
+                       input ? bias1 : net + layers_[static_cast<std::size_t>(l)].bias,
+                       a_next, H, cache.pre_activations[static_cast<std::size_t>(l)].data() + r0 * H, H};
+      gemm<Init::bias, Epilogue::sin_keep>(g);
+      std::swap(a, a_next);
+    }
+    // Output layer on the tile while a_{L−1} is in L1: out = a·W_outᵀ + b_out.
+    for (int i = 0; i < rows; ++i)
+      for (int o = 0; o < n_out; ++o) {
+        const float* w = w_out + static_cast<std::ptrdiff_t>(o) * H;
+        const float* x = a + static_cast<std::ptrdiff_t>(i) * H;
+#if INNMF_NN_AVX2
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        int j = 0;
+        for (; j + 16 <= H; j += 16) {
+          s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(w + j), s0);
+          s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + j + 8), _mm256_loadu_ps(w + j + 8), s1);
+        }
+        if (j < H) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(w + j), s0);
+        alignas(32) float lanes[8];
+        _mm256_store_ps(lanes, _mm256_add_ps(s0, s1));
+        float sum = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+#else
+        float sum = 0;
+        for (int j = 0; j < H; ++j) sum += x[j] * w[j];
+#endif
+        out[(r0 + i) * out_stride + o] = net[last.bias + static_cast<std::size_t>(o)] + sum;
+      }
+  }
+}
+
+template <typename Scalar>
+void Mlp<Scalar>::backward_fast(const float* net, const RowMatrix<float>& X, const float* d_out,
+                                Eigen::Index d_stride, const MlpCache<float>& cache, float* g) const {
+  const int L = shape_.layers, H = shape_.hidden, n_in = shape_.n_inputs;
+  const Layer& last = layers_.back();
+  const int n_out = last.out;
+  const Eigen::Index n = X.rows();
+  const std::size_t tile_size = static_cast<std::size_t>(kTile) * H;
+  // [dz | dz_next | sin, cos of the tile's upper layer | of its lower layer | Mᵀ (n_inputs,
+  // hidden) | Σ_rows dz_l (hidden) for l = 1..L−1]
+  std::vector<float>& scratch =
+      thread_scratch(6 * tile_size + static_cast<std::size_t>(n_in) * H + static_cast<std::size_t>(L) * H);
+  float* dz = scratch.data();
+  float* dz_next = dz + tile_size;
+  float* sin_upper = dz_next + tile_size;
+  float* cos_upper = sin_upper + tile_size;
+  float* sin_lower = cos_upper + tile_size;
+  float* cos_lower = sin_lower + tile_size;
+  float* m_t = cos_lower + tile_size;
+  float* sums = m_t + static_cast<std::size_t>(n_in) * H;
+  std::fill(m_t, m_t + static_cast<std::size_t>(n_in) * H + static_cast<std::size_t>(L) * H, 0.0f);
+  auto add_column_sums = [H](const float* rows_of, int rows, float* sum) {
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < H; ++j) sum[j] += rows_of[static_cast<std::ptrdiff_t>(i) * H + j];
+  };
+  for (Eigen::Index r0 = 0; r0 < n; r0 += kTile) {
+    const int rows = static_cast<int>(std::min(kTile, n - r0));
+    const float* d = d_out + r0 * d_stride;
+    const auto z = [&](int l) { return cache.pre_activations[static_cast<std::size_t>(l)].data() + r0 * H; };
+    // a_{L−1} = sin(z_{L−1}) and cos(z_{L−1}) of the tile, the same values forward computed.
+    sincos_checked(z(L - 1), sin_upper, cos_upper, static_cast<std::ptrdiff_t>(rows) * H);
+    // Output layer: dz_{L−1} = (d·W_out) ⊙ cos(z_{L−1}); dW_out += dᵀ·a_{L−1}; db_out += Σ_rows d.
+    gemm<Init::zero, Epilogue::times>(
+        {rows, H, n_out, d, d_stride, 1, net + last.weight, H, nullptr, dz, H, cos_upper, H});
+    gemm<Init::accumulate, Epilogue::store>(
+        {n_out, H, rows, d, 1, d_stride, sin_upper, H, nullptr, g + last.weight, H, nullptr, 0});
+    for (int i = 0; i < rows; ++i)
+      for (int o = 0; o < n_out; ++o) g[last.bias + static_cast<std::size_t>(o)] += d[i * d_stride + o];
+    // Hidden layers l = L−1..2: dW_l += dz_lᵀ·a_{l−1}; dz_{l−1} = (dz_l·W_l) ⊙ cos(z_{l−1}).
+    for (int l = L - 1; l >= 2; --l) {
+      const Layer& layer = layers_[static_cast<std::size_t>(l)];
+      sincos_checked(z(l - 1), sin_lower, cos_lower, static_cast<std::ptrdiff_t>(rows) * H);
+      add_column_sums(dz, rows, sums + static_cast<std::ptrdiff_t>(l) * H);
+      gemm<Init::accumulate, Epilogue::store>(
+          {H, H, rows, dz, 1, H, sin_lower, H, nullptr, g + layer.weight, H, nullptr, 0});
+      gemm<Init::zero, Epilogue::times>(
+          {rows, H, H, dz, H, 1, net + layer.weight, H, nullptr, dz_next, H, cos_lower, H});
+      std::swap(dz, dz_next);
+      std::swap(sin_upper, sin_lower);
+      std::swap(cos_upper, cos_lower);
+    }
+    // Layer 1 through the fold: Mᵀ += Xᵀ·dz_1 (n_inputs, hidden), s = Σ_rows dz_1.
+    add_column_sums(dz, rows, sums + H);
+    gemm<Init::accumulate, Epilogue::store>(
+        {n_in, H, rows, X.data() + r0 * n_in, 1, n_in, dz, H, nullptr, m_t, H, nullptr, 0});
+  }
+  for (int l = 2; l < L; ++l)
+    Vector<float>(g + layers_[static_cast<std::size_t>(l)].bias, H) += ConstVector<float>(sums + static_cast<std::ptrdiff_t>(l) * H, H);
+  // dW_1 += M·W_0ᵀ + sᵀ·b_0, db_1 += s, dW_0 += W_1ᵀ·M, db_0 += s·W_1 (backward() below).
+  const Layer& first = layers_[0];
+  const Layer& second = layers_[1];
+  ConstWeights<float> W0(net + first.weight, H, n_in), W1(net + second.weight, H, H);
+  ConstVector<float> b0(net + first.bias, H), s(sums + H, H);
+  const auto M = Eigen::Map<const RowMatrix<float>>(m_t, n_in, H).transpose();  // (hidden, n_inputs)
+  Eigen::Map<RowMatrix<float>> dW1(g + second.weight, H, H);
+  dW1.noalias() += M * W0.transpose();
+  dW1.noalias() += s.transpose() * b0;
+  Vector<float>(g + second.bias, H) += s;
+  Eigen::Map<RowMatrix<float>>(g + first.weight, H, n_in).noalias() += W1.transpose() * M;
+  Vector<float>(g + first.bias, H).noalias() += s * W1;
+}
+
+template <typename Scalar>
 void Mlp<Scalar>::forward_one(const Scalar* net, const RowMatrix<Scalar>& X, MlpCache<Scalar>& cache,
                               Scalar* out, Eigen::Index out_stride, int n_out) const {
+  if constexpr (std::is_same_v<Scalar, float>) {
+    if (uses_fast_kernels()) {
+      forward_fast(net, X, cache, out, out_stride, n_out);
+      return;
+    }
+  }
   const int hidden_layers = shape_.layers;
   const bool fold = hidden_layers >= 2;
   cache.activations.resize(static_cast<std::size_t>(hidden_layers));
@@ -153,20 +548,35 @@ void Mlp<Scalar>::forward_one(const Scalar* net, const RowMatrix<Scalar>& X, Mlp
 }
 
 template <typename Scalar>
+void Mlp<Scalar>::size_outputs(Eigen::Index n, RowMatrix<Scalar>& out, std::vector<MlpCache<Scalar>>& caches) const {
+  if (out.rows() != n || out.cols() != shape_.n_outputs) out.resize(n, shape_.n_outputs);
+  caches.resize(static_cast<std::size_t>(n_networks()));
+}
+
+template <typename Scalar>
+void Mlp<Scalar>::forward_network(const Scalar* params, const RowMatrix<Scalar>& X, RowMatrix<Scalar>& out,
+                                  std::vector<MlpCache<Scalar>>& caches, int k) const {
+  assert(k >= 0 && k < n_networks() && out.rows() == X.rows() && caches.size() == static_cast<std::size_t>(n_networks()));
+  const int width = network_outputs();
+  forward_one(params + static_cast<std::size_t>(k) * per_network_, X, caches[static_cast<std::size_t>(k)],
+              out.data() + static_cast<std::ptrdiff_t>(k) * width, shape_.n_outputs, width);
+}
+
+template <typename Scalar>
 void Mlp<Scalar>::forward(const Scalar* params, const RowMatrix<Scalar>& X, RowMatrix<Scalar>& out,
                           std::vector<MlpCache<Scalar>>& caches, int first, int last) const {
   check_range(first, last);
-  if (out.rows() != X.rows() || out.cols() != shape_.n_outputs) out.resize(X.rows(), shape_.n_outputs);
-  caches.resize(static_cast<std::size_t>(n_networks()));
+  size_outputs(X.rows(), out, caches);
   if (shape_.architecture == Architecture::shared) {
-    if (first < last) forward_one(params, X, caches[0], out.data(), shape_.n_outputs, shape_.n_outputs);
+    if (first < last) forward_network(params, X, out, caches, 0);
     return;
   }
   // Per-component: the K networks are independent; each thread writes its own column.
-#pragma omp parallel for schedule(static)
-  for (int k = first; k < last; ++k)
-    forward_one(params + static_cast<std::size_t>(k) * per_network_, X,
-                caches[static_cast<std::size_t>(k)], out.data() + k, shape_.n_outputs, 1);
+#pragma omp parallel
+  {
+    const auto [begin, end] = network_block(first, last, omp_get_thread_num(), omp_get_num_threads());
+    for (int k = begin; k < end; ++k) forward_network(params, X, out, caches, k);
+  }
 }
 
 template <typename Scalar>
@@ -177,60 +587,80 @@ void Mlp<Scalar>::check_range(int first, int last) const {
 }
 
 template <typename Scalar>
+void Mlp<Scalar>::backward_one(const Scalar* net, const RowMatrix<Scalar>& X, const Scalar* d_out,
+                               Eigen::Index d_stride, const MlpCache<Scalar>& cache, Scalar* g) const {
+  if constexpr (std::is_same_v<Scalar, float>) {
+    if (uses_fast_kernels()) {
+      backward_fast(net, X, d_out, d_stride, cache, g);
+      return;
+    }
+  }
+  const bool fold = shape_.layers >= 2;
+  const Layer& last = layers_.back();
+  const RowMatrix<Scalar> d_result =
+      Eigen::Map<const RowMatrix<Scalar>, 0, Eigen::OuterStride<>>(d_out, X.rows(), last.out, Eigen::OuterStride<>(d_stride));
+  // Output layer: dW = d_resultᵀ · a_{L−1}, db = Σ_rows d_result, d_a = d_result · W.
+  Eigen::Map<RowMatrix<Scalar>>(g + last.weight, last.out, last.in).noalias() +=
+      d_result.transpose() * cache.activations.back();
+  Vector<Scalar>(g + last.bias, last.out) += d_result.colwise().sum();
+  RowMatrix<Scalar> d_a, d_next;
+  d_a.noalias() = d_result * ConstWeights<Scalar>(net + last.weight, last.out, last.in);
+  for (int l = shape_.layers - 1; l >= 0; --l) {
+    const Layer& layer = layers_[static_cast<std::size_t>(l)];
+    ConstWeights<Scalar> W(net + layer.weight, layer.out, layer.in);
+    Eigen::Map<RowMatrix<Scalar>> dW(g + layer.weight, layer.out, layer.in);
+    Vector<Scalar> db(g + layer.bias, layer.out);
+    if (l > 0)  // a_l = sin(z_l) ⇒ dz_l = da_l ⊙ cos(z_l)
+      d_a.array() *= cache.cosines[static_cast<std::size_t>(l)].array();
+    if (l == 1 && fold) {
+      // Through z_1 = (X·W_0ᵀ + b_0)·W_1ᵀ + b_1 without forming a_0 or its gradient:
+      // M = dz_1ᵀ·X, s = Σ_rows dz_1; dW_1 += M·W_0ᵀ + sᵀ·b_0, db_1 += s, dW_0 += W_1ᵀ·M, db_0 += s·W_1.
+      const Layer& first = layers_[0];
+      ConstWeights<Scalar> W0(net + first.weight, first.out, first.in);
+      ConstVector<Scalar> b0(net + first.bias, first.out);
+      const RowMatrix<Scalar> M = d_a.transpose() * X;  // (hidden, n_inputs)
+      const Eigen::Matrix<Scalar, 1, Eigen::Dynamic> s = d_a.colwise().sum();
+      dW.noalias() += M * W0.transpose();
+      dW.noalias() += s.transpose() * b0;
+      db += s;
+      Eigen::Map<RowMatrix<Scalar>>(g + first.weight, first.out, first.in).noalias() += W.transpose() * M;
+      Vector<Scalar>(g + first.bias, first.out).noalias() += s * W;
+      break;
+    }
+    const RowMatrix<Scalar>& input = l == 0 ? X : cache.activations[static_cast<std::size_t>(l - 1)];
+    dW.noalias() += d_a.transpose() * input;
+    db += d_a.colwise().sum();
+    if (l > 0) {
+      d_next.noalias() = d_a * W;
+      std::swap(d_a, d_next);
+    }
+  }
+}
+
+template <typename Scalar>
+void Mlp<Scalar>::backward_network(const Scalar* params, const RowMatrix<Scalar>& X, const RowMatrix<Scalar>& d_out,
+                                   const std::vector<MlpCache<Scalar>>& caches, Scalar* grad, int k) const {
+  assert(k >= 0 && k < n_networks() && d_out.rows() == X.rows() && d_out.cols() == shape_.n_outputs);
+  const std::size_t offset = static_cast<std::size_t>(k) * per_network_;
+  backward_one(params + offset, X, d_out.data() + static_cast<std::ptrdiff_t>(k) * network_outputs(), d_out.cols(),
+               caches[static_cast<std::size_t>(k)], grad + offset);
+}
+
+template <typename Scalar>
 void Mlp<Scalar>::backward(const Scalar* params, const RowMatrix<Scalar>& X,
                            const RowMatrix<Scalar>& d_out,
                            const std::vector<MlpCache<Scalar>>& caches, Scalar* grad, int first,
                            int last) const {
   check_range(first, last);
-  const bool fold = shape_.layers >= 2;
-  auto backward_one = [&](int k, const RowMatrix<Scalar>& d_result) {
-    const Scalar* net = params + static_cast<std::size_t>(k) * per_network_;
-    Scalar* g = grad + static_cast<std::size_t>(k) * per_network_;
-    const auto& cache = caches[static_cast<std::size_t>(k)];
-    const Layer& last = layers_.back();
-    // Output layer: dW = d_resultᵀ · a_{L−1}, db = Σ_rows d_result, d_a = d_result · W.
-    Eigen::Map<RowMatrix<Scalar>>(g + last.weight, last.out, last.in).noalias() +=
-        d_result.transpose() * cache.activations.back();
-    Vector<Scalar>(g + last.bias, last.out) += d_result.colwise().sum();
-    RowMatrix<Scalar> d_a, d_next;
-    d_a.noalias() = d_result * ConstWeights<Scalar>(net + last.weight, last.out, last.in);
-    for (int l = shape_.layers - 1; l >= 0; --l) {
-      const Layer& layer = layers_[static_cast<std::size_t>(l)];
-      ConstWeights<Scalar> W(net + layer.weight, layer.out, layer.in);
-      Eigen::Map<RowMatrix<Scalar>> dW(g + layer.weight, layer.out, layer.in);
-      Vector<Scalar> db(g + layer.bias, layer.out);
-      if (l > 0)  // a_l = sin(z_l) ⇒ dz_l = da_l ⊙ cos(z_l)
-        d_a.array() *= cache.cosines[static_cast<std::size_t>(l)].array();
-      if (l == 1 && fold) {
-        // Through z_1 = (X·W_0ᵀ + b_0)·W_1ᵀ + b_1 without forming a_0 or its gradient:
-        // M = dz_1ᵀ·X, s = Σ_rows dz_1; dW_1 += M·W_0ᵀ + sᵀ·b_0, db_1 += s, dW_0 += W_1ᵀ·M, db_0 += s·W_1.
-        const Layer& first = layers_[0];
-        ConstWeights<Scalar> W0(net + first.weight, first.out, first.in);
-        ConstVector<Scalar> b0(net + first.bias, first.out);
-        const RowMatrix<Scalar> M = d_a.transpose() * X;  // (hidden, n_inputs)
-        const Eigen::Matrix<Scalar, 1, Eigen::Dynamic> s = d_a.colwise().sum();
-        dW.noalias() += M * W0.transpose();
-        dW.noalias() += s.transpose() * b0;
-        db += s;
-        Eigen::Map<RowMatrix<Scalar>>(g + first.weight, first.out, first.in).noalias() += W.transpose() * M;
-        Vector<Scalar>(g + first.bias, first.out).noalias() += s * W;
-        break;
-      }
-      const RowMatrix<Scalar>& input = l == 0 ? X : cache.activations[static_cast<std::size_t>(l - 1)];
-      dW.noalias() += d_a.transpose() * input;
-      db += d_a.colwise().sum();
-      if (l > 0) {
-        d_next.noalias() = d_a * W;
-        std::swap(d_a, d_next);
-      }
-    }
-  };
   if (shape_.architecture == Architecture::shared) {
-    if (first < last) backward_one(0, d_out);
+    if (first < last) backward_network(params, X, d_out, caches, grad, 0);
     return;
   }
-#pragma omp parallel for schedule(static)
-  for (int k = first; k < last; ++k) backward_one(k, d_out.col(k));
+#pragma omp parallel
+  {
+    const auto [begin, end] = network_block(first, last, omp_get_thread_num(), omp_get_num_threads());
+    for (int k = end - 1; k >= begin; --k) backward_network(params, X, d_out, caches, grad, k);
+  }
 }
 
 template <typename Scalar>

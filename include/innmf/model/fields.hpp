@@ -77,9 +77,23 @@ class GridField {
     std::vector<int> left;            ///< knot at or before t
     std::vector<Scalar> fraction;     ///< 0 at the left knot, < 1
     RowMatrix<Scalar> value;          ///< (n, K)
+    RowMatrix<Scalar> knot_value;     ///< (n_knots, K) softplus(θ), by forward
+    RowMatrix<Scalar> knot_slope;     ///< (n_knots, K) softplus'(θ), by forward, for backward
   };
   Batch prepare(const std::vector<double>& times) const;
-  void forward(const Scalar* theta, Batch& batch) const;
+  /// batch.value at the prepared times; softplus and its derivative once per knot.
+  void forward(const Scalar* theta, Batch& batch) const {
+    size_tables(batch);
+    knots(theta, batch, 0, n_knots_);
+    interpolate(batch, 0, static_cast<Eigen::Index>(batch.left.size()));
+  }
+  /// forward() in parts, for one clip shared by several threads: size_tables (one thread), then
+  /// knots over disjoint knot ranges, then, once every knot is done, interpolate over disjoint
+  /// row ranges.
+  void size_tables(Batch& batch) const;
+  void knots(const Scalar* theta, Batch& batch, Eigen::Index begin, Eigen::Index end) const;
+  void interpolate(Batch& batch, Eigen::Index begin, Eigen::Index end) const;
+  /// grad += ∂L/∂θ given d_value = ∂L/∂value, after forward() with the same θ.
   void backward(const Scalar* theta, const Batch& batch, const RowMatrix<Scalar>& d_value,
                 Scalar* grad) const;
 

@@ -127,11 +127,19 @@ class InnmfModel {
     nn::ParameterBuffer<Scalar> block;  ///< (rows, n_freqs) a row tile of Ŷ, then of G = ∂D/∂Ŷ
     Eigen::Array<Scalar, Eigen::Dynamic, 1> ratio;  ///< (n_freqs) y / ŷ of one row
   };
-  /// A grid clip as a dense block, a tile of rows (frames) at a time so that the tile stays in
-  /// cache: Ŷ = H·W_cᵀ, G = normalizer·∂D/∂Ŷ, dH = G·W_c, dW_c += Gᵀ·H. Writes dH (n_times, K),
-  /// adds dW into work.d_templates; returns Σ D over the clip (not normalised).
+  /// Rows [row_begin, row_end) (frames) of a grid clip as a dense block, a tile of rows at a time
+  /// so that the tile stays in cache: Ŷ = H·W_cᵀ, G = normalizer·∂D/∂Ŷ, dH = G·W_c,
+  /// dW_c += Gᵀ·H. Writes those rows of dH (sized (n_times, K) by the caller), adds dW into
+  /// work.d_templates; returns Σ D over the rows (not normalised).
   double dense_block(const PreparedClip& clip, const RowMatrix<Scalar>& W, const RowMatrix<Scalar>& H,
-                     double normalizer, RowMatrix<Scalar>& dH, DenseWorkspace& work) const;
+                     double normalizer, RowMatrix<Scalar>& dH, DenseWorkspace& work, Eigen::Index row_begin,
+                     Eigen::Index row_end) const;
+  /// A unit of evaluate_factors' point work: rows [begin, end) of clip `clip` (a grid clip is
+  /// split into one range per thread when there are fewer clips than threads).
+  struct WorkItem {
+    std::size_t clip;
+    Eigen::Index begin, end;
+  };
   void forward_activations(std::size_t c);
   const RowMatrix<Scalar>& activation_values(std::size_t c) const;
   void backward_activations(std::size_t c, const RowMatrix<Scalar>& d_value, Scalar* grad);
@@ -145,6 +153,7 @@ class InnmfModel {
   std::vector<DenseWorkspace> workspaces_;      ///< one per OpenMP thread
   std::vector<RowMatrix<Scalar>> d_activations_;  ///< per clip: ∂L/∂H at its U_t
   RowMatrix<Scalar> d_templates_;                 ///< evaluate()'s ∂L/∂W at U_f (|U_f|, K)
+  std::vector<WorkItem> items_;                   ///< evaluate_factors' work list
 };
 
 /// One row of a dense block, in place: ŷ in `g`, G = normalizer·∂D/∂ŷ out; returns Σ D_β(y|ŷ)

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "innmf/nn/encoding.hpp"
@@ -34,11 +35,31 @@ struct MlpShape {
   Architecture architecture = Architecture::per_component;
 };
 
+/// C (m, n) = init + A·B in float, register-blocked (AVX2 + FMA; a plain loop elsewhere), for the
+/// networks' small GEMMs: A element (i, p) at a[i·a_row + p·a_col] (so Aᵀ of a row-major matrix
+/// is a_row = 1), B (k, n) row-major with leading dimension ldb, C row-major (ldc); n a multiple
+/// of 8. init: C's own values when `accumulate`, else `bias` (n) on every row, else 0.
+/// The naive triple loop is its reference (tests/nn/test_mlp.cpp).
+void small_gemm(int m, int n, int k, const float* a, long a_row, long a_col, const float* b, long ldb,
+                const float* bias, bool accumulate, float* c, long ldc);
+
+/// Block `thread` of networks [first, last) split into n_threads contiguous blocks. Forward and
+/// backward use the same blocks, so that a thread back-propagates the networks whose caches it
+/// wrote (in reverse order: the most recent caches are the likeliest still in its cache).
+inline std::pair<int, int> network_block(int first, int last, int thread, int n_threads) {
+  const long count = last - first;
+  return {first + static_cast<int>(count * thread / n_threads), first + static_cast<int>(count * (thread + 1) / n_threads)};
+}
+
 /// Saved forward activations of one network for a batch, needed by backward.
 template <typename Scalar>
 struct MlpCache {
   std::vector<RowMatrix<Scalar>> activations;  ///< a_0 … a_{L−1}, each (n, hidden); a_0 unused when folded
   std::vector<RowMatrix<Scalar>> cosines;      ///< cos(z_l) for l ≥ 1 (index l), sin's derivative
+  /// The fast path (Mlp::uses_fast_kernels) keeps only z_l for l ≥ 1 (index l), (n, hidden), and
+  /// recomputes sin and cos from them tile by tile in backward: half the bytes that stream
+  /// between forward and backward; `activations` and `cosines` then hold empty entries.
+  std::vector<RowMatrix<Scalar>> pre_activations;
   RowMatrix<Scalar> folded_weight;             ///< (hidden, n_inputs) W_1·W_0 (layers ≥ 2)
 };
 
@@ -82,6 +103,23 @@ class Mlp {
   void backward(const Scalar* params, const RowMatrix<Scalar>& X, const RowMatrix<Scalar>& d_out,
                 const std::vector<MlpCache<Scalar>>& caches, Scalar* grad, int first, int last) const;
 
+  /// Sizes `out` (n, n_outputs; kept if already so) and `caches` (one per network) for
+  /// forward_network calls from several threads.
+  void size_outputs(Eigen::Index n, RowMatrix<Scalar>& out, std::vector<MlpCache<Scalar>>& caches) const;
+  /// Network k alone, without OpenMP (the caller spreads networks over its threads, e.g. one
+  /// parallel region for the network and the softplus after it, fields.cpp): its output
+  /// column(s) of `out` and caches[k], bit-identical to forward()'s. Needs size_outputs first.
+  void forward_network(const Scalar* params, const RowMatrix<Scalar>& X, RowMatrix<Scalar>& out,
+                       std::vector<MlpCache<Scalar>>& caches, int k) const;
+  /// Network k alone, without OpenMP: adds its ∂L/∂params to its range of `grad`, bit-identical
+  /// to backward()'s.
+  void backward_network(const Scalar* params, const RowMatrix<Scalar>& X, const RowMatrix<Scalar>& d_out,
+                        const std::vector<MlpCache<Scalar>>& caches, Scalar* grad, int k) const;
+
+  /// True when networks run through the register-blocked float kernels (float, AVX2 + FMA,
+  /// hidden a multiple of 8, at least 2 hidden layers); otherwise through Eigen.
+  bool uses_fast_kernels() const;
+
   /// Human-readable layout ("network k, layer l: weight (out, in) at offset …") for the model file.
   std::string layout_json() const;
 
@@ -94,6 +132,13 @@ class Mlp {
   void check_range(int first, int last) const;
   void forward_one(const Scalar* net, const RowMatrix<Scalar>& X, MlpCache<Scalar>& cache,
                    Scalar* out, Eigen::Index out_stride, int n_out) const;
+  void backward_one(const Scalar* net, const RowMatrix<Scalar>& X, const Scalar* d_out, Eigen::Index d_stride,
+                    const MlpCache<Scalar>& cache, Scalar* g) const;
+  // The register-blocked float path of forward_one / backward_one (uses_fast_kernels()).
+  void forward_fast(const float* net, const RowMatrix<float>& X, MlpCache<float>& cache, float* out,
+                    Eigen::Index out_stride, int n_out) const;
+  void backward_fast(const float* net, const RowMatrix<float>& X, const float* d_out, Eigen::Index d_stride,
+                     const MlpCache<float>& cache, float* g) const;
   MlpShape shape_;
   std::vector<Layer> layers_;  ///< layers_[0..layers−1] hidden, layers_.back() output
   std::size_t per_network_ = 0;
