@@ -100,8 +100,8 @@ Command add_reconstruct_command(CLI::App& app, CommonOptions& common) {
                   "Stop once the loss falls by less than this fraction in one update (0: never stop early)");
   sub->add_option("--template-sampling", o.template_sampling,
                   "iN-NMF models between their training frequencies: grid (evaluate at the training "
-                  "STFT's bins, interpolate linearly: no ripple) or direct (evaluate the networks "
-                  "at the bins)")
+                  "frequencies of any representation, interpolate linearly: no ripple) or direct "
+                  "(evaluate the networks at the bins)")
       ->capture_default_str();
   sub->add_option("--metrics", o.metrics, "Also write the result (one JSON line) to this file");
   add_common_options(*sub, common);

@@ -227,8 +227,8 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
       ->capture_default_str();
   sub->add_option("--template-sampling", o.template_sampling,
                   "iN-NMF models between their training frequencies: grid (evaluate at the training "
-                  "STFT's bins, interpolate linearly: no ripple) or direct (evaluate the networks "
-                  "at the bins)")
+                  "frequencies of any representation, interpolate linearly: no ripple) or direct "
+                  "(evaluate the networks at the bins)")
       ->capture_default_str();
   auto& s = o.separation;
   sub->add_option("--iters", s.iterations, "Maximum number of updates of the activations")->capture_default_str();

@@ -1,5 +1,7 @@
 #include "innmf/io/innmf_model_file.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -35,6 +37,7 @@ void write_innmf_model(const std::string& path, const InnmfModelRecord& r) {
   h5::write_vector(templates, "params", r.template_params, "network parameters");
   h5::write_vector(templates, "phases", r.template_phases, "rad");
   h5::write_attribute(templates, "layout", r.template_layout_json);
+  if (!r.training_freqs.empty()) h5::write_vector(templates, "training_freqs", r.training_freqs, "Hz");
 
   auto activations = h5::create_group(file, "activations");
   h5::write_strings(activations, "name", r.clip_names);
@@ -87,6 +90,9 @@ InnmfModelRecord read_innmf_model(const std::string& path) {
     r.template_params = h5::read_vector<float>(templates, "params");
     r.template_phases = h5::read_vector<double>(templates, "phases");
     r.template_layout_json = h5::read_string_attribute(templates, "layout");
+    // Optional: models written before it was recorded are still version 1 (nothing else changed).
+    if (h5::exists(templates, "training_freqs"))
+      r.training_freqs = h5::read_vector<double>(templates, "training_freqs");
     auto activations = h5::open_group(file, "activations");
     r.clip_names = h5::read_strings(activations, "name");
     r.clip_durations = h5::read_vector<double>(activations, "duration");
@@ -101,6 +107,12 @@ InnmfModelRecord read_innmf_model(const std::string& path) {
   if (static_cast<std::int64_t>(r.template_phases.size()) != r.n_fourier || r.rank < 1)
     throw InputError(fmt::format("{}: inconsistent model (rank {}, {} phases for n_fourier {})", path,
                                  r.rank, r.template_phases.size(), r.n_fourier));
+  if (!std::is_sorted(r.training_freqs.begin(), r.training_freqs.end()) ||
+      std::adjacent_find(r.training_freqs.begin(), r.training_freqs.end()) != r.training_freqs.end() ||
+      std::any_of(r.training_freqs.begin(), r.training_freqs.end(), [](double f) { return !std::isfinite(f); }))
+    throw InputError(fmt::format("{}: /templates/training_freqs is not increasing and finite: regenerate "
+                                 "the model",
+                                 path));
   return r;
 }
 

@@ -252,6 +252,15 @@ std::vector<double> ModelFile::training_loss() const {
   }
 }
 
+std::vector<double> ModelFile::training_frequencies() const {
+  if (!h5::exists(file_, "templates/training_freqs")) return {};
+  try {
+    return h5::read_vector<double>(file_, "templates/training_freqs");
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", path_, e.what()));
+  }
+}
+
 std::uint64_t ModelFile::length_or_zero(const std::string& dataset) const {
   if (!h5::exists(file_, dataset)) return 0;
   try {
@@ -286,6 +295,12 @@ ModelSummary summarize(const ModelFile& file) {
     const auto loss = file.training_loss();
     s.iterations = static_cast<std::int64_t>(loss.size());
     if (!loss.empty()) s.final_loss = loss.back();
+    const auto freqs = file.training_frequencies();  // increasing
+    s.n_training_freqs = freqs.size();
+    if (!freqs.empty()) {
+      s.min_training_freq = freqs.front();
+      s.max_training_freq = freqs.back();
+    }
   }
   return s;
 }
@@ -311,6 +326,12 @@ std::string to_json(const ModelSummary& s) {
          {h.kind == kClassicModelKind ? "iterations" : "epochs", s.iterations},
          {"final_loss", std::isfinite(s.final_loss) ? json(s.final_loss) : json(nullptr)},
          {"created_by", h.created_by}};
+  if (h.kind != kClassicModelKind) {
+    const bool stored = s.n_training_freqs > 0;
+    j["training_freqs"] = {{"count", s.n_training_freqs},
+                           {"min_hz", stored ? json(s.min_training_freq) : json(nullptr)},
+                           {"max_hz", stored ? json(s.max_training_freq) : json(nullptr)}};
+  }
   return j.dump(2);
 }
 
@@ -334,6 +355,11 @@ std::string to_text(const ModelSummary& s) {
                        s.n_frames, s.seconds, s.sources, s.sources == 1 ? "" : "s");
   } else {
     out += fmt::format("{:<16}continuous field over 0 – {:.1f} Hz\n", "templates", s.max_frequency);
+    if (s.n_training_freqs > 0)
+      out += fmt::format("{:<16}{} frequencies, {:.1f} – {:.1f} Hz\n", "fitted at", s.n_training_freqs,
+                         s.min_training_freq, s.max_training_freq);
+    else
+      out += fmt::format("{:<16}not stored (a model file from before they were)\n", "fitted at");
     out += fmt::format("{:<16}{} clip{}\n", "activations", s.sources, s.sources == 1 ? "" : "s");
   }
   const std::string steps = classic ? "updates" : "epochs";

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -74,6 +75,20 @@ model::classic::Matrix interpolate_rows(const std::vector<double>& knots, const 
   return out;
 }
 
+/// True if every one of `freqs` is one of the increasing `knots` up to float32 rounding (point
+/// files store Hz as float32, so a training STFT's bin k·sr/n_fft may come back 1 ulp off).
+bool all_at_knots(const std::vector<double>& knots, const std::vector<double>& freqs) {
+  constexpr double kRelative = 1e-6;  // float32's ε is 1.2e-7
+  for (const double f : freqs) {
+    const auto above = std::lower_bound(knots.begin(), knots.end(), f);
+    const double tolerance = kRelative * std::max(std::abs(f), 1.0);
+    const bool near_above = above != knots.end() && *above - f <= tolerance;
+    const bool near_below = above != knots.begin() && f - *(above - 1) <= tolerance;
+    if (!near_above && !near_below) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 model::classic::Matrix SourceModel::templates_at_bins(int n_fft, double sample_rate, TemplateSampling sampling) const {
@@ -82,11 +97,21 @@ model::classic::Matrix SourceModel::templates_at_bins(int n_fft, double sample_r
     return classic_->W;
   }
   const auto freqs = bin_frequencies(n_fft, sample_rate);
-  const int trained = trained_n_fft();
-  if (sampling == TemplateSampling::direct || trained < 2 || (trained == n_fft && header_.sample_rate == sample_rate))
-    return neural_->templates_at(freqs);  // (n_bins, K) row-major; Eigen converts to column-major
-  const auto knots = bin_frequencies(trained, header_.sample_rate);
+  // (n_bins, K) row-major; Eigen converts to column-major.
+  if (sampling == TemplateSampling::direct) return neural_->templates_at(freqs);
+  const auto knots = training_frequencies();
+  // Requested bins that are all training frequencies (the training STFT itself, or one STFT
+  // part of a hybrid) are evaluated where they are: the values interpolation gives there, without
+  // the float32 rounding of the stored frequencies.
+  if (knots.size() < 2 || all_at_knots(knots, freqs)) return neural_->templates_at(freqs);
   return interpolate_rows(knots, neural_->templates_at(knots), freqs);
+}
+
+std::vector<double> SourceModel::training_frequencies() const {
+  if (!neural_) return {};
+  if (!neural_->record().training_freqs.empty()) return neural_->record().training_freqs;
+  const int trained = trained_n_fft();  // a file from before U_f was stored: its STFT's bins
+  return trained >= 2 ? bin_frequencies(trained, header_.sample_rate) : std::vector<double>{};
 }
 
 std::string SourceModel::trained_window() const {

@@ -652,6 +652,9 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   record.template_params.assign(model.template_params().begin(), model.template_params().end());
   record.template_phases = model.template_field().encoding().phases();
   record.template_layout_json = model.template_field().mlp().layout_json();
+  // The global U_f (every rank's since use_unique_frequencies): where the networks were fitted,
+  // so that separation can interpolate between these instead of evaluating the ripple between them.
+  record.training_freqs = prepared.unique_freqs;
   record.loss_curve = report.loss;
   record.activation_params = gather_by_clip(comm, model, model.activation_params().data(), owner, global_index);
   if (comm.is_root()) {

@@ -9,6 +9,9 @@
 //   /templates/params       [n] float32, the template network's flat parameter buffer
 //   /templates/phases       [n_fourier] float64, rad: the Fourier-feature phases b_j
 //                           attr layout (JSON): where each layer's weights sit in params
+//   /templates/training_freqs [n_freqs] float64, Hz: the sorted unique frequencies U_f of all
+//                           training points (snapped by --f-quantum), where the networks were
+//                           fitted; optional (files written before it lack it)
 //   /activations/name       [clips] string, /activations/duration [clips] float64 s
 //   /activations/offset     [clips] uint64, /activations/size [clips] uint64
 //   /activations/params     [m] float32: per clip, grid knots θ (n_knots, K) row-major (H =
@@ -39,6 +42,9 @@ struct InnmfModelRecord {
   std::vector<float> template_params;
   std::vector<double> template_phases;
   std::string template_layout_json;
+  /// U_f [Hz], increasing: the frequencies the networks were fitted at (the union of every
+  /// clip's, over all ranks). Empty when the file predates the dataset.
+  std::vector<double> training_freqs;
   std::vector<std::string> clip_names;
   std::vector<double> clip_durations;
   std::vector<std::uint64_t> activation_offsets, activation_sizes;

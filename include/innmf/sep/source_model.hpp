@@ -22,10 +22,13 @@ namespace innmf::sep {
 
 /// How an iN-NMF model's templates are sampled at frequencies it was not trained on.
 enum class TemplateSampling {
-  /// Evaluate the networks at the training frequencies (a model trained on one STFT: its bins)
-  /// and interpolate linearly between them. The networks are fitted only there; between those
-  /// frequencies they ripple (the top Fourier feature's period is about two training bins), and
-  /// the interpolation removes the ripple: bench/reconstruct measured it. The default.
+  /// Evaluate the networks at the training frequencies U_f (any representation: an STFT's bins,
+  /// a CQT's or wavelet's centre frequencies, the snapped peak frequencies of sines; stored in
+  /// the model file) and interpolate linearly between them, constant beyond the first and last.
+  /// The networks are fitted only there; between those frequencies they ripple (the top Fourier
+  /// feature's period is about two bins of a 1000-point STFT at 8 kHz), and the interpolation
+  /// removes the ripple: bench/reconstruct measured it. Files written before U_f was stored fall
+  /// back to the bins of the training STFT (trained_n_fft()), else to direct. The default.
   training_grid,
   /// Evaluate the networks at the requested frequencies themselves (the paper's way).
   direct,
@@ -49,10 +52,14 @@ class SourceModel {
   /// The templates at the bins k · sample_rate / n_fft, k = 0..n_fft/2: (n_fft/2 + 1, K),
   /// non-negative, approximating |X|^p for the model's p. Classic models throw UsageError unless
   /// (n_fft, sample_rate) are the ones they were learned with. iN-NMF models are sampled as
-  /// `sampling` says (training_grid needs a model trained on one STFT; others are sampled
-  /// directly); at the training bins themselves both give the same values.
+  /// `sampling` says; at bins that are training frequencies both ways give the same values.
   model::classic::Matrix templates_at_bins(int n_fft, double sample_rate,
                                            TemplateSampling sampling = TemplateSampling::training_grid) const;
+
+  /// Where an iN-NMF model's networks were fitted [Hz], increasing: the model file's
+  /// /templates/training_freqs; for a file written before it, the bins of trained_n_fft() at the
+  /// model's sample rate; else (and for classic models) empty.
+  std::vector<double> training_frequencies() const;
 
   /// The STFT window the model's training data used ("" for other representations or if it
   /// does not say).
