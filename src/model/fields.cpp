@@ -1,7 +1,5 @@
 #include "innmf/model/fields.hpp"
 
-#include <omp.h>
-
 #include <cmath>
 #include <fmt/format.h>
 
@@ -37,16 +35,13 @@ void NeuralField<Scalar>::forward(const Scalar* params, FieldBatch<Scalar>& batc
   mlp_.size_outputs(n, batch.pre, batch.caches);
   if (batch.value.rows() != n || batch.value.cols() != batch.pre.cols()) batch.value.resize(n, batch.pre.cols());
   const int width = mlp_.network_outputs();
-  // One parallel region: each thread runs whole networks and the softplus of their columns;
-  // the same block of networks as backward (nn::network_block).
-#pragma omp parallel if (mlp_.n_networks() > 1)
-  {
-    const auto [begin, end] = nn::network_block(first, last, omp_get_thread_num(), omp_get_num_threads());
-    for (int k = begin; k < end; ++k) {
-      mlp_.forward_network(params, batch.features, batch.pre, batch.caches, k);
-      for (Eigen::Index i = 0; i < n; ++i)
-        for (int o = k * width; o < (k + 1) * width; ++o) batch.value(i, o) = nn::softplus(batch.pre(i, o));
-    }
+  // One parallel region: threads take whole networks one at a time and the softplus of their
+  // columns (dynamic, nn::Mlp::forward).
+#pragma omp parallel for schedule(dynamic, 1) if (mlp_.n_networks() > 1)
+  for (int k = first; k < last; ++k) {
+    mlp_.forward_network(params, batch.features, batch.pre, batch.caches, k);
+    for (Eigen::Index i = 0; i < n; ++i)
+      for (int o = k * width; o < (k + 1) * width; ++o) batch.value(i, o) = nn::softplus(batch.pre(i, o));
   }
 }
 
@@ -61,15 +56,12 @@ void NeuralField<Scalar>::backward(const Scalar* params, const FieldBatch<Scalar
   const Eigen::Index n = batch.pre.rows();
   const int width = mlp_.network_outputs();
   RowMatrix<Scalar> d_pre(n, batch.pre.cols());
-#pragma omp parallel if (mlp_.n_networks() > 1)
-  {
-    const auto [begin, end] = nn::network_block(first, last, omp_get_thread_num(), omp_get_num_threads());
-    for (int k = end - 1; k >= begin; --k) {
-      for (Eigen::Index i = 0; i < n; ++i)
-        for (int o = k * width; o < (k + 1) * width; ++o)
-          d_pre(i, o) = d_value(i, o) * nn::softplus_derivative(batch.pre(i, o));
-      mlp_.backward_network(params, batch.features, d_pre, batch.caches, grad, k);
-    }
+#pragma omp parallel for schedule(dynamic, 1) if (mlp_.n_networks() > 1)
+  for (int k = last - 1; k >= first; --k) {
+    for (Eigen::Index i = 0; i < n; ++i)
+      for (int o = k * width; o < (k + 1) * width; ++o)
+        d_pre(i, o) = d_value(i, o) * nn::softplus_derivative(batch.pre(i, o));
+    mlp_.backward_network(params, batch.features, d_pre, batch.caches, grad, k);
   }
 }
 

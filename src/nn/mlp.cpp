@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <omp.h>
 #include <random>
 #include <type_traits>
 
@@ -84,61 +85,89 @@ void fill_rows(RowMatrix<Scalar>& a, Eigen::Index n, const Bias& bias) {
 
 }  // namespace
 
-// One range reduction for both: x = q·π/2 + r with |r| ≤ π/4 (Cody–Waite, π/2 in three parts,
-// exact products for |q| < 2^16, so kSinCosLimit leaves room), then Cephes' sinf/cosf
-// polynomials on r and the quadrant's swap and signs. Branch-free; sincos8 below is the same
-// arithmetic on 8 lanes (bit-identical lane by lane).
+// One range reduction for both: x = q·π + r with |r| ≤ π/2 (Cody–Waite, π in three parts, exact
+// products for |q| < 2^16, so kSinCosLimit leaves room), then an odd polynomial of degree 9 for
+// sin r and an even one of degree 10 for cos r (near-minimax on [0, π/2] by Lawson-weighted least
+// squares, coefficients rounded to float: relative error 6·10⁻⁹ and absolute 3·10⁻¹⁰, below float
+// rounding), both times (−1)^q. In float, ≤ 1.4·10⁻⁷ from the exact values (the reduction's
+// rounding of r up to π/2 dominates; quadrants of π/2 gave 0.9·10⁻⁷). No quadrant swap: sin
+// alone (the forward's activation) is 14 operations, half of a sincos by quadrants of π/2.
+// q's parity is the last bit of v/π + 1.5·2^23 (the addition rounds to an integer). Branch-free;
+// the 8-lane versions below are the same operations (bit-identical lane by lane).
 namespace {
+constexpr float kInvPi = 0.318309886183790672f;
+constexpr float kRoundToInteger = 12582912.0f;  // 1.5·2^23
+constexpr float kPi1 = 3.140625f, kPi2 = 9.67502593994140625e-4f, kPi3 = 1.509957990978376432e-7f;
+constexpr float kSin3 = -0.16666659712791443f, kSin5 = 0.00833306647837162f, kSin7 = -0.00019809603691101074f,
+                kSin9 = 2.60578212873952e-06f;
+constexpr float kCos2 = -0.5f, kCos4 = 0.04166664183139801f, kCos6 = -0.00138884037733078f,
+                kCos8 = 2.4761886379565112e-05f, kCos10 = -2.607710598567792e-07f;
+
+/// r = v − q·π with |r| ≤ π/2; `negative` ← q odd.
+inline float reduce_scalar(float v, bool& negative) {
+  const float t = std::fma(v, kInvPi, kRoundToInteger);
+  std::uint32_t bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  negative = (bits & 1u) != 0;
+  const float q = t - kRoundToInteger;
+  float r = std::fma(q, -kPi1, v);
+  r = std::fma(q, -kPi2, r);
+  return std::fma(q, -kPi3, r);
+}
+inline float sin_scalar(float r, float r2) {
+  return std::fma(r * r2, std::fma(std::fma(std::fma(kSin9, r2, kSin7), r2, kSin5), r2, kSin3), r);
+}
+inline float cos_scalar(float r2) {
+  return std::fma(r2, std::fma(std::fma(std::fma(std::fma(kCos10, r2, kCos8), r2, kCos6), r2, kCos4), r2, kCos2),
+                  1.0f);
+}
 inline void sincos_scalar(float v, float& sin_out, float& cos_out) {
-  const float q = (v * 0.636619772367581f + 12582912.0f) - 12582912.0f;  // round(v·2/π)
-  const int quadrant = static_cast<int>(q);
-  float r = std::fma(q, -1.5703125f, v);
-  r = std::fma(q, -4.837512969970703125e-4f, r);
-  r = std::fma(q, -7.54978995489188216e-8f, r);
+  bool negative;
+  const float r = reduce_scalar(v, negative);
   const float r2 = r * r;
-  const float sine = std::fma(r * r2, std::fma(r2, std::fma(r2, -1.9515295891e-4f, 8.3321608736e-3f), -1.6666654611e-1f), r);
-  const float cosine = std::fma(r2 * r2,
-                                std::fma(r2, std::fma(r2, 2.443315711809948e-5f, -1.388731625493765e-3f), 4.166664568298827e-2f),
-                                std::fma(r2, -0.5f, 1.0f));
-  const float s = (quadrant & 1) ? cosine : sine;
-  const float k = (quadrant & 1) ? sine : cosine;
-  sin_out = (quadrant & 2) ? -s : s;
-  cos_out = ((quadrant + 1) & 2) ? -k : k;
+  const float s = sin_scalar(r, r2), c = cos_scalar(r2);
+  sin_out = negative ? -s : s;
+  cos_out = negative ? -c : c;
 }
 
 #if INNMF_NN_AVX2
+/// reduce_scalar on 8 lanes; `sign` ← the sign bit where q is odd.
+inline __m256 reduce8(__m256 v, __m256& sign) {
+  const __m256 t = _mm256_fmadd_ps(v, _mm256_set1_ps(kInvPi), _mm256_set1_ps(kRoundToInteger));
+  sign = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 31));
+  const __m256 q = _mm256_sub_ps(t, _mm256_set1_ps(kRoundToInteger));
+  __m256 r = _mm256_fmadd_ps(q, _mm256_set1_ps(-kPi1), v);
+  r = _mm256_fmadd_ps(q, _mm256_set1_ps(-kPi2), r);
+  return _mm256_fmadd_ps(q, _mm256_set1_ps(-kPi3), r);
+}
+inline __m256 sin8_reduced(__m256 r, __m256 r2) {
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kSin9), r2, _mm256_set1_ps(kSin7));
+  p = _mm256_fmadd_ps(p, r2, _mm256_set1_ps(kSin5));
+  p = _mm256_fmadd_ps(p, r2, _mm256_set1_ps(kSin3));
+  return _mm256_fmadd_ps(_mm256_mul_ps(r, r2), p, r);
+}
+inline __m256 cos8_reduced(__m256 r2) {
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kCos10), r2, _mm256_set1_ps(kCos8));
+  p = _mm256_fmadd_ps(p, r2, _mm256_set1_ps(kCos6));
+  p = _mm256_fmadd_ps(p, r2, _mm256_set1_ps(kCos4));
+  p = _mm256_fmadd_ps(p, r2, _mm256_set1_ps(kCos2));
+  return _mm256_fmadd_ps(r2, p, _mm256_set1_ps(1.0f));
+}
 inline void sincos8(__m256 v, __m256& sin_out, __m256& cos_out) {
-  const __m256 magic = _mm256_set1_ps(12582912.0f);
-  const __m256 q = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(v, _mm256_set1_ps(0.636619772367581f)), magic), magic);
-  const __m256i quadrant = _mm256_cvttps_epi32(q);
-  __m256 r = _mm256_fmadd_ps(q, _mm256_set1_ps(-1.5703125f), v);
-  r = _mm256_fmadd_ps(q, _mm256_set1_ps(-4.837512969970703125e-4f), r);
-  r = _mm256_fmadd_ps(q, _mm256_set1_ps(-7.54978995489188216e-8f), r);
+  __m256 sign;
+  const __m256 r = reduce8(v, sign);
   const __m256 r2 = _mm256_mul_ps(r, r);
-  const __m256 sine = _mm256_fmadd_ps(
-      _mm256_mul_ps(r, r2),
-      _mm256_fmadd_ps(r2, _mm256_fmadd_ps(r2, _mm256_set1_ps(-1.9515295891e-4f), _mm256_set1_ps(8.3321608736e-3f)),
-                      _mm256_set1_ps(-1.6666654611e-1f)),
-      r);
-  const __m256 cosine = _mm256_fmadd_ps(
-      _mm256_mul_ps(r2, r2),
-      _mm256_fmadd_ps(r2,
-                      _mm256_fmadd_ps(r2, _mm256_set1_ps(2.443315711809948e-5f), _mm256_set1_ps(-1.388731625493765e-3f)),
-                      _mm256_set1_ps(4.166664568298827e-2f)),
-      _mm256_fmadd_ps(r2, _mm256_set1_ps(-0.5f), _mm256_set1_ps(1.0f)));
-  const __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2);
-  const __m256 swap = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(quadrant, one), one));
-  const __m256 s = _mm256_blendv_ps(sine, cosine, swap);
-  const __m256 k = _mm256_blendv_ps(cosine, sine, swap);
-  // (quadrant & 2) → the sign bit (bit 1 shifted to bit 31).
-  sin_out = _mm256_xor_ps(s, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(quadrant, two), 30)));
-  cos_out = _mm256_xor_ps(
-      k, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(_mm256_add_epi32(quadrant, one), two), 30)));
+  sin_out = _mm256_xor_ps(sin8_reduced(r, r2), sign);
+  cos_out = _mm256_xor_ps(cos8_reduced(r2), sign);
+}
+/// True if some lane is beyond kSinCosLimit (or NaN): the standard library takes the vector.
+inline bool beyond_limit(__m256 v) {
+  const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+  return _mm256_movemask_ps(_mm256_cmp_ps(magnitude, _mm256_set1_ps(kSinCosLimit), _CMP_NLE_UQ)) != 0;
 }
 /// sincos8 where every lane is within kSinCosLimit, else the standard library lane by lane.
 inline void sincos8_checked(__m256 v, __m256& sin_out, __m256& cos_out) {
-  const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
-  if (_mm256_movemask_ps(_mm256_cmp_ps(magnitude, _mm256_set1_ps(kSinCosLimit), _CMP_NLE_UQ)) != 0) {
+  if (beyond_limit(v)) {
     alignas(32) float z[8], s[8], c[8];
     _mm256_store_ps(z, v);
     for (int lane = 0; lane < 8; ++lane) {
@@ -151,10 +180,16 @@ inline void sincos8_checked(__m256 v, __m256& sin_out, __m256& cos_out) {
   }
   sincos8(v, sin_out, cos_out);
 }
+/// sin alone, the same values as sincos8_checked's.
 inline __m256 sin8_checked(__m256 v) {
-  __m256 s, c;
-  sincos8_checked(v, s, c);
-  return s;
+  if (beyond_limit(v)) {
+    __m256 s, c;
+    sincos8_checked(v, s, c);
+    return s;
+  }
+  __m256 sign;
+  const __m256 r = reduce8(v, sign);
+  return _mm256_xor_ps(sin8_reduced(r, _mm256_mul_ps(r, r)), sign);
 }
 #endif
 
@@ -372,25 +407,27 @@ void Mlp<Scalar>::forward_fast(const float* net, const RowMatrix<float>& X, MlpC
   cache.pre_activations.resize(static_cast<std::size_t>(L));
   for (int l = 1; l < L; ++l) cache.pre_activations[static_cast<std::size_t>(l)].resize(n, H);
   // The fold (header): z_1 = X·(W_1·W_0)ᵀ + (W_1·b_0 + b_1). B operands are the transposed
-  // weights (in, out), row-major.
+  // weights (in, out), row-major. (cache.folded_weight: the Eigen path's only.)
   const Layer& first = layers_[0];
   const Layer& second = layers_[1];
-  ConstWeights<float> W0(net + first.weight, H, n_in), W1(net + second.weight, H, H);
-  cache.folded_weight.noalias() = W1 * W0;  // (hidden, n_inputs)
+  ConstWeights<float> W1(net + second.weight, H, H);
   const std::size_t hh = static_cast<std::size_t>(H) * H, tile_size = static_cast<std::size_t>(kTile) * H;
   std::vector<float>& scratch =
-      thread_scratch(static_cast<std::size_t>(H) * (n_in + 1) + (L - 2) * hh + 2 * tile_size);
+      thread_scratch(static_cast<std::size_t>(H) * (n_in + 1) + (L - 1) * hh + 2 * tile_size);
   float* bias1 = scratch.data();
   float* folded_t = bias1 + H;  // (n_inputs, hidden)
-  float* weights_t = folded_t + static_cast<std::size_t>(n_in) * H;  // layer l ≥ 2 at (l − 2)·h²
-  float* a = weights_t + (L - 2) * hh;  // (kTile, hidden) sin(z_l) of the tile, layer after layer
+  float* weights_t = folded_t + static_cast<std::size_t>(n_in) * H;  // layer l ≥ 1 at (l − 1)·h²
+  float* a = weights_t + (L - 1) * hh;  // (kTile, hidden) sin(z_l) of the tile, layer after layer
   float* a_next = a + tile_size;
-  Eigen::Map<RowMatrix<float>>(folded_t, n_in, H) = cache.folded_weight.transpose();
+  for (int l = 1; l < L; ++l)
+    Eigen::Map<RowMatrix<float>>(weights_t + (l - 1) * hh, H, H) =
+        ConstWeights<float>(net + layers_[static_cast<std::size_t>(l)].weight, H, H).transpose();
+  // (W_1·W_0)ᵀ = W_0ᵀ·W_1ᵀ on the own kernel (A = W_0ᵀ by strides): Eigen's packing cost more
+  // than these 64·64·20 multiply-adds.
+  gemm<Init::zero, Epilogue::store>(
+      {n_in, H, H, net + first.weight, 1, n_in, weights_t, H, nullptr, folded_t, H, nullptr, 0});
   Vector<float>(bias1, H).noalias() = ConstVector<float>(net + first.bias, H) * W1.transpose();
   Vector<float>(bias1, H) += ConstVector<float>(net + second.bias, H);
-  for (int l = 2; l < L; ++l)
-    Eigen::Map<RowMatrix<float>>(weights_t + (l - 2) * hh, H, H) =
-        ConstWeights<float>(net + layers_[static_cast<std::size_t>(l)].weight, H, H).transpose();
   const Layer& last = layers_.back();
   const float* w_out = net + last.weight;  // (n_out, hidden)
   for (Eigen::Index r0 = 0; r0 < n; r0 += kTile) {
@@ -400,7 +437,7 @@ void Mlp<Scalar>::forward_fast(const float* net, const RowMatrix<float>& X, MlpC
       const GemmArgs g{rows, H, input ? n_in : H,
                        input ? X.data() + r0 * n_in : a,
                        input ? n_in : H, 1,
-                       input ? folded_t : weights_t + (l - 2) * hh, H,
+                       input ? folded_t : weights_t + (l - 1) * hh, H,
                        input ? bias1 : net + layers_[static_cast<std::size_t>(l)].bias,
                        a_next, H, cache.pre_activations[static_cast<std::size_t>(l)].data() + r0 * H, H};
       gemm<Init::bias, Epilogue::sin_keep>(g);
@@ -440,9 +477,11 @@ void Mlp<Scalar>::backward_fast(const float* net, const RowMatrix<float>& X, con
   const Eigen::Index n = X.rows();
   const std::size_t tile_size = static_cast<std::size_t>(kTile) * H;
   // [dz | dz_next | sin, cos of the tile's upper layer | of its lower layer | Mᵀ (n_inputs,
-  // hidden) | Σ_rows dz_l (hidden) for l = 1..L−1]
-  std::vector<float>& scratch =
-      thread_scratch(6 * tile_size + static_cast<std::size_t>(n_in) * H + static_cast<std::size_t>(L) * H);
+  // hidden) | Σ_rows dz_l (hidden) at row l − 1 for l = 1..L−1 | [W_0ᵀ; b_0] | [Mᵀ; s]·W_1], the
+  // last two (n_inputs + 1, hidden). Mᵀ and s = Σ_rows dz_1 are adjacent: [Mᵀ; s] is one operand.
+  const std::size_t fold_size = static_cast<std::size_t>(n_in + 1) * H;
+  std::vector<float>& scratch = thread_scratch(6 * tile_size + static_cast<std::size_t>(n_in) * H +
+                                               static_cast<std::size_t>(L - 1) * H + 2 * fold_size);
   float* dz = scratch.data();
   float* dz_next = dz + tile_size;
   float* sin_upper = dz_next + tile_size;
@@ -451,7 +490,9 @@ void Mlp<Scalar>::backward_fast(const float* net, const RowMatrix<float>& X, con
   float* cos_lower = sin_lower + tile_size;
   float* m_t = cos_lower + tile_size;
   float* sums = m_t + static_cast<std::size_t>(n_in) * H;
-  std::fill(m_t, m_t + static_cast<std::size_t>(n_in) * H + static_cast<std::size_t>(L) * H, 0.0f);
+  float* w0_t = sums + static_cast<std::size_t>(L - 1) * H;
+  float* m_w1 = w0_t + fold_size;
+  std::fill(m_t, w0_t, 0.0f);
   auto add_column_sums = [H](const float* rows_of, int rows, float* sum) {
     for (int i = 0; i < rows; ++i)
       for (int j = 0; j < H; ++j) sum[j] += rows_of[static_cast<std::ptrdiff_t>(i) * H + j];
@@ -473,7 +514,7 @@ void Mlp<Scalar>::backward_fast(const float* net, const RowMatrix<float>& X, con
     for (int l = L - 1; l >= 2; --l) {
       const Layer& layer = layers_[static_cast<std::size_t>(l)];
       sincos_checked(z(l - 1), sin_lower, cos_lower, static_cast<std::ptrdiff_t>(rows) * H);
-      add_column_sums(dz, rows, sums + static_cast<std::ptrdiff_t>(l) * H);
+      add_column_sums(dz, rows, sums + static_cast<std::ptrdiff_t>(l - 1) * H);
       gemm<Init::accumulate, Epilogue::store>(
           {H, H, rows, dz, 1, H, sin_lower, H, nullptr, g + layer.weight, H, nullptr, 0});
       gemm<Init::zero, Epilogue::times>(
@@ -483,24 +524,24 @@ void Mlp<Scalar>::backward_fast(const float* net, const RowMatrix<float>& X, con
       std::swap(cos_upper, cos_lower);
     }
     // Layer 1 through the fold: Mᵀ += Xᵀ·dz_1 (n_inputs, hidden), s = Σ_rows dz_1.
-    add_column_sums(dz, rows, sums + H);
+    add_column_sums(dz, rows, sums);
     gemm<Init::accumulate, Epilogue::store>(
         {n_in, H, rows, X.data() + r0 * n_in, 1, n_in, dz, H, nullptr, m_t, H, nullptr, 0});
   }
-  for (int l = 2; l < L; ++l)
-    Vector<float>(g + layers_[static_cast<std::size_t>(l)].bias, H) += ConstVector<float>(sums + static_cast<std::ptrdiff_t>(l) * H, H);
-  // dW_1 += M·W_0ᵀ + sᵀ·b_0, db_1 += s, dW_0 += W_1ᵀ·M, db_0 += s·W_1 (backward() below).
+  for (int l = 1; l < L; ++l)
+    Vector<float>(g + layers_[static_cast<std::size_t>(l)].bias, H) +=
+        ConstVector<float>(sums + static_cast<std::ptrdiff_t>(l - 1) * H, H);  // db_1 += s
+  // dW_1 += M·W_0ᵀ + sᵀ·b_0 = [Mᵀ; s]ᵀ·[W_0ᵀ; b_0], dW_0ᵀ += Mᵀ·W_1 and db_0 += s·W_1, the rows
+  // of [Mᵀ; s]·W_1 (backward() below): two products on the own kernel, k = n_inputs + 1 and h.
   const Layer& first = layers_[0];
   const Layer& second = layers_[1];
-  ConstWeights<float> W0(net + first.weight, H, n_in), W1(net + second.weight, H, H);
-  ConstVector<float> b0(net + first.bias, H), s(sums + H, H);
-  const auto M = Eigen::Map<const RowMatrix<float>>(m_t, n_in, H).transpose();  // (hidden, n_inputs)
-  Eigen::Map<RowMatrix<float>> dW1(g + second.weight, H, H);
-  dW1.noalias() += M * W0.transpose();
-  dW1.noalias() += s.transpose() * b0;
-  Vector<float>(g + second.bias, H) += s;
-  Eigen::Map<RowMatrix<float>>(g + first.weight, H, n_in).noalias() += W1.transpose() * M;
-  Vector<float>(g + first.bias, H).noalias() += s * W1;
+  Eigen::Map<RowMatrix<float>>(w0_t, n_in, H) = ConstWeights<float>(net + first.weight, H, n_in).transpose();
+  std::copy(net + first.bias, net + first.bias + H, w0_t + static_cast<std::ptrdiff_t>(n_in) * H);
+  gemm<Init::accumulate, Epilogue::store>(
+      {H, H, n_in + 1, m_t, 1, H, w0_t, H, nullptr, g + second.weight, H, nullptr, 0});
+  gemm<Init::zero, Epilogue::store>({n_in + 1, H, H, m_t, H, 1, net + second.weight, H, nullptr, m_w1, H, nullptr, 0});
+  Eigen::Map<RowMatrix<float>>(g + first.weight, H, n_in) += Eigen::Map<const RowMatrix<float>>(m_w1, n_in, H).transpose();
+  Vector<float>(g + first.bias, H) += ConstVector<float>(m_w1 + static_cast<std::ptrdiff_t>(n_in) * H, H);
 }
 
 template <typename Scalar>
@@ -571,12 +612,13 @@ void Mlp<Scalar>::forward(const Scalar* params, const RowMatrix<Scalar>& X, RowM
     if (first < last) forward_network(params, X, out, caches, 0);
     return;
   }
-  // Per-component: the K networks are independent; each thread writes its own column.
-#pragma omp parallel
-  {
-    const auto [begin, end] = network_block(first, last, omp_get_thread_num(), omp_get_num_threads());
-    for (int k = begin; k < end; ++k) forward_network(params, X, out, caches, k);
-  }
+  // Per-component: the K networks are independent, each writes its own column and cache, so
+  // that which thread runs it does not change a bit. Threads take them one at a time (dynamic):
+  // on a shared machine a thread that loses its core for a while takes fewer, instead of the
+  // other waiting for its fixed half. Backward runs them in reverse order: the last networks
+  // forwarded are the likeliest to have their caches still in L2.
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int k = first; k < last; ++k) forward_network(params, X, out, caches, k);
 }
 
 template <typename Scalar>
@@ -656,11 +698,8 @@ void Mlp<Scalar>::backward(const Scalar* params, const RowMatrix<Scalar>& X,
     if (first < last) backward_network(params, X, d_out, caches, grad, 0);
     return;
   }
-#pragma omp parallel
-  {
-    const auto [begin, end] = network_block(first, last, omp_get_thread_num(), omp_get_num_threads());
-    for (int k = end - 1; k >= begin; --k) backward_network(params, X, d_out, caches, grad, k);
-  }
+#pragma omp parallel for schedule(dynamic, 1)  // (forward above)
+  for (int k = last - 1; k >= first; --k) backward_network(params, X, d_out, caches, grad, k);
 }
 
 template <typename Scalar>

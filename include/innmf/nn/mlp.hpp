@@ -43,14 +43,6 @@ struct MlpShape {
 void small_gemm(int m, int n, int k, const float* a, long a_row, long a_col, const float* b, long ldb,
                 const float* bias, bool accumulate, float* c, long ldc);
 
-/// Block `thread` of networks [first, last) split into n_threads contiguous blocks. Forward and
-/// backward use the same blocks, so that a thread back-propagates the networks whose caches it
-/// wrote (in reverse order: the most recent caches are the likeliest still in its cache).
-inline std::pair<int, int> network_block(int first, int last, int thread, int n_threads) {
-  const long count = last - first;
-  return {first + static_cast<int>(count * thread / n_threads), first + static_cast<int>(count * (thread + 1) / n_threads)};
-}
-
 /// Saved forward activations of one network for a batch, needed by backward.
 template <typename Scalar>
 struct MlpCache {
@@ -60,7 +52,7 @@ struct MlpCache {
   /// recomputes sin and cos from them tile by tile in backward: half the bytes that stream
   /// between forward and backward; `activations` and `cosines` then hold empty entries.
   std::vector<RowMatrix<Scalar>> pre_activations;
-  RowMatrix<Scalar> folded_weight;             ///< (hidden, n_inputs) W_1·W_0 (layers ≥ 2)
+  RowMatrix<Scalar> folded_weight;             ///< (hidden, n_inputs) W_1·W_0 (layers ≥ 2; Eigen path only)
 };
 
 template <typename Scalar>
