@@ -192,9 +192,9 @@ inline __m256 sin8_checked(__m256 v) {
   return _mm256_xor_ps(sin8_reduced(r, _mm256_mul_ps(r, r)), sign);
 }
 #endif
+}  // namespace
 
-/// s ← sin z, c ← cos z for n floats (a multiple of 8 with AVX2): the forward epilogue's values.
-void sincos_checked(const float* z, float* s, float* c, std::ptrdiff_t n) {
+void sincos(const float* z, float* s, float* c, std::ptrdiff_t n) {
   std::ptrdiff_t i = 0;
 #if INNMF_NN_AVX2
   for (; i + 8 <= n; i += 8) {
@@ -205,27 +205,14 @@ void sincos_checked(const float* z, float* s, float* c, std::ptrdiff_t n) {
   }
 #endif
   for (; i < n; ++i) {
-    if (std::abs(z[i]) <= kSinCosLimit) {
-      sincos_scalar(z[i], s[i], c[i]);
+    const float v = z[i];  // s may be z
+    if (std::abs(v) <= kSinCosLimit) {
+      sincos_scalar(v, s[i], c[i]);
     } else {
-      s[i] = std::sin(z[i]);
-      c[i] = std::cos(z[i]);
+      s[i] = std::sin(v);
+      c[i] = std::cos(v);
     }
   }
-}
-}  // namespace
-
-void sincos_in_place(float* __restrict x, float* __restrict c, std::ptrdiff_t n) {
-  std::ptrdiff_t i = 0;
-#if INNMF_NN_AVX2
-  for (; i + 8 <= n; i += 8) {
-    __m256 s, k;
-    sincos8(_mm256_loadu_ps(x + i), s, k);
-    _mm256_storeu_ps(x + i, s);
-    _mm256_storeu_ps(c + i, k);
-  }
-#endif
-  for (; i < n; ++i) sincos_scalar(x[i], x[i], c[i]);
 }
 
 namespace {
@@ -325,7 +312,7 @@ void gemm_plain(const GemmArgs& g) {
       if constexpr (E == Epilogue::sin_keep) {
         float cosine;
         g.c2[i * g.ldc2 + j] = acc;
-        sincos_checked(&acc, &out, &cosine, 1);
+        sincos(&acc, &out, &cosine, 1);
       }
     }
 }
@@ -369,10 +356,8 @@ template <typename Scalar>
 void sin_and_cos(RowMatrix<Scalar>& a, RowMatrix<Scalar>& cosines) {
   cosines.resize(a.rows(), a.cols());
   if constexpr (std::is_same_v<Scalar, float>) {
-    if (a.size() == 0 || a.cwiseAbs().maxCoeff() <= kSinCosLimit) {
-      sincos_in_place(a.data(), cosines.data(), a.size());
-      return;
-    }
+    sincos(a.data(), a.data(), cosines.data(), a.size());
+    return;
   }
   cosines = a.array().cos().matrix();
   a = a.array().sin().matrix();
@@ -502,7 +487,7 @@ void Mlp<Scalar>::backward_fast(const float* net, const RowMatrix<float>& X, con
     const float* d = d_out + r0 * d_stride;
     const auto z = [&](int l) { return cache.pre_activations[static_cast<std::size_t>(l)].data() + r0 * H; };
     // a_{L−1} = sin(z_{L−1}) and cos(z_{L−1}) of the tile, the same values forward computed.
-    sincos_checked(z(L - 1), sin_upper, cos_upper, static_cast<std::ptrdiff_t>(rows) * H);
+    sincos(z(L - 1), sin_upper, cos_upper, static_cast<std::ptrdiff_t>(rows) * H);
     // Output layer: dz_{L−1} = (d·W_out) ⊙ cos(z_{L−1}); dW_out += dᵀ·a_{L−1}; db_out += Σ_rows d.
     gemm<Init::zero, Epilogue::times>(
         {rows, H, n_out, d, d_stride, 1, net + last.weight, H, nullptr, dz, H, cos_upper, H});
@@ -513,7 +498,7 @@ void Mlp<Scalar>::backward_fast(const float* net, const RowMatrix<float>& X, con
     // Hidden layers l = L−1..2: dW_l += dz_lᵀ·a_{l−1}; dz_{l−1} = (dz_l·W_l) ⊙ cos(z_{l−1}).
     for (int l = L - 1; l >= 2; --l) {
       const Layer& layer = layers_[static_cast<std::size_t>(l)];
-      sincos_checked(z(l - 1), sin_lower, cos_lower, static_cast<std::ptrdiff_t>(rows) * H);
+      sincos(z(l - 1), sin_lower, cos_lower, static_cast<std::ptrdiff_t>(rows) * H);
       add_column_sums(dz, rows, sums + static_cast<std::ptrdiff_t>(l - 1) * H);
       gemm<Init::accumulate, Epilogue::store>(
           {H, H, rows, dz, 1, H, sin_lower, H, nullptr, g + layer.weight, H, nullptr, 0});

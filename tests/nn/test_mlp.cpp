@@ -115,12 +115,15 @@ TEST(Mlp, FoldedForwardEqualsTheLayerByLayerReference) {
 }
 
 TEST(SinCos, FusedPassMatchesTheStandardLibrary) {
-  // Every quadrant, the range reduction up to the limit, and the fallback's neighbourhood.
+  // Every quadrant, the range reduction up to the limit, the fallback beyond it (a lone lane
+  // of a vector and the scalar tail), computed in place (s = z).
   std::vector<float> x;
   for (int i = -200000; i <= 200000; ++i) x.push_back(static_cast<float>(i) * 1e-4f);  // [−20, 20]
   for (int i = -10000; i <= 10000; ++i) x.push_back(static_cast<float>(i) * (nn::kSinCosLimit / 10000));
+  x.insert(x.begin() + 3, 3.0f * nn::kSinCosLimit);
+  x.push_back(-5.0f * nn::kSinCosLimit);
   std::vector<float> s = x, c(x.size());
-  nn::sincos_in_place(s.data(), c.data(), static_cast<std::ptrdiff_t>(x.size()));
+  nn::sincos(s.data(), s.data(), c.data(), static_cast<std::ptrdiff_t>(x.size()));
   double worst = 0;
   for (std::size_t i = 0; i < x.size(); ++i) {
     worst = std::max(worst, std::abs(s[i] - std::sin(static_cast<double>(x[i]))));

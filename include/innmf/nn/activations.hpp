@@ -26,13 +26,13 @@ inline Scalar softplus_inverse(Scalar y) {
   return std::log(std::expm1(y));
 }
 
-/// Largest |x| for which sincos_in_place is accurate.
+/// Largest |x| that sincos reduces itself; beyond it (or NaN) it defers to std::sin/std::cos.
 inline constexpr float kSinCosLimit = 8192.0f;
 
-/// x ← sin x, c ← cos x for n floats (|x| ≤ kSinCosLimit), absolute error ≤ 1.4·10⁻⁷ (~2 ulp
-/// of 1), vectorised: the sin activation of the hidden layers and its derivative in one pass
-/// (src/nn/mlp.cpp).
+/// s ← sin z, c ← cos z for n floats, absolute error ≤ 1.4·10⁻⁷ (~2 ulp of 1), vectorised: the
+/// sin activation of the hidden layers and its derivative in one pass (src/nn/mlp.cpp); s may
+/// be z. The fused GEMM epilogues compute the same values bit for bit.
 /// std::sin and std::cos are its reference (tests/nn/test_mlp.cpp).
-void sincos_in_place(float* x, float* c, std::ptrdiff_t n);
+void sincos(const float* z, float* s, float* c, std::ptrdiff_t n);
 
 }  // namespace innmf::nn
