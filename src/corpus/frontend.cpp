@@ -56,6 +56,7 @@ class CqtFrontend final : public Frontend {
             {"sample_rate", bins_.sample_rate},
             {"window", "hann (frequency domain, bandwidth f_k (2^(1/B) - 2^(-1/B)))"},
             {"min_hop", bins_.min_hop_seconds()},
+            {"median_hop", bins_.median_hop_seconds()},
             {"magnitude", "abs of NSGT coefficient; a sinusoid of amplitude A gives A/2"}};
   }
   long min_samples() const override { return bins_.min_samples(); }
@@ -92,6 +93,7 @@ class WaveletFrontend final : public Frontend {
             {"window", fmt::format("analytic Morlet (frequency-domain Gaussian, sigma f_k/omega0, cut at {})",
                                    tf::kWaveletCutoff)},
             {"min_hop", scales_.min_hop_seconds()},
+            {"median_hop", scales_.median_hop_seconds()},
             {"magnitude", "abs of NSGT coefficient; a sinusoid of amplitude A gives A/2"}};
   }
   long min_samples() const override { return scales_.min_samples(); }

@@ -102,18 +102,33 @@ std::vector<json> representation_parts(const json& representation) {
   return {representation};
 }
 
-double finest_time_spacing(const json& representation) {
-  double finest = 0;
+namespace {
+
+/// The smallest positive time spacing over the parts [s]: an STFT's or the sines' hop, a CQT's or
+/// wavelet's `nsgt_hop` field (`fallback` where a file from before that field lacks it); 0 if no
+/// part says.
+double smallest_part_spacing(const json& representation, const char* nsgt_hop, const char* fallback) {
+  double smallest = 0;
   for (const auto& part : representation_parts(representation)) {
     const auto kind = kind_of(part);
     double spacing = 0;
     if (kind == "stft" || kind == "sines")
       spacing = part.value("hop", 0.0) / part.value("sample_rate", 1.0);
     else if (kind == "cqt" || kind == "wavelet")
-      spacing = part.value("min_hop", 0.0);
-    if (spacing > 0) finest = finest == 0 ? spacing : std::min(finest, spacing);
+      spacing = part.value(nsgt_hop, part.value(fallback, 0.0));
+    if (spacing > 0) smallest = smallest == 0 ? spacing : std::min(smallest, spacing);
   }
-  return finest;
+  return smallest;
+}
+
+}  // namespace
+
+double finest_time_spacing(const json& representation) {
+  return smallest_part_spacing(representation, "min_hop", "min_hop");
+}
+
+double default_knot_spacing(const json& representation) {
+  return smallest_part_spacing(representation, "median_hop", "min_hop");
 }
 
 json longest_stft_part(const json& representation) {

@@ -38,7 +38,7 @@ struct CorpusPlan {
   std::vector<ClipRef> clips;
   std::string representation_json;
   double sample_rate = 0;  ///< Hz (the highest over the files)
-  double frame_spacing = 0;  ///< s, from an STFT's hop or a CQT's smallest bin hop; 0 if unknown
+  double frame_spacing = 0;  ///< s, tf::default_knot_spacing of the files (an STFT's hop, …); 0 if unknown
   std::uint64_t max_grid_freqs = 0;
 };
 
@@ -59,11 +59,10 @@ CorpusPlan plan_corpus(const std::vector<std::string>& files) {
       plan.sample_rate = std::max(plan.sample_rate, clip.sample_rate);
       plan.max_grid_freqs = std::max(plan.max_grid_freqs, clip.n_freqs);
     }
-    // Default knot spacing of grid activations, from the data: the finest time spacing of any
-    // part (an STFT's hop; a CQT's or wavelet's smallest bin hop, its top bin's, so that the
-    // knots follow the fastest bin). The smallest over the files.
+    // Default knot spacing of grid activations, from the data (tf::default_knot_spacing: an
+    // STFT's hop, a CQT's or wavelet's middle bin's hop). The smallest over the files.
     const double spacing =
-        tf::finest_time_spacing(json::parse(file.header().representation_json, nullptr, false));
+        tf::default_knot_spacing(json::parse(file.header().representation_json, nullptr, false));
     if (spacing > 0) plan.frame_spacing = plan.frame_spacing == 0 ? spacing : std::min(plan.frame_spacing, spacing);
   }
   return plan;

@@ -2,7 +2,7 @@
 # check_cqt.sh INNMF PYTHON OUTDIR TONE_1000_WAV SPEECH_WAV: the CQT front-end end to end.
 #   features --repr cqt (a 1 kHz tone and speech) → info (text and JSON name the CQT) →
 #   h5py: scattered clips, the representation JSON, per-bin times on multiples of the bin's hop,
-#   the tone's loudest bin the one nearest 1 kHz → train (grid activations, knots from the data)
+#   the tone's loudest bin the one nearest 1 kHz → train (grid activations, knots at the middle bin's hop)
 #   → export.
 set -euo pipefail
 innmf=$1 python=$2 out=$3 tone=$4 speech=$5
@@ -53,14 +53,17 @@ grep -q "cqt" "$out/model_info.txt" || { cat "$out/model_info.txt"; echo "model 
 import json, sys, math, h5py
 r = json.loads(h5py.File(sys.argv[1]).attrs["representation"])
 with h5py.File(sys.argv[2]) as f:
-    # knots every min_hop (the top bin's hop, 1/Ω_75 ≈ 2.27 ms), not the 10 ms fallback
-    assert abs(f.attrs["knot_spacing"] - r["min_hop"]) < 1e-12, (f.attrs["knot_spacing"], r["min_hop"])
+    # knots every median_hop (the middle bin's hop, 1/Ω_38 ≈ 19 ms), not min_hop (the top bin's,
+    # 1/Ω_75 ≈ 2.27 ms) nor the 10 ms fallback
+    omega = lambda k: 50 * 2 ** (k / 12) * (2 ** (1 / 12) - 2 ** (-1 / 12))
+    assert r["n_bins"] == 76 and abs(r["median_hop"] - 1 / omega(38)) < 1e-9 < r["median_hop"] - r["min_hop"], r
+    assert abs(f.attrs["knot_spacing"] - r["median_hop"]) < 1e-12, (f.attrs["knot_spacing"], r["median_hop"])
     assert json.loads(f.attrs["representation"])["kind"] == "cqt"
 losses = [json.loads(line)["loss"] for line in open(sys.argv[3])]
 assert len(losses) == 5 and all(math.isfinite(x) for x in losses) and losses[-1] < losses[0], losses
 with h5py.File(sys.argv[4]) as f:
     assert len(f.keys()) > 0
-print(f"OK: trained on CQT points, loss {losses[0]:.4g} -> {losses[-1]:.4g}, knots {r['min_hop']*1e3:.2f} ms")
+print(f"OK: trained on CQT points, loss {losses[0]:.4g} -> {losses[-1]:.4g}, knots {r['median_hop']*1e3:.2f} ms")
 PY
 
 # A CQT-trained model separates an STFT analysis (its templates are functions of Hz): with one

@@ -2,7 +2,7 @@
 # check_wavelet.sh INNMF PYTHON OUTDIR TONE_1000_WAV SPEECH_WAV: the wavelet front-end end to end.
 #   features --repr wavelet (a 1 kHz tone of amplitude 0.5 and speech) → info names it → h5py:
 #   scattered clips, per-scale times on multiples of the scale's hop, the tone's loudest scale
-#   the one nearest 1 kHz at ≈ A/2 → train (knots at the finest scale's hop) → a CQT + wavelet
+#   the one nearest 1 kHz at ≈ A/2 → train (knots at the middle scale's hop) → a CQT + wavelet
 #   hybrid of the same audio.
 set -euo pipefail
 innmf=$1 python=$2 out=$3 tone=$4 speech=$5
@@ -47,7 +47,8 @@ PY
 import json, sys, math, h5py
 r = json.loads(h5py.File(sys.argv[1]).attrs["representation"])
 with h5py.File(sys.argv[2]) as f:
-    assert abs(f.attrs["knot_spacing"] - r["min_hop"]) < 1e-12, (f.attrs["knot_spacing"], r["min_hop"])
+    assert r["min_hop"] < r["median_hop"], r
+    assert abs(f.attrs["knot_spacing"] - r["median_hop"]) < 1e-12, (f.attrs["knot_spacing"], r["median_hop"])
 losses = [json.loads(line)["loss"] for line in open(sys.argv[3])]
 assert len(losses) == 5 and all(math.isfinite(x) for x in losses) and losses[-1] < losses[0], losses
 print(f"OK: trained on wavelet points, loss {losses[0]:.4g} -> {losses[-1]:.4g}")

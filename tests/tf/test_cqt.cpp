@@ -8,6 +8,9 @@
 #include "test_util.hpp"
 #include "innmf/tf/cqt.hpp"
 #include "innmf/tf/point_set.hpp"
+#include "innmf/tf/representation.hpp"
+
+#include <nlohmann/json.hpp>
 
 using namespace innmf;
 using innmf::testing::snr_db;
@@ -156,4 +159,33 @@ TEST(Cqt, BadOptionsAreUsageErrors) {
   const auto short_message = message({32.7, 0, 24}, 16000, 8000);
   EXPECT_NE(short_message.find("8000 samples"), std::string::npos) << short_message;
   EXPECT_NE(short_message.find("16940 samples (1.059 s)"), std::string::npos) << short_message;
+}
+
+// The default knot spacing of grid activations (tf::default_knot_spacing): an STFT's hop, a
+// CQT's middle bin's hop, the smallest over a hybrid's parts; a file from before median_hop was
+// recorded falls back to min_hop.
+TEST(Cqt, DefaultKnotSpacingIsTheMiddleBinsHop) {
+  const tf::CqtBins bins({50, 3900, 24}, 8000);
+  ASSERT_EQ(bins.n_bins(), 151);
+  // Bin 75: f = 50·2^(75/24) ≈ 433 Hz, Ω = f·(2^(1/24) − 2^(−1/24)) ≈ 25.0 Hz → 40 ms.
+  EXPECT_NEAR(bins.median_hop_seconds(), 1 / (50 * std::exp2(75.0 / 24) * (std::exp2(1.0 / 24) - std::exp2(-1.0 / 24))),
+              1e-12);
+  EXPECT_NEAR(bins.median_hop_seconds(), 0.040, 0.001);
+  EXPECT_NEAR(bins.min_hop_seconds(), 0.0045, 0.0001);
+
+  const nlohmann::json cqt = {{"kind", "cqt"}, {"min_hop", bins.min_hop_seconds()},
+                              {"median_hop", bins.median_hop_seconds()}};
+  EXPECT_DOUBLE_EQ(tf::default_knot_spacing(cqt), bins.median_hop_seconds());
+  nlohmann::json old_cqt = cqt;
+  old_cqt.erase("median_hop");
+  EXPECT_DOUBLE_EQ(tf::default_knot_spacing(old_cqt), bins.min_hop_seconds());
+
+  const nlohmann::json stft_256 = {{"kind", "stft"}, {"n_fft", 256}, {"hop", 128}, {"sample_rate", 8000.0}};
+  const nlohmann::json stft_1000 = {{"kind", "stft"}, {"n_fft", 1000}, {"hop", 500}, {"sample_rate", 8000.0}};
+  EXPECT_DOUBLE_EQ(tf::default_knot_spacing(stft_1000), 0.0625);
+  // Hybrids: the smallest part's spacing, whichever part it is.
+  EXPECT_DOUBLE_EQ(tf::default_knot_spacing({{"kind", "hybrid"}, {"parts", {stft_256, stft_1000, cqt}}}), 0.016);
+  EXPECT_DOUBLE_EQ(tf::default_knot_spacing({{"kind", "hybrid"}, {"parts", {stft_1000, cqt}}}),
+                   bins.median_hop_seconds());
+  EXPECT_EQ(tf::default_knot_spacing(nlohmann::json::object()), 0.0);
 }

@@ -214,6 +214,8 @@ TEST(Wavelet, ScalesFollowTheOptions) {
   EXPECT_EQ(scales.min_samples(), 4011);
   // Smallest nominal hop: 1/(2c σ_83), σ_83 = f_83/6.
   EXPECT_NEAR(scales.min_hop_seconds(), 6 / (2 * 4.2919 * scales.freqs.back()), 1e-6);
+  // The middle scale's (42, f = 32.7·2^(42/12) ≈ 370 Hz): the default knot spacing, 1.9 ms.
+  EXPECT_NEAR(scales.median_hop_seconds(), 6 / (2 * 4.2919 * 32.7 * std::exp2(42.0 / 12)), 1e-6);
 }
 
 TEST(Wavelet, ToneOnAScaleAndABinHasMagnitudeHalfItsAmplitude) {

@@ -71,6 +71,8 @@ struct CqtBins {
   long min_samples() const;
   /// Nominal smallest hop (the top bin's), 1/Ω_{K-1} [s]; a clip's hops are within a few % of it.
   double min_hop_seconds() const { return 1.0 / bandwidths.back(); }
+  /// Nominal hop of the middle bin (K/2), 1/Ω_{K/2} [s]: half the bins hop further, half less.
+  double median_hop_seconds() const { return 1.0 / bandwidths[bandwidths.size() / 2]; }
 };
 
 /// Complex coefficients of one clip: bands[0] low-pass, bands[1..K] the CQT bins,

@@ -38,8 +38,17 @@ std::vector<nlohmann::json> representation_parts(const nlohmann::json& represent
 
 /// The finest time spacing of the representation's coefficients [s] (an STFT's or the sines'
 /// hop, a CQT's or wavelet's smallest per-bin hop "min_hop"; the smallest over a hybrid's parts):
-/// the default knot spacing of grid activations. 0 if the attribute does not say.
+/// a hybrid's own "min_hop". 0 if the attribute does not say.
 double finest_time_spacing(const nlohmann::json& representation);
+
+/// The default knot spacing of grid activations [s]: per part, the time spacing of most of its
+/// frequencies (an STFT's or the sines' hop; a CQT's or wavelet's middle bin's hop "median_hop",
+/// "min_hop" in files written before it was recorded), the smallest over a hybrid's parts. Not
+/// a CQT's finest hop: knots at its top bin's 4.5 ms gave 14× the activation values of the STFT
+/// of the same audio, and the activations absorbed what the templates should learn (CQT-trained
+/// speech models separated 1.5 dB worse than STFT-trained ones; 0.4 dB at the middle bin's
+/// hop: bench/RESULTS.md, "Separation across representations"). 0 if the attribute does not say.
+double default_knot_spacing(const nlohmann::json& representation);
 
 /// The part with the longest STFT window among the stft (and sines) parts — what separation and
 /// reconstruction reuse as their default analysis — or an empty object if there is none.

@@ -96,6 +96,8 @@ struct WaveletScales {
   /// Nominal smallest hop (the top scale's), 1/(2c·σ_{K-1}) [s]; a clip's hops are within a
   /// few % below it.
   double min_hop_seconds() const { return 1.0 / support_hz(n_scales() - 1); }
+  /// Nominal hop of the middle scale (K/2), 1/(2c·σ_{K/2}) [s].
+  double median_hop_seconds() const { return 1.0 / support_hz(n_scales() / 2); }
 };
 
 /// Complex coefficients of one clip: bands[0] low-pass, bands[1..K] the scales, bands[K+1]
