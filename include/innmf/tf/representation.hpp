@@ -46,8 +46,9 @@ double finest_time_spacing(const nlohmann::json& representation);
 /// "min_hop" in files written before it was recorded), the smallest over a hybrid's parts. Not
 /// a CQT's finest hop: knots at its top bin's 4.5 ms gave 14× the activation values of the STFT
 /// of the same audio, and the activations absorbed what the templates should learn (CQT-trained
-/// speech models separated 1.5 dB worse than STFT-trained ones; 0.4 dB at the middle bin's
-/// hop: bench/RESULTS.md, "Separation across representations"). 0 if the attribute does not say.
+/// speech models separated 1.18 dB worse than STFT-trained ones, 0.23 dB with knots at the
+/// middle bin's hop: bench/RESULTS.md, "Separation across representations"). 0 if the attribute
+/// does not say.
 double default_knot_spacing(const nlohmann::json& representation);
 
 /// The part with the longest STFT window among the stft (and sines) parts — what separation and
