@@ -36,8 +36,9 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
                   "Activation fields: grid (knots, linear interpolation; the paper's explicit H) or mlp "
                   "(an implicit network per clip)");
   sub->add_option("--knot-spacing", m.knot_spacing,
-                  "Grid activations: knot spacing [s] (0: from the data: an STFT's hop, a CQT's smallest "
-                  "bin hop; 0.01 if the point file records neither)");
+                  "Grid activations: knot spacing [s] (0: from the data: an STFT's hop, a CQT's or "
+                  "wavelet's middle bin's hop, the smallest over a hybrid's parts; 0.01 if the point "
+                  "file records none)");
   sub->add_option("--l1", m.l1_activations, "L1 penalty λ on the activations");
   sub->add_option("--optimizer", options->optimizer, "rprop (full batch, the paper's) or adam");
   sub->add_option("--lr", options->config.lr, "Learning rate (Rprop: initial step size)");

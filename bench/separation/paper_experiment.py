@@ -68,6 +68,25 @@ def separate(innmf, mix, models, refs, n_fft, work, tag, extra=()):
         return json.loads(f.readline())
 
 
+def matches(row, where):
+    return all(row[k] == v for k, v in where.items())
+
+
+def pair_means(rows, key, **where):
+    """`key` of the rows matching `where`, each pair's values averaged over the seeds; pairs in a
+    fixed order, so that two such lists can be differenced pair by pair."""
+    out = {}
+    for x in rows:
+        if matches(x, where):
+            out.setdefault(tuple(x["pair"]), []).append(x[key])
+    return [statistics.mean(v) for _, v in sorted(out.items())]
+
+
+def seed_means(rows, seeds, key="sdr", **where):
+    """`key` of the rows matching `where`, averaged over the pairs, one value per seed."""
+    return [statistics.mean(x[key] for x in rows if x["seed"] == seed and matches(x, where)) for seed in seeds]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--innmf", required=True)
@@ -118,18 +137,6 @@ def main():
                 rows.append({"pair": [va, vb], "n_fft": n_fft, "method": method, "seed": seed,
                              **{k: r[k] for k in metrics}, "per_source": r["per_source"]})
 
-    def per_pair(n_fft, method, k):
-        """Each pair's metric averaged over the seeds, pairs in a fixed order."""
-        out = {}
-        for x in rows:
-            if x["n_fft"] == n_fft and x["method"] == method:
-                out.setdefault(tuple(x["pair"]), []).append(x[k])
-        return [statistics.mean(v) for _, v in sorted(out.items())]
-
-    def seed_means(n_fft, method):
-        return [statistics.mean(x["sdr"] for x in rows if x["n_fft"] == n_fft and x["method"] == method
-                                and x["seed"] == seed) for seed in seeds]
-
     print(f"Each cell: mean ± standard deviation over the pairs of each pair's metric averaged over {a.seeds} "
           f"training seed(s); the last column gives the mean SDR of each seed alone.\n")
     print("| scale | n_fft | method | SDR (dB) | SIR (dB) | SAR (dB) | SI-SDR (dB) | SDR per seed (dB) |")
@@ -140,11 +147,11 @@ def main():
             s = {"scale": scale, "n_fft": n_fft, "method": method, "seeds": a.seeds}
             cells = []
             for k in metrics:
-                values = per_pair(n_fft, method, k)
+                values = pair_means(rows, k, n_fft=n_fft, method=method)
                 s["pairs"] = len(values)
                 s[k] = {"mean": statistics.mean(values), "std": statistics.stdev(values)}
                 cells.append(f"{s[k]['mean']:.2f} ± {s[k]['std']:.2f}")
-            s["sdr_per_seed"] = seed_means(n_fft, method)
+            s["sdr_per_seed"] = seed_means(rows, seeds, n_fft=n_fft, method=method)
             summary.append(s)
             print(f"| {scale:g}× | {n_fft} | {method} | " + " | ".join(cells) + " | "
                   + " / ".join(f"{v:.2f}" for v in s["sdr_per_seed"]) + " |")
@@ -154,7 +161,8 @@ def main():
     print("|---|---|---|---|")
     verdicts, differences = [], []
     for scale, n_fft in zip(SCALES, sizes):
-        d = [x - y for x, y in zip(per_pair(n_fft, "iN-NMF", "sdr"), per_pair(n_fft, "NMF", "sdr"))]
+        d = [x - y for x, y in zip(pair_means(rows, "sdr", n_fft=n_fft, method="iN-NMF"),
+                                   pair_means(rows, "sdr", n_fft=n_fft, method="NMF"))]
         mean, se = statistics.mean(d), statistics.stdev(d) / len(d) ** 0.5
         differences.append({"scale": scale, "n_fft": n_fft, "mean": mean, "standard_error": se,
                             "pairs_ahead": sum(x >= 0 for x in d), "pairs": len(d)})

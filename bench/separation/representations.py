@@ -124,12 +124,7 @@ def main():
     seconds = time.time() - started
 
     def per_pair(r, k):
-        """Each pair's metric averaged over the seeds, pairs in a fixed order."""
-        out = {}
-        for x in rows:
-            if x["repr"] == r:
-                out.setdefault(tuple(x["pair"]), []).append(x[k])
-        return [statistics.mean(v) for _, v in sorted(out.items())]
+        return paper.pair_means(rows, k, repr=r)
 
     summary = []
     print("\n| representation | points (mean/voice) | distinct f | knots | train s/voice | SDR (dB) | SIR (dB) | SAR (dB) "
@@ -145,8 +140,7 @@ def main():
         for k in METRICS:
             s[k] = mean_std(per_pair(r, k))
             s["delta_" + k] = mean_std([x - y for x, y in zip(per_pair(r, k), per_pair("stft", k))])
-        s["sdr_per_seed"] = [statistics.mean(x["sdr"] for x in rows if x["repr"] == r and x["seed"] == seed)
-                             for seed in seeds]
+        s["sdr_per_seed"] = paper.seed_means(rows, seeds, repr=r)
         summary.append(s)
         print(f"| {r} | {s['points']:.0f} | {s['frequencies']:.0f} | {s['knots']} | {s['train_seconds']:.0f} | "
               + " | ".join(cell(s[k]) for k in METRICS) + " | "

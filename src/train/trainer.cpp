@@ -38,7 +38,7 @@ struct CorpusPlan {
   std::vector<ClipRef> clips;
   std::string representation_json;
   double sample_rate = 0;  ///< Hz (the highest over the files)
-  double frame_spacing = 0;  ///< s, tf::default_knot_spacing of the files (an STFT's hop, …); 0 if unknown
+  double knot_spacing = 0;  ///< s, tf::default_knot_spacing of the files (an STFT's hop, …); 0 if unknown
   std::uint64_t max_grid_freqs = 0;
 };
 
@@ -63,7 +63,7 @@ CorpusPlan plan_corpus(const std::vector<std::string>& files) {
     // STFT's hop, a CQT's or wavelet's middle bin's hop). The smallest over the files.
     const double spacing =
         tf::default_knot_spacing(json::parse(file.header().representation_json, nullptr, false));
-    if (spacing > 0) plan.frame_spacing = plan.frame_spacing == 0 ? spacing : std::min(plan.frame_spacing, spacing);
+    if (spacing > 0) plan.knot_spacing = plan.knot_spacing == 0 ? spacing : std::min(plan.knot_spacing, spacing);
   }
   return plan;
 }
@@ -72,7 +72,7 @@ std::string plan_to_json(const CorpusPlan& plan) {
   json clips = json::array();
   for (const auto& c : plan.clips) clips.push_back({c.file, c.index, c.count});
   return json{{"clips", clips}, {"representation", plan.representation_json}, {"sample_rate", plan.sample_rate},
-              {"frame_spacing", plan.frame_spacing}, {"max_grid_freqs", plan.max_grid_freqs}}
+              {"knot_spacing", plan.knot_spacing}, {"max_grid_freqs", plan.max_grid_freqs}}
       .dump();
 }
 
@@ -82,7 +82,7 @@ CorpusPlan plan_from_json(const std::string& text) {
   for (const auto& c : j.at("clips")) plan.clips.push_back({c.at(0), c.at(1), c.at(2)});
   plan.representation_json = j.at("representation");
   plan.sample_rate = j.at("sample_rate");
-  plan.frame_spacing = j.at("frame_spacing");
+  plan.knot_spacing = j.at("knot_spacing");
   plan.max_grid_freqs = j.at("max_grid_freqs");
   return plan;
 }
@@ -432,7 +432,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   model_config.f_ref = plan.sample_rate / 2;
   // --knot-spacing 0: the data's spacing (plan_corpus); 10 ms for a representation that records
   // none (a point file not written by `innmf features`).
-  if (model_config.knot_spacing == 0) model_config.knot_spacing = plan.frame_spacing > 0 ? plan.frame_spacing : 0.01;
+  if (model_config.knot_spacing == 0) model_config.knot_spacing = plan.knot_spacing > 0 ? plan.knot_spacing : 0.01;
   model::InnmfModel<float> model(model_config, prepared, mean_target);
   auto template_optimizer = make_optimizer(config.optimizer, model.template_params().size(), config.lr);
   auto activation_optimizer = make_optimizer(config.optimizer, model.activation_params().size(), config.lr);
