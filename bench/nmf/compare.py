@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from fma_peak import measured_fma_peak  # noqa: E402
+
 env = os.environ
 BINARY = env["BENCH_BINARY"]
 REPEATS = int(env["BENCH_REPEATS"])
@@ -213,12 +216,18 @@ def fma_bound_lines(rows):
     """What the floor asks of one core on each 1-thread row, against that core's FMA peak.
 
     An update is four products of 2·F·T·K FLOPs (W·H twice, Wᵀ·R, R·Hᵀ), the same for both
-    tools; the peak is 32 single-precision FLOP per cycle (two 8-wide FMA pipes) at the clock
-    /proc/cpuinfo reports."""
+    tools; the peak is measured (bench/tools/fma_peak.cpp), or, failing that, 32 single-precision
+    FLOP per cycle (two 8-wide FMA pipes) at the clock /proc/cpuinfo reports."""
     mhz = cpu_mhz()
-    if mhz is None:
+    measured = measured_fma_peak(os.path.join(WORK, "fma_peak"))
+    if measured is not None:
+        peak = measured
+        peak_text = f"{peak:.1f} GFLOP/s measured by bench/tools/fma_peak.cpp"
+    elif mhz is not None:
+        peak = 32 * mhz * 1e-3  # GFLOP/s
+        peak_text = f"{peak:.1f} GFLOP/s = 32 FLOP/cycle × {mhz:.0f} MHz"
+    else:
         return []
-    peak = 32 * mhz * 1e-3  # GFLOP/s
     lines = []
     for r in rows:
         if r["threads"] != 1 or "shape" not in r:
@@ -228,8 +237,7 @@ def fma_bound_lines(rows):
         reached = flops / (r["innmf_ms"] * 1e-3) * 1e-9
         lines.append(f"FMA bound, {r['case']}, 1 thread: an update is {flops / 1e6:.1f} MFLOP "
                      f"(V {r['shape'][0]} × {r['shape'][1]}, rank {RANK}); innmf reaches {reached:.1f} GFLOP/s "
-                     f"({100 * reached / peak:.0f} % of one core's peak, {peak:.1f} GFLOP/s = 32 FLOP/cycle × "
-                     f"{mhz:.0f} MHz); {FLOOR:g}× scikit-learn's {r['sklearn_openblas_ms']:.3f} ms needs "
+                     f"({100 * reached / peak:.0f} % of one core's peak, {peak_text}); {FLOOR:g}× scikit-learn's {r['sklearn_openblas_ms']:.3f} ms needs "
                      f"{needed:.1f} GFLOP/s = {100 * needed / peak:.0f} % of peak"
                      + (" — beyond the hardware with the same FLOPs." if needed > peak else "."))
         lines.append("")

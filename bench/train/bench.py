@@ -24,6 +24,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from fma_peak import measured_fma_peak  # noqa: E402
 import time
 
 import h5py
@@ -50,7 +53,7 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
-def machine():
+def machine(work):
     info = {"nproc": int(sh(["nproc"]).stdout.strip())}
     lscpu = sh(["lscpu"]).stdout
     m = re.search(r"^Model name:\s*(.+)$", lscpu, re.M)
@@ -66,7 +69,15 @@ def machine():
     flags = flags.group(1).split() if flags else []
     info["avx2_fma"] = "avx2" in flags and "fma" in flags
     info["flop_per_cycle_per_core"] = 32  # AVX2 + FMA, fp32: 2 FMA units × 8 lanes × 2
-    info["peak_core_gflops"] = info["flop_per_cycle_per_core"] * info["mhz"] / 1e3
+    info["nominal_peak_core_gflops"] = info["flop_per_cycle_per_core"] * info["mhz"] / 1e3
+    measured = measured_fma_peak(os.path.join(work, "fma_peak"))
+    if measured is not None:
+        info["peak_core_gflops"] = measured
+        info["peak_source"] = (f"measured by bench/tools/fma_peak.cpp; the nominal {info['mhz']:.0f} MHz × 32 "
+                               f"FLOP/cycle would be {info['nominal_peak_core_gflops']:.1f}")
+    else:
+        info["peak_core_gflops"] = info["nominal_peak_core_gflops"]
+        info["peak_source"] = f"32 FLOP/cycle × {info['mhz']:.0f} MHz (no measurement: no compiler or no AVX2)"
     info["peak_machine_gflops"] = info["peak_core_gflops"] * info["nproc"]
     return info
 
@@ -227,7 +238,7 @@ def render(res):
     w(f"innmf best: **{v['innmf_best_ms']:.1f} ms/epoch** ({v['innmf_config']}); PyTorch best: "
       f"**{v['torch_best_ms']:.1f} ms/epoch** ({v['torch_config']}) → innmf is **{v['speedup']:.2f}×** faster "
       f"per epoch. innmf reaches {v['innmf_gflops']:.1f} GFLOP/s = {v['innmf_peak_core_pct']:.0f} % of one core's "
-      f"FMA peak ({m['peak_core_gflops']:.1f} GFLOP/s = 32 FLOP/cycle × {m['mhz']:.0f} MHz), "
+      f"FMA peak ({m['peak_core_gflops']:.1f} GFLOP/s, {m['peak_source']}), "
       f"{v['innmf_peak_machine_pct']:.0f} % of the machine's ({m['nproc']} cores, {m['peak_machine_gflops']:.1f} GFLOP/s).")
     w("")
     w(f"FLOPs per epoch (2 per multiply-add; GEMMs only): forward of the K = 20 networks over the "
@@ -337,7 +348,7 @@ def main():
     args = ap.parse_args()
     runner = Runner(args)
     res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"), "command": args.command,
-           "commit": args.commit, "machine": machine(), "load_before": loadavg(), "rounds": args.rounds,
+           "commit": args.commit, "machine": machine(args.work), "load_before": loadavg(), "rounds": args.rounds,
            "warmup": args.warmup, "measure": args.measure, "data": args.data,
            "run_max_seconds": args.run_max_seconds}
     res["torch_version"] = sh([args.python, "-c", "import torch; print(torch.__version__)"]).stdout.strip()

@@ -91,7 +91,8 @@ void fill_rows(RowMatrix<Scalar>& a, Eigen::Index n, const Bias& bias) {
 // squares, coefficients rounded to float: relative error 6·10⁻⁹ and absolute 3·10⁻¹⁰, below float
 // rounding), both times (−1)^q. In float, ≤ 1.4·10⁻⁷ from the exact values (the reduction's
 // rounding of r up to π/2 dominates; quadrants of π/2 gave 0.9·10⁻⁷). No quadrant swap: sin
-// alone (the forward's activation) is 14 operations, half of a sincos by quadrants of π/2.
+// alone (the forward's activation, packed with cos's sign, which is (−1)^q) is 14 operations,
+// half of a sincos by quadrants of π/2.
 // q's parity is the last bit of v/π + 1.5·2^23 (the addition rounds to an integer). Branch-free;
 // the 8-lane versions below are the same operations (bit-identical lane by lane).
 namespace {
@@ -129,6 +130,41 @@ inline void sincos_scalar(float v, float& sin_out, float& cos_out) {
   sin_out = negative ? -s : s;
   cos_out = negative ? -c : c;
 }
+/// sincos_scalar within kSinCosLimit, else (or NaN) the standard library.
+inline void sincos_lane(float v, float& sin_out, float& cos_out) {
+  if (std::abs(v) <= kSinCosLimit) {
+    sincos_scalar(v, sin_out, cos_out);
+  } else {
+    sin_out = std::sin(v);
+    cos_out = std::cos(v);
+  }
+}
+/// packed_sin of one float (the 8-lane code's values, lane by lane).
+inline float packed_sin_scalar(float v) {
+  float s;
+  bool cos_negative;
+  if (std::abs(v) <= kSinCosLimit) {
+    const float r = reduce_scalar(v, cos_negative);
+    s = sin_scalar(r, r * r);
+    if (cos_negative) s = -s;
+  } else {
+    s = std::sin(v);
+    cos_negative = std::signbit(std::cos(v));
+  }
+  std::uint32_t bits;
+  std::memcpy(&bits, &s, sizeof bits);
+  bits = (bits & ~1u) | (cos_negative ? 1u : 0u);
+  std::memcpy(&s, &bits, sizeof bits);
+  return s;
+}
+inline float cos_of_packed_scalar(float packed) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &packed, sizeof bits);
+  const float one_minus_square = std::fma(-packed, packed, 1.0f);
+  // (As _mm256_max_ps(0, x): a NaN passes through.)
+  const float magnitude = std::sqrt(one_minus_square < 0.0f ? 0.0f : one_minus_square);
+  return (bits & 1u) != 0 ? -magnitude : magnitude;
+}
 
 #if INNMF_NN_AVX2
 /// reduce_scalar on 8 lanes; `sign` ← the sign bit where q is odd.
@@ -160,36 +196,47 @@ inline void sincos8(__m256 v, __m256& sin_out, __m256& cos_out) {
   sin_out = _mm256_xor_ps(sin8_reduced(r, r2), sign);
   cos_out = _mm256_xor_ps(cos8_reduced(r2), sign);
 }
-/// True if some lane is beyond kSinCosLimit (or NaN): the standard library takes the vector.
+/// True if some lane is beyond kSinCosLimit (or NaN): the scalar code takes the vector.
 inline bool beyond_limit(__m256 v) {
   const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
   return _mm256_movemask_ps(_mm256_cmp_ps(magnitude, _mm256_set1_ps(kSinCosLimit), _CMP_NLE_UQ)) != 0;
 }
-/// sincos8 where every lane is within kSinCosLimit, else the standard library lane by lane.
+/// sincos8, or sincos_lane lane by lane where some lane is beyond kSinCosLimit.
 inline void sincos8_checked(__m256 v, __m256& sin_out, __m256& cos_out) {
   if (beyond_limit(v)) {
     alignas(32) float z[8], s[8], c[8];
     _mm256_store_ps(z, v);
-    for (int lane = 0; lane < 8; ++lane) {
-      s[lane] = std::sin(z[lane]);
-      c[lane] = std::cos(z[lane]);
-    }
+    for (int lane = 0; lane < 8; ++lane) sincos_lane(z[lane], s[lane], c[lane]);
     sin_out = _mm256_load_ps(s);
     cos_out = _mm256_load_ps(c);
     return;
   }
   sincos8(v, sin_out, cos_out);
 }
-/// sin alone, the same values as sincos8_checked's.
-inline __m256 sin8_checked(__m256 v) {
+/// sin with the sign of cos in its lowest bit (packed_sin in activations.hpp), the same values as
+/// packed_sin_scalar's. cos r ≥ 0 for |r| ≤ π/2, so cos z has the sign (−1)^q, the bit sin
+/// already carries into its sign: moved to bit 0. (Where v/π rounds to the neighbouring q,
+/// |r| exceeds π/2 by an ulp and the sign is wrong, for |cos z| of ~10⁻⁶ at most.)
+inline __m256 packed_sin8_checked(__m256 v) {
   if (beyond_limit(v)) {
-    __m256 s, c;
-    sincos8_checked(v, s, c);
-    return s;
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, v);
+    for (float& lane : lanes) lane = packed_sin_scalar(lane);
+    return _mm256_load_ps(lanes);
   }
   __m256 sign;
   const __m256 r = reduce8(v, sign);
-  return _mm256_xor_ps(sin8_reduced(r, _mm256_mul_ps(r, r)), sign);
+  const __m256 s = _mm256_xor_ps(sin8_reduced(r, _mm256_mul_ps(r, r)), sign);
+  const __m256i bits = _mm256_castps_si256(s);
+  const __m256i cos_negative = _mm256_srli_epi32(_mm256_castps_si256(sign), 31);
+  return _mm256_castsi256_ps(_mm256_or_si256(_mm256_andnot_si256(_mm256_set1_epi32(1), bits), cos_negative));
+}
+/// cos z = ±√(1 − s²) from a packed sine s, the same values as cos_of_packed_scalar's.
+inline __m256 cos8_of_packed(__m256 packed) {
+  const __m256 one_minus_square = _mm256_fnmadd_ps(packed, packed, _mm256_set1_ps(1.0f));
+  const __m256 magnitude = _mm256_sqrt_ps(_mm256_max_ps(_mm256_setzero_ps(), one_minus_square));
+  const __m256 sign = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(packed), 31));
+  return _mm256_xor_ps(magnitude, sign);
 }
 #endif
 }  // namespace
@@ -206,26 +253,37 @@ void sincos(const float* z, float* s, float* c, std::ptrdiff_t n) {
 #endif
   for (; i < n; ++i) {
     const float v = z[i];  // s may be z
-    if (std::abs(v) <= kSinCosLimit) {
-      sincos_scalar(v, s[i], c[i]);
-    } else {
-      s[i] = std::sin(v);
-      c[i] = std::cos(v);
-    }
+    sincos_lane(v, s[i], c[i]);
   }
+}
+
+void packed_sin(const float* z, float* packed, std::ptrdiff_t n) {
+  std::ptrdiff_t i = 0;
+#if INNMF_NN_AVX2
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(packed + i, packed_sin8_checked(_mm256_loadu_ps(z + i)));
+#endif
+  for (; i < n; ++i) packed[i] = packed_sin_scalar(z[i]);
+}
+
+void cos_of_packed(const float* packed, float* c, std::ptrdiff_t n) {
+  std::ptrdiff_t i = 0;
+#if INNMF_NN_AVX2
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(c + i, cos8_of_packed(_mm256_loadu_ps(packed + i)));
+#endif
+  for (; i < n; ++i) c[i] = cos_of_packed_scalar(packed[i]);
 }
 
 namespace {
 
 // The networks' small GEMMs (C (m, n) = init + A·B, n a multiple of 8) with what follows them
-// fused into the store while C is in registers: sin of the hidden layers, keeping z (forward),
-// the product with cos(z) (backward). Micro-tiles of 6 rows × 16 columns: 12 accumulators, 2 loads
+// fused into the store while C is in registers: the packed sine of the hidden layers (forward),
+// the product with the cosine unpacked from it (backward). Micro-tiles of 6 rows × 16 columns: 12 accumulators, 2 loads
 // of B and 6 broadcasts of A per step of k, so that the 2 FMA pipes, not the loads, set the pace.
 enum class Init { zero, bias, accumulate };
 enum class Epilogue {
-  store,   ///< C = acc
-  times,   ///< C = acc ⊙ C2
-  sin_keep,  ///< C = sin(acc), C2 = acc
+  store,       ///< C = acc
+  packed_sin,  ///< C = packed_sin(acc)
+  times_cos,   ///< C = acc ⊙ cos_of_packed(C2)
 };
 
 struct GemmArgs {
@@ -237,7 +295,7 @@ struct GemmArgs {
   const float* bias;  ///< Init::bias
   float* c;
   long ldc;
-  float* c2;  ///< Epilogue::sin_keep (z out) and Epilogue::times (factor in)
+  const float* c2;  ///< Epilogue::times_cos: the packed sines (m, n)
   long ldc2;
 };
 
@@ -280,13 +338,10 @@ inline void micro_kernel(const GemmArgs& g, int i0, int j0) {
     for (int v = 0; v < NV; ++v) {
       float* out = c + r * g.ldc + 8 * v;
       if constexpr (E == Epilogue::store) _mm256_storeu_ps(out, acc[r][v]);
-      if constexpr (E == Epilogue::times) {
-        const float* factor = g.c2 + (i0 + r) * g.ldc2 + j0 + 8 * v;
-        _mm256_storeu_ps(out, _mm256_mul_ps(acc[r][v], _mm256_loadu_ps(factor)));
-      }
-      if constexpr (E == Epilogue::sin_keep) {
-        _mm256_storeu_ps(g.c2 + (i0 + r) * g.ldc2 + j0 + 8 * v, acc[r][v]);
-        _mm256_storeu_ps(out, sin8_checked(acc[r][v]));
+      if constexpr (E == Epilogue::packed_sin) _mm256_storeu_ps(out, packed_sin8_checked(acc[r][v]));
+      if constexpr (E == Epilogue::times_cos) {
+        const float* packed = g.c2 + (i0 + r) * g.ldc2 + j0 + 8 * v;
+        _mm256_storeu_ps(out, _mm256_mul_ps(acc[r][v], cos8_of_packed(_mm256_loadu_ps(packed))));
       }
     }
 }
@@ -308,12 +363,8 @@ void gemm_plain(const GemmArgs& g) {
       for (int p = 0; p < g.k; ++p) acc += g.a[i * g.a_row + p * g.a_col] * g.b[p * g.ldb + j];
       float& out = g.c[i * g.ldc + j];
       if constexpr (E == Epilogue::store) out = acc;
-      if constexpr (E == Epilogue::times) out = acc * g.c2[i * g.ldc2 + j];
-      if constexpr (E == Epilogue::sin_keep) {
-        float cosine;
-        g.c2[i * g.ldc2 + j] = acc;
-        sincos(&acc, &out, &cosine, 1);
-      }
+      if constexpr (E == Epilogue::packed_sin) out = packed_sin_scalar(acc);
+      if constexpr (E == Epilogue::times_cos) out = acc * cos_of_packed_scalar(g.c2[i * g.ldc2 + j]);
     }
 }
 
@@ -389,21 +440,19 @@ void Mlp<Scalar>::forward_fast(const float* net, const RowMatrix<float>& X, MlpC
   const Eigen::Index n = X.rows();
   cache.activations.resize(static_cast<std::size_t>(L));
   cache.cosines.resize(static_cast<std::size_t>(L));
-  cache.pre_activations.resize(static_cast<std::size_t>(L));
-  for (int l = 1; l < L; ++l) cache.pre_activations[static_cast<std::size_t>(l)].resize(n, H);
+  cache.packed_sines.resize(static_cast<std::size_t>(L));
+  for (int l = 1; l < L; ++l) cache.packed_sines[static_cast<std::size_t>(l)].resize(n, H);
   // The fold (header): z_1 = X·(W_1·W_0)ᵀ + (W_1·b_0 + b_1). B operands are the transposed
   // weights (in, out), row-major. (cache.folded_weight: the Eigen path's only.)
   const Layer& first = layers_[0];
   const Layer& second = layers_[1];
   ConstWeights<float> W1(net + second.weight, H, H);
-  const std::size_t hh = static_cast<std::size_t>(H) * H, tile_size = static_cast<std::size_t>(kTile) * H;
-  std::vector<float>& scratch =
-      thread_scratch(static_cast<std::size_t>(H) * (n_in + 1) + (L - 1) * hh + 2 * tile_size);
+  const std::size_t hh = static_cast<std::size_t>(H) * H;
+  std::vector<float>& scratch = thread_scratch(static_cast<std::size_t>(H) * (n_in + 1) + (L - 1) * hh);
   float* bias1 = scratch.data();
   float* folded_t = bias1 + H;  // (n_inputs, hidden)
   float* weights_t = folded_t + static_cast<std::size_t>(n_in) * H;  // layer l ≥ 1 at (l − 1)·h²
-  float* a = weights_t + (L - 1) * hh;  // (kTile, hidden) sin(z_l) of the tile, layer after layer
-  float* a_next = a + tile_size;
+  const auto a = [&](int l, Eigen::Index r0) { return cache.packed_sines[static_cast<std::size_t>(l)].data() + r0 * H; };
   for (int l = 1; l < L; ++l)
     Eigen::Map<RowMatrix<float>>(weights_t + (l - 1) * hh, H, H) =
         ConstWeights<float>(net + layers_[static_cast<std::size_t>(l)].weight, H, H).transpose();
@@ -417,22 +466,22 @@ void Mlp<Scalar>::forward_fast(const float* net, const RowMatrix<float>& X, MlpC
   const float* w_out = net + last.weight;  // (n_out, hidden)
   for (Eigen::Index r0 = 0; r0 < n; r0 += kTile) {
     const int rows = static_cast<int>(std::min(kTile, n - r0));
+    // The tile's rows of every layer in turn (16 kB a layer at h = 64: they stay in L1).
     for (int l = 1; l < L; ++l) {
       const bool input = l == 1;
       const GemmArgs g{rows, H, input ? n_in : H,
-                       input ? X.data() + r0 * n_in : a,
+                       input ? X.data() + r0 * n_in : a(l - 1, r0),
                        input ? n_in : H, 1,
                        input ? folded_t : weights_t + (l - 1) * hh, H,
                        input ? bias1 : net + layers_[static_cast<std::size_t>(l)].bias,
-                       a_next, H, cache.pre_activations[static_cast<std::size_t>(l)].data() + r0 * H, H};
-      gemm<Init::bias, Epilogue::sin_keep>(g);
-      std::swap(a, a_next);
+                       a(l, r0), H, nullptr, 0};
+      gemm<Init::bias, Epilogue::packed_sin>(g);
     }
     // Output layer on the tile while a_{L−1} is in L1: out = a·W_outᵀ + b_out.
     for (int i = 0; i < rows; ++i)
       for (int o = 0; o < n_out; ++o) {
         const float* w = w_out + static_cast<std::ptrdiff_t>(o) * H;
-        const float* x = a + static_cast<std::ptrdiff_t>(i) * H;
+        const float* x = a(L - 1, r0) + static_cast<std::ptrdiff_t>(i) * H;
 #if INNMF_NN_AVX2
         __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
         int j = 0;
@@ -461,19 +510,15 @@ void Mlp<Scalar>::backward_fast(const float* net, const RowMatrix<float>& X, con
   const int n_out = last.out;
   const Eigen::Index n = X.rows();
   const std::size_t tile_size = static_cast<std::size_t>(kTile) * H;
-  // [dz | dz_next | sin, cos of the tile's upper layer | of its lower layer | Mᵀ (n_inputs,
-  // hidden) | Σ_rows dz_l (hidden) at row l − 1 for l = 1..L−1 | [W_0ᵀ; b_0] | [Mᵀ; s]·W_1], the
-  // last two (n_inputs + 1, hidden). Mᵀ and s = Σ_rows dz_1 are adjacent: [Mᵀ; s] is one operand.
+  // [dz | dz_next | Mᵀ (n_inputs, hidden) | Σ_rows dz_l (hidden) at row l − 1 for l = 1..L−1 |
+  // [W_0ᵀ; b_0] | [Mᵀ; s]·W_1], the last two (n_inputs + 1, hidden). Mᵀ and s = Σ_rows dz_1 are
+  // adjacent: [Mᵀ; s] is one operand.
   const std::size_t fold_size = static_cast<std::size_t>(n_in + 1) * H;
-  std::vector<float>& scratch = thread_scratch(6 * tile_size + static_cast<std::size_t>(n_in) * H +
+  std::vector<float>& scratch = thread_scratch(2 * tile_size + static_cast<std::size_t>(n_in) * H +
                                                static_cast<std::size_t>(L - 1) * H + 2 * fold_size);
   float* dz = scratch.data();
   float* dz_next = dz + tile_size;
-  float* sin_upper = dz_next + tile_size;
-  float* cos_upper = sin_upper + tile_size;
-  float* sin_lower = cos_upper + tile_size;
-  float* cos_lower = sin_lower + tile_size;
-  float* m_t = cos_lower + tile_size;
+  float* m_t = dz_next + tile_size;
   float* sums = m_t + static_cast<std::size_t>(n_in) * H;
   float* w0_t = sums + static_cast<std::size_t>(L - 1) * H;
   float* m_w1 = w0_t + fold_size;
@@ -485,28 +530,24 @@ void Mlp<Scalar>::backward_fast(const float* net, const RowMatrix<float>& X, con
   for (Eigen::Index r0 = 0; r0 < n; r0 += kTile) {
     const int rows = static_cast<int>(std::min(kTile, n - r0));
     const float* d = d_out + r0 * d_stride;
-    const auto z = [&](int l) { return cache.pre_activations[static_cast<std::size_t>(l)].data() + r0 * H; };
-    // a_{L−1} = sin(z_{L−1}) and cos(z_{L−1}) of the tile, the same values forward computed.
-    sincos(z(L - 1), sin_upper, cos_upper, static_cast<std::ptrdiff_t>(rows) * H);
+    // The tile's a_l = sin(z_l) as forward saved them, cos(z_l) unpacked in the epilogues.
+    const auto a = [&](int l) { return cache.packed_sines[static_cast<std::size_t>(l)].data() + r0 * H; };
     // Output layer: dz_{L−1} = (d·W_out) ⊙ cos(z_{L−1}); dW_out += dᵀ·a_{L−1}; db_out += Σ_rows d.
-    gemm<Init::zero, Epilogue::times>(
-        {rows, H, n_out, d, d_stride, 1, net + last.weight, H, nullptr, dz, H, cos_upper, H});
+    gemm<Init::zero, Epilogue::times_cos>(
+        {rows, H, n_out, d, d_stride, 1, net + last.weight, H, nullptr, dz, H, a(L - 1), H});
     gemm<Init::accumulate, Epilogue::store>(
-        {n_out, H, rows, d, 1, d_stride, sin_upper, H, nullptr, g + last.weight, H, nullptr, 0});
+        {n_out, H, rows, d, 1, d_stride, a(L - 1), H, nullptr, g + last.weight, H, nullptr, 0});
     for (int i = 0; i < rows; ++i)
       for (int o = 0; o < n_out; ++o) g[last.bias + static_cast<std::size_t>(o)] += d[i * d_stride + o];
     // Hidden layers l = L−1..2: dW_l += dz_lᵀ·a_{l−1}; dz_{l−1} = (dz_l·W_l) ⊙ cos(z_{l−1}).
     for (int l = L - 1; l >= 2; --l) {
       const Layer& layer = layers_[static_cast<std::size_t>(l)];
-      sincos(z(l - 1), sin_lower, cos_lower, static_cast<std::ptrdiff_t>(rows) * H);
       add_column_sums(dz, rows, sums + static_cast<std::ptrdiff_t>(l - 1) * H);
       gemm<Init::accumulate, Epilogue::store>(
-          {H, H, rows, dz, 1, H, sin_lower, H, nullptr, g + layer.weight, H, nullptr, 0});
-      gemm<Init::zero, Epilogue::times>(
-          {rows, H, H, dz, H, 1, net + layer.weight, H, nullptr, dz_next, H, cos_lower, H});
+          {H, H, rows, dz, 1, H, a(l - 1), H, nullptr, g + layer.weight, H, nullptr, 0});
+      gemm<Init::zero, Epilogue::times_cos>(
+          {rows, H, H, dz, H, 1, net + layer.weight, H, nullptr, dz_next, H, a(l - 1), H});
       std::swap(dz, dz_next);
-      std::swap(sin_upper, sin_lower);
-      std::swap(cos_upper, cos_lower);
     }
     // Layer 1 through the fold: Mᵀ += Xᵀ·dz_1 (n_inputs, hidden), s = Σ_rows dz_1.
     add_column_sums(dz, rows, sums);

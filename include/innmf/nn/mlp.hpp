@@ -48,10 +48,11 @@ template <typename Scalar>
 struct MlpCache {
   std::vector<RowMatrix<Scalar>> activations;  ///< a_0 … a_{L−1}, each (n, hidden); a_0 unused when folded
   std::vector<RowMatrix<Scalar>> cosines;      ///< cos(z_l) for l ≥ 1 (index l), sin's derivative
-  /// The fast path (Mlp::uses_fast_kernels) keeps only z_l for l ≥ 1 (index l), (n, hidden), and
-  /// recomputes sin and cos from them tile by tile in backward: half the bytes that stream
-  /// between forward and backward; `activations` and `cosines` then hold empty entries.
-  std::vector<RowMatrix<Scalar>> pre_activations;
+  /// The fast path (Mlp::uses_fast_kernels) keeps one float per hidden unit, packed_sin(z_l) for
+  /// l ≥ 1 (index l), (n, hidden): the activation itself, and the derivative cos(z_l) unpacked
+  /// from it in backward (cos_of_packed). Half the bytes of sin and cos, and no trigonometry in
+  /// backward; `activations` and `cosines` then hold empty entries.
+  std::vector<RowMatrix<Scalar>> packed_sines;
   RowMatrix<Scalar> folded_weight;             ///< (hidden, n_inputs) W_1·W_0 (layers ≥ 2; Eigen path only)
 };
 
