@@ -167,10 +167,10 @@ def perf_profile(args, runs_dir):
     except subprocess.CalledProcessError as e:
         return {"error": (e.stderr or "")[-300:]}
     kinds = [
-        ("GEMM: innmf's forward micro-kernels (fused bias, sin; src/nn/mlp.cpp)", r"micro_kernel<\d+, \d+, \(innmf::nn::\(anonymous namespace\)::Init\)1"),
-        ("GEMM: innmf's backward dz·W micro-kernels (fused ⊙ cos)", r"micro_kernel<\d+, \d+, \(innmf::nn::\(anonymous namespace\)::Init\)0"),
+        ("GEMM: innmf's forward micro-kernels (fused bias, packed sine; src/nn/mlp.cpp)", r"micro_kernel<\d+, \d+, \(innmf::nn::\(anonymous namespace\)::Init\)1"),
+        ("GEMM: innmf's backward dz·W micro-kernels (fused ⊙ cos unpacked from the saved sine)", r"micro_kernel<\d+, \d+, \(innmf::nn::\(anonymous namespace\)::Init\)0"),
         ("GEMM: innmf's backward dW += dzᵀ·a micro-kernels", r"micro_kernel<\d+, \d+, \(innmf::nn::\(anonymous namespace\)::Init\)2|nn::\(anonymous namespace\)::gemm<"),
-        ("MLP fast-path glue (Mlp::forward_fast / backward_fast: sin/cos recomputed in backward, column sums, output layer)", r"Mlp<float>::(forward|backward)_fast|innmf::nn::sincos\b"),
+        ("MLP fast-path glue (Mlp::forward_fast / backward_fast: column sums, output layer, weight transposes)", r"Mlp<float>::(forward|backward)_fast|innmf::nn::sincos\b|innmf::nn::packed_sin\b|innmf::nn::cos_of_packed\b"),
         ("GEMM: Eigen gebp micro-kernel (fold products, factor GEMMs)", r"gebp_kernel"),
         ("GEMM: Eigen packing / GEMV", r"gemm_pack|general_matrix_matrix|general_matrix_vector|gemv"),
         ("sin/cos from the standard library (Eigen path, |z| beyond nn::kSinCosLimit)", r"psincos|sinf|cosf"),
