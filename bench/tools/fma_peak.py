@@ -1,7 +1,7 @@
 """The measured FMA peak of one core (bench/tools/fma_peak.cpp), for the benches' "% of peak".
 
 The nominal clock in /proc/cpuinfo understates the peak on machines that boost (this project's
-2-core AMD EPYC VM reports 2445 MHz, i.e. 78 GFLOP/s at 32 FLOP/cycle, and runs FMAs at ~95),
+2-core AMD EPYC VM reports 2445 MHz, i.e. 78 GFLOP/s at 32 FLOP/cycle, and runs FMAs at 91–93),
 so a percentage against it flatters the code. The program is compiled once into OUT_DIR.
 """
 import os

@@ -24,12 +24,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from fma_peak import measured_fma_peak  # noqa: E402
 import time
 
 import h5py
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from fma_peak import measured_fma_peak  # noqa: E402
 
 SECTION = "## Training epoch vs PyTorch (bench/train/run.sh)"
 

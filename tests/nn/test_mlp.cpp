@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <utility>
@@ -147,17 +148,20 @@ TEST(SinCos, PackedSineCarriesTheCosine) {
   }
   x.insert(x.begin() + 3, 3.0f * nn::kSinCosLimit);
   x.push_back(-5.0f * nn::kSinCosLimit);
-  std::vector<float> s(x.size()), c(x.size());
-  std::vector<float> packed(x.size());
+  std::vector<float> s(x.size()), c(x.size()), packed(x.size());
   nn::sincos(x.data(), s.data(), c.data(), static_cast<std::ptrdiff_t>(x.size()));
   nn::packed_sin(x.data(), packed.data(), static_cast<std::ptrdiff_t>(x.size()));
   std::vector<float> cosines = packed;
   nn::cos_of_packed(cosines.data(), cosines.data(), static_cast<std::ptrdiff_t>(x.size()));
   double worst_sin = 0, worst_cos_ratio = 0;
-  int sign_errors = 0, lane_mismatches = 0;
+  int sign_errors = 0, lane_mismatches = 0, not_sincos_sine = 0;
   for (std::size_t i = 0; i < x.size(); ++i) {
     const double exact_cos = std::cos(static_cast<double>(x[i]));
     worst_sin = std::max(worst_sin, std::abs(packed[i] - std::sin(static_cast<double>(x[i]))));
+    std::uint32_t packed_bits, sincos_bits;  // sincos's sine but for bit 0
+    std::memcpy(&packed_bits, &packed[i], sizeof packed_bits);
+    std::memcpy(&sincos_bits, &s[i], sizeof sincos_bits);
+    if ((packed_bits | 1u) != (sincos_bits | 1u)) ++not_sincos_sine;
     const double bound = std::min(2 * 2e-7 / std::abs(exact_cos), std::sqrt(2 * 2e-7)) + 1e-7;
     worst_cos_ratio = std::max(worst_cos_ratio, std::abs(cosines[i] - exact_cos) / bound);
     // (Where s rounds to ±1, the cosine comes out ±0: |cos z| < √(2δ), within the bound.)
@@ -172,6 +176,7 @@ TEST(SinCos, PackedSineCarriesTheCosine) {
   EXPECT_LE(worst_cos_ratio, 1.0);
   EXPECT_EQ(sign_errors, 0);
   EXPECT_EQ(lane_mismatches, 0);
+  EXPECT_EQ(not_sincos_sine, 0);
 }
 
 TEST(Mlp, PerComponentGradientsMatchFiniteDifferences) {

@@ -1,6 +1,7 @@
 #pragma once
 // Softplus, the map that keeps iN-NMF's fields non-negative, and its derivative.
 
+#include <Eigen/Core>
 #include <cmath>
 #include <cstddef>
 
@@ -17,6 +18,21 @@ inline Scalar softplus(Scalar x) {
 template <typename Scalar>
 inline Scalar softplus_derivative(Scalar x) {
   return Scalar(1) / (Scalar(1) + std::exp(-x));
+}
+
+/// softplus on an Eigen array, vectorised (exp and log1p as packets): max(x, 0) + log1p(e^−|x|),
+/// stable for every x; the same function as the scalar form to float round-off.
+template <typename Derived>
+inline auto softplus_array(const Eigen::ArrayBase<Derived>& x) {
+  using Scalar = typename Derived::Scalar;
+  return x.max(Scalar(0)) + (-x.abs()).exp().log1p();
+}
+
+/// softplus' = 1 / (1 + e^−x) on an Eigen array, vectorised.
+template <typename Derived>
+inline auto softplus_derivative_array(const Eigen::ArrayBase<Derived>& x) {
+  using Scalar = typename Derived::Scalar;
+  return (Scalar(1) + (-x).exp()).inverse();
 }
 
 /// softplus⁻¹(y) = log(e^y − 1) for y > 0.
