@@ -466,7 +466,8 @@ void Mlp<Scalar>::forward_fast(const float* net, const RowMatrix<float>& X, MlpC
   const float* w_out = net + last.weight;  // (n_out, hidden)
   for (Eigen::Index r0 = 0; r0 < n; r0 += kTile) {
     const int rows = static_cast<int>(std::min(kTile, n - r0));
-    // The tile's rows of every layer in turn (16 kB a layer at h = 64: they stay in L1).
+    // The tile's rows of every layer in turn (16 kB a layer at h = 64: the layer just written
+    // is in L1 when the next one reads it).
     for (int l = 1; l < L; ++l) {
       const bool input = l == 1;
       const GemmArgs g{rows, H, input ? n_in : H,
