@@ -18,6 +18,7 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
     std::string architecture = "per-component";
     std::string activations = "grid";
     std::string optimizer = "rprop";
+    std::string activation_update = "gradient";
     train::TrainConfig config;
   };
   auto options = std::make_shared<Options>();
@@ -41,6 +42,9 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
                   "file records none)");
   sub->add_option("--l1", m.l1_activations, "L1 penalty λ on the activations");
   sub->add_option("--optimizer", options->optimizer, "rprop (full batch, the paper's) or adam");
+  sub->add_option("--activation-update", options->activation_update,
+                  "How grid activations learn: gradient (by --optimizer, the paper's) or multiplicative "
+                  "(classic NMF's exact update, no learning rate; reaches a given loss in fewer epochs)");
   sub->add_option("--lr", options->config.lr, "Learning rate (Rprop: initial step size)");
   sub->add_option("--epochs", options->config.epochs, "Full-batch steps");
   sub->add_option("--seed", m.seed, "Seed of every random initialisation");
@@ -64,6 +68,7 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
     config.model.architecture = nn::parse_architecture(options->architecture);
     config.model.activations = model::parse_activation_kind(options->activations);
     config.optimizer = train::parse_optimizer(options->optimizer);
+    config.activation_update = train::parse_activation_update(options->activation_update);
     config.config_json = resolved_config_json(*sub);
     train::validate(config);
     const auto report = train::train(options->inputs, config, options->output, comm);

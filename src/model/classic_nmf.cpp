@@ -36,13 +36,6 @@ constexpr float kEpsilon = static_cast<float>(kBetaEpsilon);
 // β ≤ 1 (H): "necessary for stability".
 constexpr float kZeroBelow = static_cast<float>(DBL_EPSILON);
 
-/// The exponent γ of the update ratio (Févotte & Idier 2011; scikit-learn's `gamma`).
-double gamma_of(double beta) {
-  if (beta < 1) return 1.0 / (2.0 - beta);
-  if (beta > 2) return 1.0 / (beta - 1.0);
-  return 1.0;
-}
-
 /// Per-thread scratch buffers, grown on demand and used through compact Maps.
 struct Workspace {
   Eigen::VectorXf wh, a, b, num, den;
@@ -192,7 +185,7 @@ class Passes {
 class EigenPasses final : public Passes {
  public:
   EigenPasses(const Eigen::Ref<const Matrix>& V, double beta)
-      : V_(V), beta_(Beta::of(beta)), gamma_(gamma_of(beta)),
+      : V_(V), beta_(Beta::of(beta)), gamma_(multiplicative_update_exponent(beta)),
         workspaces_(static_cast<std::size_t>(std::max(1, omp_get_max_threads()))) {}
 
   const char* name() const override { return "eigen"; }

@@ -157,6 +157,18 @@ void GridField<Scalar>::backward(const Scalar* /*theta*/, const Batch& batch,
   }
 }
 
+template <typename Scalar>
+void GridField<Scalar>::interpolation_transpose(const Batch& batch, const RowMatrix<Scalar>& values,
+                                                RowMatrix<Scalar>& knot_sums) const {
+  knot_sums.setZero(n_knots_, rank_);
+  for (std::size_t i = 0; i < batch.left.size(); ++i) {
+    const Scalar a = batch.fraction[i];
+    const auto left = static_cast<Eigen::Index>(batch.left[i]), row = static_cast<Eigen::Index>(i);
+    knot_sums.row(left) += (1 - a) * values.row(row);
+    if (a != 0) knot_sums.row(left + 1) += a * values.row(row);
+  }
+}
+
 template class NeuralField<float>;
 template class NeuralField<double>;
 template class GridField<float>;

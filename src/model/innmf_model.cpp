@@ -179,18 +179,24 @@ template double divergence_row<double>(const Beta&, double, const float*, double
                                        Eigen::ArrayXd&);
 
 template <typename Scalar>
+const RowMatrix<Scalar>& InnmfModel<Scalar>::clip_templates(const PreparedClip& clip, const RowMatrix<Scalar>& W,
+                                                            DenseWorkspace& work) const {
+  if (clip.all_frequencies) return W;
+  const auto n_freqs = static_cast<Eigen::Index>(clip.freq_index.size());
+  work.gathered.resize(n_freqs, config_.rank);
+  for (Eigen::Index j = 0; j < n_freqs; ++j) work.gathered.row(j) = W.row(clip.freq_index[static_cast<std::size_t>(j)]);
+  return work.gathered;
+}
+
+template <typename Scalar>
 double InnmfModel<Scalar>::dense_block(const PreparedClip& clip, const RowMatrix<Scalar>& W,
                                        const RowMatrix<Scalar>& H, double normalizer,
                                        RowMatrix<Scalar>& dH, DenseWorkspace& work, Eigen::Index row_begin,
                                        Eigen::Index row_end) const {
   const int K = config_.rank;
   const auto n_freqs = static_cast<Eigen::Index>(clip.freq_index.size());
-  if (!clip.all_frequencies) {
-    work.gathered.resize(n_freqs, K);
-    for (Eigen::Index j = 0; j < n_freqs; ++j) work.gathered.row(j) = W.row(clip.freq_index[static_cast<std::size_t>(j)]);
-    work.d_gathered.setZero(n_freqs, K);
-  }
-  const RowMatrix<Scalar>& Wc = clip.all_frequencies ? W : work.gathered;  // (n_freqs, K)
+  const RowMatrix<Scalar>& Wc = clip_templates(clip, W, work);  // (n_freqs, K)
+  if (!clip.all_frequencies) work.d_gathered.setZero(n_freqs, K);
   RowMatrix<Scalar>& dWc = clip.all_frequencies ? work.d_templates : work.d_gathered;
   // Row tiles of ~128 KB: Ŷ/G is written, transformed and read by two products in L2.
   const Eigen::Index tile = std::max<Eigen::Index>(8, Eigen::Index{32768} / std::max<Eigen::Index>(1, n_freqs));
@@ -345,6 +351,113 @@ Evaluation InnmfModel<Scalar>::evaluate_factors(const PreparedPoints& points, do
     for (long c = 0; c < n_clips; ++c)
       backward_activations(static_cast<std::size_t>(c), d_activations_[static_cast<std::size_t>(c)], activation_grad);
   return result;
+}
+
+template <typename Scalar>
+void InnmfModel<Scalar>::dense_positive_part(const PreparedClip& clip, const RowMatrix<Scalar>& W,
+                                             const RowMatrix<Scalar>& H, double normalizer,
+                                             RowMatrix<Scalar>& positive, DenseWorkspace& work,
+                                             Eigen::Index row_begin, Eigen::Index row_end) const {
+  const RowMatrix<Scalar>& Wc = clip_templates(clip, W, work);  // (n_freqs, K)
+  if (beta_.kind == BetaKind::kullback_leibler) {  // ŷ^0 = 1: P is the same in every row
+    const Eigen::Matrix<Scalar, 1, Eigen::Dynamic> sums = static_cast<Scalar>(normalizer) * Wc.colwise().sum();
+    positive.middleRows(row_begin, row_end - row_begin).rowwise() = sums;
+    return;
+  }
+  const auto n_freqs = Wc.rows();
+  const Eigen::Index tile = std::max<Eigen::Index>(8, Eigen::Index{32768} / std::max<Eigen::Index>(1, n_freqs));
+  if (work.block.size() < static_cast<std::size_t>(tile * n_freqs)) work.block.resize(static_cast<std::size_t>(tile * n_freqs));
+  for (Eigen::Index r0 = row_begin; r0 < row_end; r0 += tile) {
+    const Eigen::Index rows = std::min(tile, row_end - r0);
+    Eigen::Map<RowMatrix<Scalar>> Y(work.block.data(), rows, n_freqs);
+    Y.noalias() = H.middleRows(r0, rows) * Wc.transpose();
+    for (Eigen::Index i = 0; i < Y.size(); ++i)
+      Y.data()[i] = static_cast<Scalar>(normalizer * beta_gradient_positive(beta_, Y.data()[i]));
+    positive.middleRows(r0, rows).noalias() = Y * Wc;
+  }
+}
+
+template <typename Scalar>
+void InnmfModel<Scalar>::update_knots(std::size_t c, const DenseWorkspace& work, Eigen::Index begin, Eigen::Index end) {
+  using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+  const auto& field = clips_[c];
+  const Eigen::Index K = config_.rank, first = begin * K, n = (end - begin) * K;
+  if (n <= 0) return;
+  const Eigen::Map<const Array> positive(work.knot_positive.data() + first, n);
+  const Eigen::Map<const Array> gradient(work.knot_gradient.data() + first, n);
+  const Eigen::Map<const Array> value(field.grid_batch.knot_value.data() + first, n);
+  Eigen::Map<Array> theta(activation_params_.data() + field.offset + static_cast<std::size_t>(first), n);
+  // N/P = (P − ∂L/∂h)/P; round-off can make P − ∂L/∂h slightly negative where N ≈ 0.
+  Array ratio = (positive - gradient).max(Scalar(0)) / positive;
+  const double gamma = multiplicative_update_exponent(config_.beta);
+  if (gamma != 1.0) ratio = ratio.pow(static_cast<Scalar>(gamma));
+  const Array updated = (value * ratio).max(static_cast<Scalar>(kMinimumKnotValue));
+  theta = (positive > Scalar(0)).select(nn::softplus_inverse_array(updated), theta);
+}
+
+template <typename Scalar>
+void InnmfModel<Scalar>::multiplicative_activation_step(const PreparedPoints& points, double normalizer) {
+  if (config_.activations != ActivationKind::grid)
+    throw UsageError("multiplicative activation updates need grid activations (--activations grid)");
+  const int K = config_.rank;
+  const RowMatrix<Scalar>& W = template_batch_.value;  // (|U_f|, K), as evaluate_factors used it
+  positive_.resize(clips_.size());
+  for (std::size_t c = 0; c < clips_.size(); ++c) positive_[c].resize(d_activations_[c].rows(), K);
+  const auto n_items = static_cast<long>(items_.size());
+  const auto n_clips = static_cast<long>(clips_.size());
+  const int n_threads = static_cast<int>(workspaces_.size());
+  const bool split_clips = n_clips < n_threads;  // as evaluate_factors split them
+  const auto lambda = static_cast<Scalar>(config_.l1_activations);
+#pragma omp parallel num_threads(n_threads)
+  {
+    DenseWorkspace& work = workspaces_[static_cast<std::size_t>(omp_get_thread_num())];
+    // P at every clip's unique times, over evaluate_factors' work items.
+#pragma omp for schedule(static)
+    for (long item = 0; item < n_items; ++item) {
+      const WorkItem& unit = items_[static_cast<std::size_t>(item)];
+      const auto& clip = points.clips[unit.clip];
+      const RowMatrix<Scalar>& H = activation_values(unit.clip);
+      RowMatrix<Scalar>& P = positive_[unit.clip];
+      if (clip.grid) {
+        dense_positive_part(clip, W, H, normalizer, P, work, unit.begin, unit.end);
+      } else {
+        P.setZero();
+        for (std::size_t i = 0; i < clip.y.size(); ++i) {
+          const int u_f = clip.freq_index[i], u_t = clip.time_index[i];
+          const double yhat = beta_.kind == BetaKind::kullback_leibler ? 1.0 : W.row(u_f).dot(H.row(u_t));
+          P.row(u_t) += static_cast<Scalar>(normalizer * beta_gradient_positive(beta_, yhat)) * W.row(u_f);
+        }
+      }
+      if (lambda > 0) P.middleRows(unit.begin, unit.end - unit.begin).array() += lambda;
+    }
+    // P_j and ∂L/∂h_j per knot (Bᵀ), then the update: a clip's knots shared among the threads
+    // when there are fewer clips than threads, else whole clips per thread.
+    if (split_clips) {
+      DenseWorkspace& shared = workspaces_[0];
+      for (std::size_t c = 0; c < clips_.size(); ++c) {
+        const auto& field = clips_[c];
+#pragma omp single
+        {
+          field.grid->interpolation_transpose(field.grid_batch, positive_[c], shared.knot_positive);
+          field.grid->interpolation_transpose(field.grid_batch, d_activations_[c], shared.knot_gradient);
+        }
+        const Eigen::Index n_knots = field.grid->n_knots();
+        const int thread = omp_get_thread_num();
+        const Eigen::Index chunk = (n_knots + n_threads - 1) / n_threads;
+        update_knots(c, shared, std::min(n_knots, thread * chunk), std::min(n_knots, (thread + 1) * chunk));
+#pragma omp barrier
+      }
+    } else {
+#pragma omp for schedule(static)
+      for (long c = 0; c < n_clips; ++c) {
+        const auto& field = clips_[static_cast<std::size_t>(c)];
+        field.grid->interpolation_transpose(field.grid_batch, positive_[static_cast<std::size_t>(c)], work.knot_positive);
+        field.grid->interpolation_transpose(field.grid_batch, d_activations_[static_cast<std::size_t>(c)],
+                                            work.knot_gradient);
+        update_knots(static_cast<std::size_t>(c), work, 0, field.grid->n_knots());
+      }
+    }
+  }
 }
 
 template <typename Scalar>

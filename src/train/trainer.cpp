@@ -165,7 +165,7 @@ std::string compatibility_json(const TrainConfig& config, const model::ModelConf
                                const std::vector<std::string>& files, const CorpusPlan& plan) {
   json points = json::array();
   for (const auto& file : files) points.push_back(std::filesystem::path(file).filename().string());
-  return json{{"model", {{"rank", m.rank}, {"architecture", nn::architecture_name(m.architecture)},
+  json compatibility{{"model", {{"rank", m.rank}, {"architecture", nn::architecture_name(m.architecture)},
                          {"hidden", m.hidden}, {"layers", m.layers}, {"n_fourier", m.n_fourier},
                          {"activations", model::activation_kind_name(m.activations)},
                          {"knot_spacing", m.knot_spacing}, {"f_ref", m.f_ref}, {"power", m.power},
@@ -178,8 +178,11 @@ std::string compatibility_json(const TrainConfig& config, const model::ModelConf
                  for (const auto& c : plan.clips) n += c.count;
                  return n;
                }()},
-              {"representation", plan.representation_json}}
-      .dump();
+              {"representation", plan.representation_json}};
+  // Only when not the default, so that checkpoints written before the option existed still resume.
+  if (config.activation_update != ActivationUpdate::gradient)
+    compatibility["activation_update"] = activation_update_name(config.activation_update);
+  return compatibility.dump();
 }
 
 /// Every clip's activation-parameter count, in global clip order, on every rank.
@@ -347,8 +350,23 @@ class TemplateSplit {
 
 }  // namespace
 
+ActivationUpdate parse_activation_update(const std::string& name) {
+  if (name == "gradient") return ActivationUpdate::gradient;
+  if (name == "multiplicative") return ActivationUpdate::multiplicative;
+  throw UsageError(fmt::format("--activation-update {}: use gradient (the --optimizer, the paper's) or "
+                               "multiplicative (classic NMF's exact update; grid activations)",
+                               name));
+}
+
+std::string activation_update_name(ActivationUpdate update) {
+  return update == ActivationUpdate::gradient ? "gradient" : "multiplicative";
+}
+
 void validate(const TrainConfig& config) {
   const auto& m = config.model;
+  if (config.activation_update == ActivationUpdate::multiplicative && m.activations != model::ActivationKind::grid)
+    throw UsageError("--activation-update multiplicative: needs --activations grid (an mlp field has no "
+                     "multiplicative update): use --activation-update gradient");
   if (config.epochs < 1) throw UsageError(fmt::format("--epochs {}: must be at least 1", config.epochs));
   if (!(config.lr > 0) || !std::isfinite(config.lr))
     throw UsageError(fmt::format("--lr {}: must be a positive number", config.lr));
@@ -435,18 +453,24 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   if (model_config.knot_spacing == 0) model_config.knot_spacing = plan.knot_spacing > 0 ? plan.knot_spacing : 0.01;
   model::InnmfModel<float> model(model_config, prepared, mean_target);
   auto template_optimizer = make_optimizer(config.optimizer, model.template_params().size(), config.lr);
-  auto activation_optimizer = make_optimizer(config.optimizer, model.activation_params().size(), config.lr);
+  // Multiplicative activation updates need no optimizer, hence keep no optimizer state.
+  const bool multiplicative = config.activation_update == ActivationUpdate::multiplicative;
+  auto activation_optimizer =
+      multiplicative ? nullptr : make_optimizer(config.optimizer, model.activation_params().size(), config.lr);
+  auto activation_state = [&] {
+    return activation_optimizer ? activation_optimizer->per_parameter_state() : std::vector<std::vector<float>*>{};
+  };
   nn::ParameterBuffer<float> template_grad(model.template_params().size());
   nn::ParameterBuffer<float> activation_grad(model.activation_params().size());
   TemplateSplit split(comm, model);
 
   log::info("training: {} clips, {} points over {} rank{}; rank {} {} templates (h {}, {} layers, "
-            "{} parameters), {} activations ({} local parameters), β {}, p {}, {} lr {}, {} epochs",
+            "{} parameters), {} activations ({} local parameters, {} updates), β {}, p {}, {} lr {}, {} epochs",
             plan.clips.size(), static_cast<std::uint64_t>(totals[1]), comm.size(), comm.size() == 1 ? "" : "s",
             model_config.rank, nn::architecture_name(model_config.architecture), model_config.hidden,
             model_config.layers, model.template_params().size(),
             model::activation_kind_name(model_config.activations), model.activation_params().size(),
-            model_config.beta, model_config.power, optimizer_name(config.optimizer), config.lr, config.epochs);
+            activation_update_name(config.activation_update), model_config.beta, model_config.power, optimizer_name(config.optimizer), config.lr, config.epochs);
 
   // 4. Resume from a checkpoint: rank 0 reads and checks it, every rank takes its part.
   const auto compatibility = compatibility_json(config, model_config, point_files, plan);
@@ -467,7 +491,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
                                        config.resume_path, checkpoint.epoch, config.epochs));
         if (checkpoint.template_params.size() != model.template_params().size() ||
             checkpoint.template_state.size() != template_optimizer->per_parameter_state().size() ||
-            checkpoint.activation_state.size() != activation_optimizer->per_parameter_state().size())
+            checkpoint.activation_state.size() != activation_state().size())
           throw InputError(fmt::format("--resume {}: parameter counts differ from this run's", config.resume_path));
       } catch (...) {
         failure = std::current_exception();
@@ -481,7 +505,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
     broadcast_floats(comm, checkpoint.activation_params);
     broadcast_doubles(comm, checkpoint.activation_scalars);
     checkpoint.template_state.resize(template_optimizer->per_parameter_state().size());
-    checkpoint.activation_state.resize(activation_optimizer->per_parameter_state().size());
+    checkpoint.activation_state.resize(activation_state().size());
     for (auto& state : checkpoint.template_state) broadcast_floats(comm, state);
     for (auto& state : checkpoint.activation_state) broadcast_floats(comm, state);
     model.template_params().assign(checkpoint.template_params.begin(), checkpoint.template_params.end());
@@ -493,12 +517,12 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
       scatter_by_clip(model, checkpoint.activation_params, global_sizes, global_index, model.activation_params().data());
       for (std::size_t i = 0; i < checkpoint.activation_state.size(); ++i)
         scatter_by_clip(model, checkpoint.activation_state[i], global_sizes, global_index,
-                        activation_optimizer->per_parameter_state()[i]->data());
+                        activation_state()[i]->data());
     } catch (...) {
       failure = std::current_exception();
     }
     comm.agree_on_failure(failure);
-    activation_optimizer->set_scalar_state(checkpoint.activation_scalars);
+    if (activation_optimizer) activation_optimizer->set_scalar_state(checkpoint.activation_scalars);
     report.loss = checkpoint.loss;
     first_epoch = checkpoint.epoch + 1;
     log::info("resuming from {} after epoch {}", config.resume_path, checkpoint.epoch);
@@ -515,9 +539,9 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
     for (const auto* state : template_optimizer->per_parameter_state()) c.template_state.push_back(*state);
     c.template_scalars = template_optimizer->scalar_state();
     c.activation_params = gather_by_clip(comm, model, model.activation_params().data(), owner, global_index);
-    for (const auto* state : activation_optimizer->per_parameter_state())
+    for (const auto* state : activation_state())
       c.activation_state.push_back(gather_by_clip(comm, model, state->data(), owner, global_index));
-    c.activation_scalars = activation_optimizer->scalar_state();
+    if (activation_optimizer) c.activation_scalars = activation_optimizer->scalar_state();
     std::exception_ptr write_failure;
     if (comm.is_root()) {
       try {
@@ -593,7 +617,10 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
     report.compute_seconds += compute + backward.seconds();
     template_optimizer->step(model.template_params().data(), template_grad.data(), split.parameter_begin(),
                              split.parameter_end());
-    activation_optimizer->step(model.activation_params().data(), activation_grad.data());
+    if (multiplicative)
+      model.multiplicative_activation_step(prepared, normalizer);  // W at U_f and θ: as evaluated above
+    else
+      activation_optimizer->step(model.activation_params().data(), activation_grad.data());
     report.loss.push_back(loss);
 
     const double seconds = step.seconds();

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# check_train.sh INNMF POINTS OUTDIR "LAUNCHER": trains a small model (through LAUNCHER, e.g.
-# "mpirun -np 2 …", or directly when empty) and checks the metrics file and the model file.
+# check_train.sh INNMF POINTS OUTDIR "LAUNCHER" [TRAIN OPTION…]: trains a small model (through
+# LAUNCHER, e.g. "mpirun -np 2 …", or directly when empty; with the extra options given) and
+# checks the metrics file and the model file.
 set -euo pipefail
 innmf=$1 points=$2 out=$3 launcher=${4:-}
+extra=("${@:5}")
 rm -rf "$out" && mkdir -p "$out"
 # shellcheck disable=SC2086  # the launcher is a word list
 $launcher "$innmf" train "$points" -o "$out/model.h5" --rank 3 --hidden 16 --epochs 40 \
-  --metrics "$out/metrics.jsonl" -q
+  --metrics "$out/metrics.jsonl" -q "${extra[@]}"
 /usr/bin/python3 - "$out/metrics.jsonl" "$out/model.h5" <<'PY'
 import json, sys, h5py, math
 lines = [json.loads(line) for line in open(sys.argv[1])]

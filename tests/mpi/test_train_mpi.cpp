@@ -85,9 +85,16 @@ TEST(TrainMpi, LossCurveIsTheSameOnAnyNumberOfRanks) {
   const auto world = mpi::Comm::world();
   SharedDir dir(world);
   make_point_file(dir, world, {4000, 5500, 7000, 8500, 10000, 11500});  // six clips
-  for (auto activations : {model::ActivationKind::grid, model::ActivationKind::mlp}) {
+  struct Case {
+    model::ActivationKind activations;
+    train::ActivationUpdate update;
+  };
+  for (const auto [activations, update] : {Case{model::ActivationKind::grid, train::ActivationUpdate::gradient},
+                                           Case{model::ActivationKind::mlp, train::ActivationUpdate::gradient},
+                                           Case{model::ActivationKind::grid, train::ActivationUpdate::multiplicative}}) {
     auto config = small_training();
     config.model.activations = activations;
+    config.activation_update = update;
     const auto distributed = train::train({dir / "points.h5"}, config, dir / "world.h5", world);
     if (world.is_root()) {
       const auto single = train::train({dir / "points.h5"}, config, dir / "self.h5", mpi::Comm::self());
@@ -96,7 +103,7 @@ TEST(TrainMpi, LossCurveIsTheSameOnAnyNumberOfRanks) {
       for (std::size_t e = 0; e < single.loss.size(); ++e)
         EXPECT_NEAR(distributed.loss[e], single.loss[e], 1e-5 * single.loss[e])
             << "epoch " << e + 1 << " on " << world.size() << " ranks, "
-            << model::activation_kind_name(activations);
+            << model::activation_kind_name(activations) << ", " << train::activation_update_name(update);
     }
     world.barrier();
   }
@@ -190,9 +197,12 @@ TEST(TrainMpi, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
   const auto world = mpi::Comm::world();
   SharedDir dir(world);
   make_point_file(dir, world, {6000, 8000, 10000});
-  for (auto optimizer : {train::OptimizerKind::rprop, train::OptimizerKind::adam}) {
+  for (auto [optimizer, update] : {std::pair{train::OptimizerKind::rprop, train::ActivationUpdate::gradient},
+                                   std::pair{train::OptimizerKind::adam, train::ActivationUpdate::gradient},
+                                   std::pair{train::OptimizerKind::rprop, train::ActivationUpdate::multiplicative}}) {
     auto config = small_training();
     config.optimizer = optimizer;
+    config.activation_update = update;
     config.epochs = 16;
     const auto whole = train::train({dir / "points.h5"}, config, dir / "whole.h5", world);
     config.epochs = 7;
@@ -202,12 +212,13 @@ TEST(TrainMpi, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
     config.checkpoint_path.clear();
     config.resume_path = dir / "half.ckpt.h5";
     const auto resumed = train::train({dir / "points.h5"}, config, dir / "resumed.h5", world);
-    EXPECT_EQ(resumed.loss, whole.loss) << train::optimizer_name(optimizer);
+    const auto label = train::optimizer_name(optimizer) + ", " + train::activation_update_name(update);
+    EXPECT_EQ(resumed.loss, whole.loss) << label;
     if (world.is_root()) {
       const auto a = io::read_innmf_model(dir / "whole.h5");
       const auto b = io::read_innmf_model(dir / "resumed.h5");
-      EXPECT_EQ(a.template_params, b.template_params) << train::optimizer_name(optimizer);
-      EXPECT_EQ(a.activation_params, b.activation_params) << train::optimizer_name(optimizer);
+      EXPECT_EQ(a.template_params, b.template_params) << label;
+      EXPECT_EQ(a.activation_params, b.activation_params) << label;
     }
     world.barrier();
   }
@@ -231,6 +242,15 @@ TEST(TrainMpi, CheckpointOfAnotherRunIsRefused) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("model.rank was 4, now 5"), std::string::npos) << e.what();
   }
+  config.model.rank = 4;
+  config.activation_update = train::ActivationUpdate::multiplicative;  // another way to learn H
+  try {
+    train::train({dir / "points.h5"}, config, dir / "other.h5", world);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("activation_update"), std::string::npos) << e.what();
+  }
+  config.activation_update = train::ActivationUpdate::gradient;
   // A truncated checkpoint is refused, never half-used.
   if (world.is_root()) std::filesystem::resize_file(dir / "run.ckpt.h5", 2000);
   world.barrier();

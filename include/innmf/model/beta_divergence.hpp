@@ -71,4 +71,26 @@ inline double beta_gradient(const Beta& b, double y, double yhat) {
   return 0;
 }
 
+/// The positive part of ∂D_β/∂ŷ: ∂D/∂ŷ = ŷ^(β−1) − y·ŷ^(β−2) splits into this, ŷ^(β−1) (with ŷ
+/// floored as in beta_gradient), minus a part that is never negative. Multiplicative updates
+/// divide the negative part by this one (classic NMF's denominator; innmf_model.cpp's grid
+/// activations). 1 for KL, whatever ŷ.
+inline double beta_gradient_positive(const Beta& b, double yhat) {
+  switch (b.kind) {
+    case BetaKind::kullback_leibler: return 1.0;
+    case BetaKind::itakura_saito: return 1.0 / std::max(yhat, kBetaEpsilon);
+    case BetaKind::euclidean: return yhat;
+    case BetaKind::general: return std::pow(std::max(yhat, kBetaEpsilon), b.beta - 1);
+  }
+  return 0;
+}
+
+/// The exponent γ of a multiplicative update's ratio (Févotte & Idier 2011; scikit-learn's
+/// `gamma`): with it, each update of one factor with the other fixed never increases D_β.
+inline double multiplicative_update_exponent(double beta) {
+  if (beta < 1) return 1.0 / (2.0 - beta);
+  if (beta > 2) return 1.0 / (beta - 1.0);
+  return 1.0;
+}
+
 }  // namespace innmf::model

@@ -96,6 +96,11 @@ class GridField {
   /// grad += ∂L/∂θ given d_value = ∂L/∂value, after forward() with the same θ.
   void backward(const Scalar* theta, const Batch& batch, const RowMatrix<Scalar>& d_value,
                 Scalar* grad) const;
+  /// knot_sums (n_knots, K) = Bᵀ·values: each knot's sum of `values` (n, K, at the prepared
+  /// times) weighted by its interpolation weights B, i.e. ∂L/∂(knot value) when `values` is
+  /// ∂L/∂value. backward() is this followed by ⊙ softplus'(θ).
+  void interpolation_transpose(const Batch& batch, const RowMatrix<Scalar>& values,
+                               RowMatrix<Scalar>& knot_sums) const;
 
  private:
   double spacing_;

@@ -95,6 +95,20 @@ class InnmfModel {
   /// written (not added) to their range of template_grad; the rest of it is not touched.
   void backward_templates(const RowMatrix<Scalar>& d_templates, int first, int last, Scalar* template_grad);
 
+  /// The multiplicative update of grid activations, for W fixed at template_values(): after
+  /// evaluate_factors() (same W, same θ), every knot value h_j = softplus(θ_j) becomes
+  ///   h_j · (N_j / P_j)^γ,   ∂L/∂h_j = P_j − N_j,
+  /// where P_j = Σ_points B_j(t)·W(f)·normalizer·ŷ^(β−1) (+ λ_H·Σ_t B_j(t)) and N_j ≥ 0 are the
+  /// positive and negative parts of the gradient (beta_gradient_positive), B_j(t) the knot's
+  /// interpolation weight and γ = multiplicative_update_exponent(β). With W fixed no such step
+  /// increases the loss (Févotte & Idier 2011: ŷ is linear in the knot values, all factors are
+  /// non-negative); with knots at the frames of a complete grid it is classic NMF's update of H.
+  /// A knot no point reaches is left as it is; values are floored at kMinimumKnotValue (a knot
+  /// at 0 could never grow again), then θ_j = softplus⁻¹(h_j). OpenMP; rank-local (needs no
+  /// communication: W is complete on every rank). Throws UsageError for mlp activations.
+  void multiplicative_activation_step(const PreparedPoints& points, double normalizer);
+  static constexpr double kMinimumKnotValue = 1e-30;
+
   /// The same loss and gradients by the obvious per-point route: every point's f and t run
   /// through the fields on their own (no unique coordinates, no dense blocks). Test oracle.
   Evaluation evaluate_reference(const PreparedPoints& points, double normalizer,
@@ -126,7 +140,19 @@ class InnmfModel {
     RowMatrix<Scalar> d_gathered;   ///< (n_freqs, K) dW at them
     nn::ParameterBuffer<Scalar> block;  ///< (rows, n_freqs) a row tile of Ŷ, then of G = ∂D/∂Ŷ
     Eigen::Array<Scalar, Eigen::Dynamic, 1> ratio;  ///< (n_freqs) y / ŷ of one row
+    RowMatrix<Scalar> knot_positive, knot_gradient;  ///< (n_knots, K) P_j and ∂L/∂h_j of one clip
   };
+  /// W at a grid clip's frequencies (n_freqs, K): W itself when the clip has all of U_f, else
+  /// gathered into work.gathered.
+  const RowMatrix<Scalar>& clip_templates(const PreparedClip& clip, const RowMatrix<Scalar>& W,
+                                          DenseWorkspace& work) const;
+  /// Rows [row_begin, row_end) of a grid clip's P = normalizer·(ŷ^(β−1))·W_c (multiplicative
+  /// step; for KL the column sums of W_c in every row), written into those rows of `positive`.
+  void dense_positive_part(const PreparedClip& clip, const RowMatrix<Scalar>& W, const RowMatrix<Scalar>& H,
+                           double normalizer, RowMatrix<Scalar>& positive, DenseWorkspace& work,
+                           Eigen::Index row_begin, Eigen::Index row_end) const;
+  /// Knots [begin, end) of clip c: h ← h·(N/P)^γ from work.knot_positive and work.knot_gradient.
+  void update_knots(std::size_t c, const DenseWorkspace& work, Eigen::Index begin, Eigen::Index end);
   /// Rows [row_begin, row_end) (frames) of a grid clip as a dense block, a tile of rows at a time
   /// so that the tile stays in cache: Ŷ = H·W_cᵀ, G = normalizer·∂D/∂Ŷ, dH = G·W_c,
   /// dW_c += Gᵀ·H. Writes those rows of dH (sized (n_times, K) by the caller), adds dW into
@@ -152,6 +178,7 @@ class InnmfModel {
   std::vector<ClipField> clips_;
   std::vector<DenseWorkspace> workspaces_;      ///< one per OpenMP thread
   std::vector<RowMatrix<Scalar>> d_activations_;  ///< per clip: ∂L/∂H at its U_t
+  std::vector<RowMatrix<Scalar>> positive_;       ///< per clip: P at its U_t (multiplicative step)
   RowMatrix<Scalar> d_templates_;                 ///< evaluate()'s ∂L/∂W at U_f (|U_f|, K)
   std::vector<WorkItem> items_;                   ///< evaluate_factors' work list
 };

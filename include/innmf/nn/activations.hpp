@@ -42,6 +42,13 @@ inline Scalar softplus_inverse(Scalar y) {
   return std::log(std::expm1(y));
 }
 
+/// softplus⁻¹ on an Eigen array of y > 0, vectorised: y + log(1 − e^−y), stable for every y > 0
+/// (log(e^y − 1) overflows past y ≈ 88 in float).
+template <typename Derived>
+inline auto softplus_inverse_array(const Eigen::ArrayBase<Derived>& y) {
+  return y + (-(-y).expm1()).log();
+}
+
 /// Largest |x| that sincos reduces itself; beyond it (or NaN) it defers to std::sin/std::cos.
 inline constexpr float kSinCosLimit = 8192.0f;
 

@@ -20,9 +20,17 @@
 
 namespace innmf::train {
 
+/// How grid activations learn: `gradient`, by the optimizer that trains the templates (the
+/// paper's), or `multiplicative`, by the exact multiplicative update of classic NMF
+/// (InnmfModel::multiplicative_activation_step), which needs no learning rate.
+enum class ActivationUpdate { gradient, multiplicative };
+ActivationUpdate parse_activation_update(const std::string& name);
+std::string activation_update_name(ActivationUpdate update);
+
 struct TrainConfig {
   model::ModelConfig model;
   OptimizerKind optimizer = OptimizerKind::rprop;  ///< [--optimizer]
+  ActivationUpdate activation_update = ActivationUpdate::gradient;  ///< [--activation-update]
   double lr = 1e-3;                                ///< [--lr] Rprop's initial step / Adam's rate
   int epochs = 1000;                               ///< [--epochs] full-batch steps
   double f_quantum = 0;                            ///< [--f-quantum] snap frequencies [Hz]; 0: off
