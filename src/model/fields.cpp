@@ -29,7 +29,7 @@ FieldBatch<Scalar> NeuralField<Scalar>::prepare(const std::vector<double>& coord
 namespace {
 
 /// value(:, o) = softplus(pre(:, o)) for one output column, through a contiguous copy so that
-/// nn::softplus_array vectorises (the scalar libm calls were ~2 % of an epoch).
+/// nn::softplus_array vectorises (scalar libm calls were ~2 % of an epoch).
 template <typename Scalar>
 void softplus_column(const RowMatrix<Scalar>& pre, RowMatrix<Scalar>& value, int o) {
   thread_local Eigen::Array<Scalar, Eigen::Dynamic, 1> x;

@@ -270,6 +270,26 @@ TEST(Softplus, ValuesDerivativeAndInverse) {
   }
 }
 
+TEST(Softplus, ArrayFormsMatchTheScalarOnes) {
+  // Float arrays from −90 to 90 (where e^−|x| underflows, and 1 + e^−|x| rounds to 1 from
+  // |x| ≈ 17 on), against the scalar forms in double.
+  Eigen::ArrayXf x(3601);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x[i] = -90.0f + 0.05f * static_cast<float>(i);
+  const Eigen::ArrayXf value = nn::softplus_array(x);
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    const double exact = nn::softplus(static_cast<double>(x[i]));
+    EXPECT_NEAR(value[i], exact, 4e-7 * exact + (x[i] < -88 ? 3e-39 : 0.0)) << "x " << x[i];
+  }
+  const Eigen::ArrayXf y = (Eigen::ArrayXf(6) << 1e-30f, 1e-6f, 0.3f, 1.0f, 20.0f, 95.0f).finished();
+  const Eigen::ArrayXf inverse = nn::softplus_inverse_array(y);
+  for (Eigen::Index i = 0; i < y.size(); ++i)
+    EXPECT_NEAR(nn::softplus(static_cast<double>(inverse[i])), y[i], 1e-6 * y[i]) << "y " << y[i];
+  const Eigen::ArrayXf u = (Eigen::ArrayXf(5) << 1e-9f, 3e-8f, 1e-4f, 0.5f, 1.0f).finished();
+  const Eigen::ArrayXf log1p = nn::log1p_array(u);
+  for (Eigen::Index i = 0; i < u.size(); ++i)
+    EXPECT_NEAR(log1p[i], std::log1p(static_cast<double>(u[i])), 2.5e-7 * log1p[i]) << "u " << u[i];
+}
+
 TEST(FourierFeatures, EncodesWithPhases) {
   nn::FourierFeatures encoding(std::vector<double>{0.0, 0.5});
   const auto X = encoding.encode<double>({0.25});

@@ -20,12 +20,27 @@ inline Scalar softplus_derivative(Scalar x) {
   return Scalar(1) / (Scalar(1) + std::exp(-x));
 }
 
-/// softplus on an Eigen array, vectorised (exp and log1p as packets): max(x, 0) + log1p(e^−|x|),
-/// stable for every x; the same function as the scalar form to float round-off.
+/// log1p(u) on an Eigen array of u > −1, vectorised: Eigen 3.4's log1p of float arrays calls
+/// libm's log1pf per element, its log is a packet op. Kahan's formula: with v = 1 + u rounded,
+/// log(v)·u/(v − 1) is log1p(u) to a few ulp (the rounding of v cancels in the quotient), and
+/// u itself where v rounds to 1.
+template <typename Derived>
+inline auto log1p_array(const Eigen::ArrayBase<Derived>& u) {
+  using Scalar = typename Derived::Scalar;
+  using Array = Eigen::Array<Scalar, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime>;
+  const Array v = u + Scalar(1);
+  return Array((v == Scalar(1)).select(u, v.log() * (u / (v - Scalar(1)))));
+}
+
+/// softplus on an Eigen array, vectorised (exp and log as packets): max(x, 0) + log1p(e^−|x|),
+/// stable for every x; the same function as the scalar form to float round-off, except below
+/// x ≈ −88.4, where Eigen's float exp stops at 2.9·10⁻³⁹ instead of going on into denormals.
+/// (Returns an evaluated array: an expression would refer to log1p_array's temporary.)
 template <typename Derived>
 inline auto softplus_array(const Eigen::ArrayBase<Derived>& x) {
   using Scalar = typename Derived::Scalar;
-  return x.max(Scalar(0)) + (-x.abs()).exp().log1p();
+  using Array = Eigen::Array<Scalar, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime>;
+  return Array(x.max(Scalar(0)) + log1p_array((-x.abs()).exp()));
 }
 
 /// softplus' = 1 / (1 + e^−x) on an Eigen array, vectorised.
