@@ -8,9 +8,9 @@ Runs (every run is its own process; per-epoch times come from the JSON lines eac
      MEASURE epochs; per configuration the best (lowest) of its round medians.
   2. PyTorch batched, 1 thread, with the system's default libblas.so.3 (Debian: reference BLAS).
   3. innmf start-up: wall time of `--epochs 1` vs `--epochs 101`.
-  4. 1000 (LONG) epochs of innmf (activations by Rprop, and by multiplicative updates) and of
-     the faster PyTorch variant, at --long-threads: final losses, and epochs and training time
-     to reach innmf's final Rprop loss.
+  4. Time to the loss of 1000 (LONG) Rprop epochs of the faster PyTorch variant: innmf with
+     activations by Rprop and by multiplicative updates, two seeds, up to 2×LONG epochs, all at
+     --long-threads.
   5. perf profile of innmf (1 thread), self time grouped by kind.
 Writes bench/out/train.json, prints the tables, rewrites its section of bench/RESULTS.md.
 """
@@ -279,16 +279,18 @@ def render(res):
           f"(MPI init, read, set-up, write) ≈ {s['wall_1'] - s['metrics_median']:.2f} s.")
         w("")
     L = res["long"]
-    w(f"{L['epochs']} Rprop epochs, every run at {L['threads']} thread{'s' if L['threads'] > 1 else ''} "
-      f"(different random initialisations: innmf's own, PyTorch's torch.manual_seed(0), and innmf at "
-      f"`--seed 1` for the spread between seeds; PyTorch goes on past {L['epochs']} epochs until it reaches "
-      f"innmf's final loss {L['target']:.5f}, at most {L['max_seconds']:.0f} s of training). The last "
-      f"column is the epochs to that loss × the row's best median epoch time of the table above (for "
-      f"multiplicative activation updates, innmf's × {L['multiplicative_epoch_cost']:.3f}, the ratio of the "
-      f"long runs' median epoch times: multiplicative / gradient):")
+    torch_row = next(r for r in L["rows"] if r["tool"] == "torch")
+    w(f"Time to the loss of {L['epochs']} Rprop epochs: the target is PyTorch's loss after {L['epochs']} epochs "
+      f"({L['target']:.5f}; torch.manual_seed(0)); innmf runs up to {2 * L['epochs']} epochs from its own "
+      f"initialisations at `--seed 0` and `--seed 1`, its activations by Rprop (`--activation-update gradient`, "
+      f"the paper's) or by exact multiplicative updates (`--activation-update multiplicative`; the templates by "
+      f"Rprop in both). Every run at {L['threads']} thread{'s' if L['threads'] > 1 else ''}. The last column is "
+      f"the epochs to the target × the row's best median epoch time of the table above (a multiplicative "
+      f"epoch costs {L['multiplicative_epoch_cost']:.3f}× a gradient one: the ratio of the long runs' median "
+      f"epoch times).")
     w("")
     w(f"| implementation | threads | loss after 1 epoch | loss after {L['epochs']} epochs | training time "
-      f"[s] | epochs to {L['target']:.5f} | measured time to it [s] | at the best epoch time [s] |")
+      f"to epoch {L['epochs']} [s] | epochs to {L['target']:.5f} | measured time to it [s] | at the best epoch time [s] |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in L["rows"]:
         at = f"{r['loss_at']:.5f}" + ("" if r["epoch_at"] == L["epochs"] else f" (epoch {r['epoch_at']}: time cap)")
@@ -298,17 +300,14 @@ def render(res):
             reach = f"not within {r['epochs_run']} | > {r['reach_seconds']:.1f} | —"
         w(f"| {r['label']} | {r['threads']} | {r['loss_first']:.5f} | {at} | {r['seconds_at']:.1f} | {reach} |")
     w("")
-    reached = {r["label"]: r for r in L["rows"] if r["reach_epoch"]}
-    mu = reached.get("innmf train, --activation-update multiplicative")
-    torch_row = next((r for r in L["rows"] if r["label"].startswith("PyTorch")), None)
-    if mu:
-        w(f"Time to innmf's {L['epochs']}-epoch Rprop loss {L['target']:.5f}: with multiplicative activation "
-          f"updates innmf needs {mu['reach_epoch']} epochs ({L['epochs'] / mu['reach_epoch']:.2f}× fewer), "
-          f"{mu['reach_at_best']:.1f} s at its best epoch time"
-          + (f"; PyTorch needs {torch_row['reach_epoch']} epochs, {torch_row['reach_at_best']:.1f} s at its best "
-             f"epoch time → {torch_row['reach_at_best'] / mu['reach_at_best']:.1f}× longer."
-             if torch_row and torch_row["reach_epoch"] else "."))
-        w("")
+    for r in L["rows"]:
+        if r["tool"] != "torch" and r["reach_epoch"]:
+            w(f"- {r['label']}: {r['reach_epoch']} epochs ({r['reach_epoch'] / L['epochs']:.2f}× PyTorch's "
+              f"{L['epochs']}), {r['reach_at_best']:.1f} s at its best epoch time vs PyTorch's "
+              f"{torch_row['reach_at_best']:.1f} s → {torch_row['reach_at_best'] / r['reach_at_best']:.1f}× sooner.")
+        elif r["tool"] != "torch":
+            w(f"- {r['label']}: does not reach it within {r['epochs_run']} epochs.")
+    w("")
     p = res.get("perf")
     if p and "kinds" in p:
         w(f"Where innmf's time goes (`perf record`, {p['epochs']} epochs, 1 thread, self time incl. start-up; "
@@ -447,35 +446,36 @@ def main():
     res["startup"] = {"threads": t, "wall_1": a["wall"], "wall_101": b["wall"],
                       "metrics_median": statistics.median(e["seconds"] for e in b["epochs"][1:])}
 
-    # 4. Long runs, both at --long-threads (default 1: on this shared 2-core machine a 2-thread run
-    #    slows down many-fold whenever another job takes a core); innmf also at a second seed.
+    # 4. Long runs, all at --long-threads (default 1: on this shared 2-core machine a 2-thread run
+    #    slows down many-fold whenever another job takes a core). The target is the loss of the
+    #    reference implementation after E Rprop epochs (PyTorch's, which innmf's round-off does
+    #    not move); innmf runs up to 2E epochs, activations by Rprop and by multiplicative updates,
+    #    at two seeds (the loss after E epochs moves by ~3 % between seeds).
     E, LT = args.long_epochs, args.long_threads
-    li = runner.innmf("innmf_long", LT, E)
-    target = li["epochs"][-1]["loss"]
-    lt = runner.torch("torch_long", tb["impl"], LT, E, blas,
-                      ("--target-loss", repr(target), "--max-seconds", str(args.long_max_seconds)))
-    runs_long = [("innmf train", "innmf", li), (f"PyTorch {tb['impl']}", "torch", lt)]
-    # The same model with exact multiplicative updates of the grid activations (W still by Rprop).
-    lm = runner.innmf("innmf_long_multiplicative", LT, E, ("--activation-update", "multiplicative"))
-    runs_long.append(("innmf train, --activation-update multiplicative", "innmf-mu", lm))
-    if args.second_seed:
-        li2 = runner.innmf("innmf_long_seed1", LT, E, ("--seed", "1"))
-        runs_long.append(("innmf train, --seed 1", "innmf", li2))
-        lm2 = runner.innmf("innmf_long_multiplicative_seed1", LT, E,
-                           ("--activation-update", "multiplicative", "--seed", "1"))
-        runs_long.append(("innmf train, --activation-update multiplicative, --seed 1", "innmf-mu", lm2))
+    lt = runner.torch("torch_long", tb["impl"], LT, E, blas, ("--max-seconds", str(args.long_max_seconds)))
+    target = lt["epochs"][-1]["loss"]
+    runs_long = [(f"PyTorch {tb['impl']}", "torch", lt)]
+    innmf_long = {}
+    for seed in (0, 1) if args.second_seed else (0,):
+        for update in ("gradient", "multiplicative"):
+            run = runner.innmf(f"innmf_long_{update}_seed{seed}", LT, 2 * E,
+                               ("--activation-update", update, "--seed", str(seed)))
+            innmf_long[update, seed] = run
+            runs_long.append((f"innmf train, --activation-update {update}, --seed {seed}", update, run))
     # A multiplicative epoch's cost relative to a gradient one: the ratio of the long runs' median
     # epoch times (same threads, same minutes), applied to innmf's best epoch time of the table.
-    mu_cost = statistics.median(e["seconds"] for e in lm["epochs"]) / statistics.median(e["seconds"] for e in li["epochs"])
+    mu_cost = (statistics.median(e["seconds"] for e in innmf_long["multiplicative", 0]["epochs"]) /
+               statistics.median(e["seconds"] for e in innmf_long["gradient", 0]["epochs"]))
     long_rows = []
     for label, tool, run in runs_long:
         ep = run["epochs"]
         at = ep[min(E, len(ep)) - 1]
         reach_epoch, reach_s = time_to(ep, target)
-        best = {"innmf": ib["best"], "innmf-mu": ib["best"] * mu_cost, "torch": tb["best"]}[tool]
-        long_rows.append({"label": label, "threads": LT, "loss_first": ep[0]["loss"], "loss_at": at["loss"],
-                          "epoch_at": at["epoch"], "seconds_at": sum(e["seconds"] for e in ep[:E]),
-                          "epochs_run": len(ep), "reach_epoch": reach_epoch, "reach_seconds": reach_s,
+        best = {"gradient": ib["best"], "multiplicative": ib["best"] * mu_cost, "torch": tb["best"]}[tool]
+        long_rows.append({"label": label, "tool": tool, "threads": LT, "loss_first": ep[0]["loss"],
+                          "loss_at": at["loss"], "epoch_at": at["epoch"],
+                          "seconds_at": sum(e["seconds"] for e in ep[:E]), "epochs_run": len(ep),
+                          "reach_epoch": reach_epoch, "reach_seconds": reach_s,
                           "reach_at_best": reach_epoch * best if reach_epoch else None, "best_epoch_s": best,
                           "wall": run["wall"]})
     res["long"] = {"epochs": E, "threads": LT, "target": target, "max_seconds": args.long_max_seconds,
