@@ -33,6 +33,9 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--hidden", m.hidden, "Hidden width h of the networks");
   sub->add_option("--layers", m.layers, "Linear layers before the output layer (the paper: 4)");
   sub->add_option("--n-fourier", m.n_fourier, "Fourier feature frequencies per coordinate");
+  sub->add_option("--sine-scale", m.sine_scale,
+                  "Initial weights and biases of the layers before each sine: PyTorch's U(±1/√fan_in) times "
+                  "this (1: the paper's; larger: finer templates sooner, see README)");
   sub->add_option("--activations", options->activations,
                   "Activation fields: grid (knots, linear interpolation; the paper's explicit H) or mlp "
                   "(an implicit network per clip)");

@@ -65,7 +65,7 @@ InnmfModel<Scalar>::InnmfModel(const ModelConfig& config, const PreparedPoints& 
       shape_of(config), nn::FourierFeatures(config.n_fourier, derived_seed(config.seed, kTemplateEncoding)),
       config.f_ref);
   template_params_.resize(template_field_->n_parameters());
-  template_field_->initialize(template_params_.data(), derived_seed(config.seed, kTemplateWeights));
+  template_field_->initialize(template_params_.data(), derived_seed(config.seed, kTemplateWeights), config.sine_scale);
   template_batch_ = template_field_->prepare(points.unique_freqs);
 
   // Scale of the initial activations: ŷ = Σ_k W_k H_k ≈ K · mean(W) · h0 should match the mean
@@ -108,7 +108,7 @@ InnmfModel<Scalar>::InnmfModel(const ModelConfig& config, const PreparedPoints& 
       for (std::size_t i = 0; i < field.size; ++i)
         theta[i] = static_cast<Scalar>(nn::softplus_inverse(h0 * jitter(rng)));
     } else {
-      field.mlp->initialize(theta, seed);
+      field.mlp->initialize(theta, seed, config.sine_scale);
       // Shift the output biases so that softplus(out) starts near h0.
       const auto& mlp = field.mlp->mlp();
       const std::size_t per_network = mlp.n_parameters() / static_cast<std::size_t>(mlp.n_networks());

@@ -53,12 +53,14 @@ Mlp<Scalar>::Mlp(const MlpShape& shape) : shape_(shape) {
 }
 
 template <typename Scalar>
-void Mlp<Scalar>::initialize(Scalar* params, std::uint64_t seed) const {
+void Mlp<Scalar>::initialize(Scalar* params, std::uint64_t seed, double sine_scale) const {
   std::mt19937_64 rng(seed);
   for (int k = 0; k < n_networks(); ++k) {
     Scalar* net = params + static_cast<std::size_t>(k) * per_network_;
-    for (const auto& layer : layers_) {
-      const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in));
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      const auto& layer = layers_[l];
+      const bool feeds_sine = l >= 1 && l + 1 < layers_.size();  // not the first, not the output
+      const double bound = (feeds_sine ? sine_scale : 1.0) / std::sqrt(static_cast<double>(layer.in));
       std::uniform_real_distribution<double> uniform(-bound, bound);
       for (std::size_t i = 0; i < static_cast<std::size_t>(layer.in) * layer.out; ++i)
         net[layer.weight + i] = static_cast<Scalar>(uniform(rng));

@@ -373,6 +373,9 @@ void validate(const TrainConfig& config) {
   if (m.rank < 1) throw UsageError(fmt::format("--rank {}: must be at least 1", m.rank));
   if (!(m.power > 0)) throw UsageError(fmt::format("--power {}: must be positive", m.power));
   if (!std::isfinite(m.beta)) throw UsageError(fmt::format("--beta {}: must be a number", m.beta));
+  if (!(m.sine_scale > 0) || !std::isfinite(m.sine_scale))
+    throw UsageError(fmt::format("--sine-scale {}: must be a positive number (1: PyTorch's initialisation)",
+                                 m.sine_scale));
   if (m.hidden < 1 || m.layers < 1 || m.n_fourier < 1)
     throw UsageError(fmt::format("--hidden {}, --layers {}, --n-fourier {}: each must be at least 1",
                                  m.hidden, m.layers, m.n_fourier));

@@ -258,6 +258,15 @@ TEST(Mlp, InitialisationFollowsTorchLinearBounds) {
   for (int i = 0; i < 20 * 64; ++i) first_max = std::max(first_max, std::abs(params[i]));
   EXPECT_LE(first_max, 1 / std::sqrt(20.0));
   EXPECT_GT(first_max, 0.9 / std::sqrt(20.0));
+  // --sine-scale 4: the three layers before a sine (weights and biases) ×4, the first and the
+  // output layer as before, from the same random numbers.
+  std::vector<double> scaled(params.size());
+  mlp.initialize(scaled.data(), 3, 4.0);
+  const std::size_t first = 20 * 64 + 64, sine_layers = 3 * (64 * 64 + 64);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const bool feeds_sine = i >= first && i < first + sine_layers;
+    ASSERT_DOUBLE_EQ(scaled[i], (feeds_sine ? 4.0 : 1.0) * params[i]) << "parameter " << i;
+  }
 }
 
 TEST(Softplus, ValuesDerivativeAndInverse) {

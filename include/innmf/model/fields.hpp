@@ -34,7 +34,9 @@ class NeuralField {
   double scale() const { return scale_; }
   const nn::FourierFeatures& encoding() const { return encoding_; }
   const nn::Mlp<Scalar>& mlp() const { return mlp_; }
-  void initialize(Scalar* params, std::uint64_t seed) const { mlp_.initialize(params, seed); }
+  void initialize(Scalar* params, std::uint64_t seed, double sine_scale = 1.0) const {
+    mlp_.initialize(params, seed, sine_scale);
+  }
 
   /// Encodes `coordinates` (Hz or s) once.
   FieldBatch<Scalar> prepare(const std::vector<double>& coordinates) const;

@@ -64,8 +64,11 @@ class Mlp {
   std::size_t n_parameters() const { return n_networks() * per_network_; }
   int n_networks() const { return shape_.architecture == Architecture::per_component ? shape_.n_outputs : 1; }
 
-  /// Fills `params` (n_parameters()) with torch.nn.Linear's default initialisation.
-  void initialize(Scalar* params, std::uint64_t seed) const;
+  /// Fills `params` (n_parameters()) with torch.nn.Linear's default initialisation, U(±1/√fan_in)
+  /// for weights and biases, the layers whose output goes through sin (layers 1 … layers−1)
+  /// scaled by `sine_scale` (SIREN's ω0 idea: larger pre-activations, so that the sines are
+  /// not nearly linear at the start and fine detail is learned sooner; 1: PyTorch's default).
+  void initialize(Scalar* params, std::uint64_t seed, double sine_scale = 1.0) const;
 
   /// Parameters of one network: network k's are [k·network_size(), (k+1)·network_size()) of
   /// the flat buffer.
