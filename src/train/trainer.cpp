@@ -166,19 +166,19 @@ std::string compatibility_json(const TrainConfig& config, const model::ModelConf
   json points = json::array();
   for (const auto& file : files) points.push_back(std::filesystem::path(file).filename().string());
   json compatibility{{"model", {{"rank", m.rank}, {"architecture", nn::architecture_name(m.architecture)},
-                         {"hidden", m.hidden}, {"layers", m.layers}, {"n_fourier", m.n_fourier},
-                         {"activations", model::activation_kind_name(m.activations)},
-                         {"knot_spacing", m.knot_spacing}, {"f_ref", m.f_ref}, {"power", m.power},
-                         {"beta", m.beta}, {"l1", m.l1_activations}, {"seed", m.seed}}},
-              {"optimizer", optimizer_name(config.optimizer)}, {"lr", config.lr},
-              {"f_quantum", config.f_quantum}, {"point_files", points},
-              {"clips", plan.clips.size()},
-              {"points", [&] {
-                 std::uint64_t n = 0;
-                 for (const auto& c : plan.clips) n += c.count;
-                 return n;
-               }()},
-              {"representation", plan.representation_json}};
+                                {"hidden", m.hidden}, {"layers", m.layers}, {"n_fourier", m.n_fourier},
+                                {"activations", model::activation_kind_name(m.activations)},
+                                {"knot_spacing", m.knot_spacing}, {"f_ref", m.f_ref}, {"power", m.power},
+                                {"beta", m.beta}, {"l1", m.l1_activations}, {"seed", m.seed}}},
+                     {"optimizer", optimizer_name(config.optimizer)}, {"lr", config.lr},
+                     {"f_quantum", config.f_quantum}, {"point_files", points},
+                     {"clips", plan.clips.size()},
+                     {"points", [&] {
+                        std::uint64_t n = 0;
+                        for (const auto& c : plan.clips) n += c.count;
+                        return n;
+                      }()},
+                     {"representation", plan.representation_json}};
   // Only when not the default, so that checkpoints written before the option existed still resume.
   if (config.activation_update != ActivationUpdate::gradient)
     compatibility["activation_update"] = activation_update_name(config.activation_update);
@@ -473,7 +473,8 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
             model_config.rank, nn::architecture_name(model_config.architecture), model_config.hidden,
             model_config.layers, model.template_params().size(),
             model::activation_kind_name(model_config.activations), model.activation_params().size(),
-            activation_update_name(config.activation_update), model_config.beta, model_config.power, optimizer_name(config.optimizer), config.lr, config.epochs);
+            activation_update_name(config.activation_update), model_config.beta, model_config.power,
+            optimizer_name(config.optimizer), config.lr, config.epochs);
 
   // 4. Resume from a checkpoint: rank 0 reads and checks it, every rank takes its part.
   const auto compatibility = compatibility_json(config, model_config, point_files, plan);
