@@ -189,6 +189,14 @@ const RowMatrix<Scalar>& InnmfModel<Scalar>::clip_templates(const PreparedClip& 
 }
 
 template <typename Scalar>
+Eigen::Index InnmfModel<Scalar>::row_tile(Eigen::Index n_freqs, DenseWorkspace& work) {
+  // Row tiles of ~128 KB: Ŷ/G is written, transformed and read by two products in L2.
+  const Eigen::Index tile = std::max<Eigen::Index>(8, Eigen::Index{32768} / std::max<Eigen::Index>(1, n_freqs));
+  if (work.block.size() < static_cast<std::size_t>(tile * n_freqs)) work.block.resize(static_cast<std::size_t>(tile * n_freqs));
+  return tile;
+}
+
+template <typename Scalar>
 double InnmfModel<Scalar>::dense_block(const PreparedClip& clip, const RowMatrix<Scalar>& W,
                                        const RowMatrix<Scalar>& H, double normalizer,
                                        RowMatrix<Scalar>& dH, DenseWorkspace& work, Eigen::Index row_begin,
@@ -198,9 +206,7 @@ double InnmfModel<Scalar>::dense_block(const PreparedClip& clip, const RowMatrix
   const RowMatrix<Scalar>& Wc = clip_templates(clip, W, work);  // (n_freqs, K)
   if (!clip.all_frequencies) work.d_gathered.setZero(n_freqs, K);
   RowMatrix<Scalar>& dWc = clip.all_frequencies ? work.d_templates : work.d_gathered;
-  // Row tiles of ~128 KB: Ŷ/G is written, transformed and read by two products in L2.
-  const Eigen::Index tile = std::max<Eigen::Index>(8, Eigen::Index{32768} / std::max<Eigen::Index>(1, n_freqs));
-  if (work.block.size() < static_cast<std::size_t>(tile * n_freqs)) work.block.resize(static_cast<std::size_t>(tile * n_freqs));
+  const Eigen::Index tile = row_tile(n_freqs, work);
   double sum = 0;
   for (Eigen::Index r0 = row_begin; r0 < row_end; r0 += tile) {
     const Eigen::Index rows = std::min(tile, row_end - r0);
@@ -365,8 +371,7 @@ void InnmfModel<Scalar>::dense_positive_part(const PreparedClip& clip, const Row
     return;
   }
   const auto n_freqs = Wc.rows();
-  const Eigen::Index tile = std::max<Eigen::Index>(8, Eigen::Index{32768} / std::max<Eigen::Index>(1, n_freqs));
-  if (work.block.size() < static_cast<std::size_t>(tile * n_freqs)) work.block.resize(static_cast<std::size_t>(tile * n_freqs));
+  const Eigen::Index tile = row_tile(n_freqs, work);
   for (Eigen::Index r0 = row_begin; r0 < row_end; r0 += tile) {
     const Eigen::Index rows = std::min(tile, row_end - r0);
     Eigen::Map<RowMatrix<Scalar>> Y(work.block.data(), rows, n_freqs);

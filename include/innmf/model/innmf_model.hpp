@@ -143,6 +143,9 @@ class InnmfModel {
     Eigen::Array<Scalar, Eigen::Dynamic, 1> ratio;  ///< (n_freqs) y / ŷ of one row
     RowMatrix<Scalar> knot_positive, knot_gradient;  ///< (n_knots, K) P_j and ∂L/∂h_j of one clip
   };
+  /// Rows per tile of a dense block of n_freqs columns (~128 KB of floats), with work.block
+  /// grown to hold one tile.
+  static Eigen::Index row_tile(Eigen::Index n_freqs, DenseWorkspace& work);
   /// W at a grid clip's frequencies (n_freqs, K): W itself when the clip has all of U_f, else
   /// gathered into work.gathered.
   const RowMatrix<Scalar>& clip_templates(const PreparedClip& clip, const RowMatrix<Scalar>& W,
