@@ -1,5 +1,6 @@
 #include "innmf/corpus/feature_extraction.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <fmt/format.h>
@@ -263,21 +264,28 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
 
   // The clip table: point counts are known only now (peaks depend on the signal). Each clip's
   // owner fills its entries; the sum over ranks is the table.
-  std::vector<std::uint64_t> layout(3 * clips.size(), 0);  // [count, n_times, n_freqs] per clip
+  // [count, n_times, n_freqs, nonzero magnitudes] per clip.
+  constexpr std::size_t kFields = 4;
+  std::vector<std::uint64_t> layout(kFields * clips.size(), 0);
   for (std::size_t c = 0; c < clips.size(); ++c) {
     if (!local[c]) continue;
     const auto& points = *local[c];
-    layout[3 * c] = points.size();
-    layout[3 * c + 1] = points.times.size();
-    layout[3 * c + 2] = points.freqs.size();
+    layout[kFields * c] = points.size();
+    layout[kFields * c + 1] = points.times.size();
+    layout[kFields * c + 2] = points.freqs.size();
+    layout[kFields * c + 3] =
+        static_cast<std::uint64_t>(std::count_if(points.m.begin(), points.m.end(), [](float m) { return m != 0; }));
   }
   if (comm.size() > 1) comm.allreduce_sum(layout.data(), layout.size());
   for (std::size_t c = 0; c < clips.size(); ++c) {
-    clips[c].count = layout[3 * c];
-    clips[c].n_times = layout[3 * c + 1];
-    clips[c].n_freqs = layout[3 * c + 2];
-    if (clips[c].count == 0 && comm.is_root())
+    clips[c].count = layout[kFields * c];
+    clips[c].n_times = layout[kFields * c + 1];
+    clips[c].n_freqs = layout[kFields * c + 2];
+    if (!comm.is_root()) continue;
+    if (clips[c].count == 0)
       log::warn("{}: no points (silence, or nothing above the threshold): the clip is kept empty", clips[c].name);
+    else if (layout[kFields * c + 3] == 0)
+      log::warn("{}: every magnitude is 0 (digital silence): the clip teaches a model nothing", clips[c].name);
   }
   const std::uint64_t total_points = io::assign_offsets(clips);
 

@@ -445,6 +445,11 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   double totals[2] = {prepared.mean_target * static_cast<double>(prepared.n_points),
                       static_cast<double>(prepared.n_points)};
   comm.allreduce_sum(totals, 2);
+  // Every rank sees the same sums, so every rank throws here or none does.
+  if (!(totals[0] > 0))
+    throw InputError(fmt::format("{}: every magnitude is 0 (silent audio): nothing to learn; check the "
+                                 "audio given to `innmf features`",
+                                 point_files.size() == 1 ? point_files[0] : std::string("every point file")));
   const double mean_target = totals[0] / totals[1];
   const double normalizer = 1.0 / totals[1];
 
