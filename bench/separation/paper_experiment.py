@@ -1,11 +1,13 @@
 """The paper's separation experiment on Asterisk voices (see run.sh). Every number comes from
-the innmf command line; sox only cuts and concatenates the prompts."""
+the innmf command line; sox only cuts and concatenates the prompts, h5py only writes the
+carried-NMF control's templates (carry_templates)."""
 import argparse
 import glob
 import itertools
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import time
@@ -14,6 +16,7 @@ SOUNDS = "/usr/share/asterisk/sounds"
 VOICES = ["en_US_f_Allison", "fr_CA_f_June", "it_IT_m_Carlo", "it_IT_f_Menardi", "ru_RU_f_IvrvoiceRU"]
 SCALES = [0.5, 0.75, 1.0, 1.25]
 RATE = 8000
+CARRIED = "NMF, carried from 1×"
 
 
 def run(cmd):
@@ -69,6 +72,21 @@ def separate(innmf, mix, models, refs, n_fft, work, tag, extra=()):
         return json.loads(f.readline())
 
 
+def carry_templates(source, like, path):
+    """The control CARRIED: the classic model `source` (trained at the experiment's training size)
+    with its templates linearly interpolated in frequency to the bins of `like` (a classic model
+    of another size), i.e. what `--template-sampling grid` does to iN-NMF's templates, written as
+    a copy of `like` so that `innmf separate` takes it at that size. Only W is used there."""
+    import h5py  # Debian's python3-h5py; imported here: only this control needs it
+    import numpy as np
+    with h5py.File(source, "r") as f:
+        W, freqs = f["templates/W"][:], f["templates/freqs"][:]
+    shutil.copy(like, path)
+    with h5py.File(path, "r+") as f:
+        bins = f["templates/freqs"][:]
+        f["templates/W"][...] = np.stack([np.interp(bins, freqs, W[:, k]) for k in range(W.shape[1])], axis=1)
+
+
 def matches(row, where):
     return all(row[k] == v for k, v in where.items())
 
@@ -122,7 +140,7 @@ def main():
         if spec != "none":
             label, options = spec.split("=", 1)
             variants[label] = options.split()
-    neural, classic = {}, {}
+    neural, classic, carried = {}, {}, {}
     for voice, (train, _) in voices.items():
         points = os.path.join(a.work, f"{voice}_points.h5")
         run([a.innmf, "features", train, "-o", points, "--n-fft", a.n_fft, "--hop", a.n_fft // 2, "-q"])
@@ -137,10 +155,16 @@ def main():
                 os.makedirs(os.path.dirname(classic[voice, n_fft, seed]), exist_ok=True)
                 run([a.innmf, "nmf", train, "-o", classic[voice, n_fft, seed], "--rank", a.rank, "--n-fft", n_fft,
                      "--hop", n_fft // 2, "--seed", seed, "-q"])
+        for n_fft, seed in itertools.product(sizes, seeds):
+            carried[voice, n_fft, seed] = classic[voice, n_fft, seed]
+            if n_fft != a.n_fft:
+                carried[voice, n_fft, seed] = os.path.join(a.work, f"nmf{a.n_fft}to{n_fft}", f"{voice}_s{seed}.h5")
+                os.makedirs(os.path.dirname(carried[voice, n_fft, seed]), exist_ok=True)
+                carry_templates(classic[voice, a.n_fft, seed], classic[voice, n_fft, seed], carried[voice, n_fft, seed])
         print(f"trained {voice} ({time.time() - started:.0f} s)", flush=True)
 
     inn_methods = ["iN-NMF"] + [f"iN-NMF, {label}" for label in variants if label]
-    methods = (*inn_methods, "iN-NMF direct", "NMF")
+    methods = (*inn_methods, "iN-NMF direct", "NMF", CARRIED)
     metrics = ("sdr", "sir", "sar", "si_sdr")
     rows = []
     for va, vb in itertools.combinations(voice_names, 2):
@@ -149,7 +173,8 @@ def main():
             runs = [("iN-NMF" + (f", {label}" if label else ""), [neural[va, seed, label], neural[vb, seed, label]], [])
                     for label in variants]
             runs += [("iN-NMF direct", [neural[va, seed, ""], neural[vb, seed, ""]], ["--template-sampling", "direct"]),
-                     ("NMF", [classic[va, n_fft, seed], classic[vb, n_fft, seed]], [])]
+                     ("NMF", [classic[va, n_fft, seed], classic[vb, n_fft, seed]], []),
+                     (CARRIED, [carried[va, n_fft, seed], carried[vb, n_fft, seed]], [])]
             for method, models, extra in runs:
                 tag = f"{va}+{vb}_{method.replace(' ', '_').replace(',', '')}_{n_fft}_s{seed}"
                 r = separate(a.innmf, mix, models, refs, n_fft, a.work, tag, extra)
@@ -175,19 +200,23 @@ def main():
             print(f"| {scale:g}× | {n_fft} | {method} | " + " | ".join(cells) + " | "
                   + " / ".join(f"{v:.2f}" for v in s["sdr_per_seed"]) + " |")
 
-    # The paired differences, for the paper's iN-NMF (the verdict) and every variant.
+    # The paired differences, for the paper's iN-NMF (the verdict) and every variant, against NMF
+    # retrained at each size (the target) and against CARRIED (the same information as iN-NMF:
+    # one training size).
     verdicts, differences = {}, []
-    for method in inn_methods:
-        print(f"\nPaired difference {method} − NMF of the seed-averaged SDR (mean ± standard error over the pairs):\n")
-        print(f"| scale | n_fft | ΔSDR (dB) | pairs where {method} ≥ NMF |")
+    for baseline, method in itertools.product(("NMF", CARRIED), inn_methods):
+        print(f"\nPaired difference {method} − {baseline} of the seed-averaged SDR (mean ± standard error over the "
+              f"pairs):\n")
+        print(f"| scale | n_fft | ΔSDR (dB) | pairs where {method} ≥ {baseline} |")
         print("|---|---|---|---|")
         for scale, n_fft in zip(SCALES, sizes):
             d = [x - y for x, y in zip(pair_means(rows, "sdr", n_fft=n_fft, method=method),
-                                       pair_means(rows, "sdr", n_fft=n_fft, method="NMF"))]
+                                       pair_means(rows, "sdr", n_fft=n_fft, method=baseline))]
             mean, se = statistics.mean(d), statistics.stdev(d) / len(d) ** 0.5
-            differences.append({"method": method, "scale": scale, "n_fft": n_fft, "mean": mean,
+            differences.append({"method": method, "baseline": baseline, "scale": scale, "n_fft": n_fft, "mean": mean,
                                 "standard_error": se, "pairs_ahead": sum(x >= 0 for x in d), "pairs": len(d)})
-            verdicts.setdefault(method, []).append(mean >= 0)
+            if baseline == "NMF":
+                verdicts.setdefault(method, []).append(mean >= 0)
             print(f"| {scale:g}× | {n_fft} | {mean:+.2f} ± {se:.2f} | {sum(x >= 0 for x in d)}/{len(d)} |")
     for method in inn_methods:
         what = "the paper's defaults, the verdict" if method == "iN-NMF" else "a variant"
