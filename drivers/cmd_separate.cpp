@@ -61,9 +61,10 @@ void check_models(const std::vector<sep::SourceModel>& models, double sample_rat
     if (model.header().sample_rate == sample_rate) continue;
     if (!rate_given)
       throw UsageError(fmt::format("the mixture is at {} Hz but --model {} was trained at {} Hz: "
-                                   "give --sr {} to resample the mixture",
+                                   "give --sr {} to resample the mixture to the model's rate, or --sr {} "
+                                   "to keep the mixture's (every model's templates are sampled at its bins)",
                                    sample_rate, model.path(), model.header().sample_rate,
-                                   model.header().sample_rate));
+                                   model.header().sample_rate, sample_rate));
     if (model.trained_bandwidth() < sample_rate / 2 - 1e-6)
       log::warn("--model {} was trained on 0–{:.0f} Hz but the mixture reaches {:.0f} Hz: its "
                 "templates above {:.0f} Hz are extrapolated",
