@@ -176,6 +176,10 @@ def main():
                      ("NMF", [classic[va, n_fft, seed], classic[vb, n_fft, seed]], []),
                      (CARRIED, [carried[va, n_fft, seed], carried[vb, n_fft, seed]], [])]
             for method, models, extra in runs:
+                if method == CARRIED and n_fft == a.n_fft:  # the NMF models themselves: reuse their row
+                    assert rows[-1]["method"] == "NMF" and rows[-1]["n_fft"] == n_fft
+                    rows.append({**rows[-1], "method": CARRIED})
+                    continue
                 tag = f"{va}+{vb}_{method.replace(' ', '_').replace(',', '')}_{n_fft}_s{seed}"
                 r = separate(a.innmf, mix, models, refs, n_fft, a.work, tag, extra)
                 rows.append({"pair": [va, vb], "n_fft": n_fft, "method": method, "seed": seed,

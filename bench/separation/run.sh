@@ -9,8 +9,9 @@
 # ~0.3 dB from seed to seed). A variant of iN-NMF is trained and reported beside the paper's:
 # `--sine-scale 4` (larger initial weights before the sine layers; paper_experiment.py
 # --variant), the scale validate.sh chooses on held-out voices. A control, "NMF, carried from
-# 1×": the classic NMF models of N with their templates linearly interpolated to each size's bins
-# (what grid sampling does to iN-NMF's), i.e. what one training size allows any template set. Prints a table of SDR/SIR/SAR mean ± standard deviation per size and method, the
+# 1×": the classic NMF models of N with their templates linearly interpolated to each size's
+# bins (what grid sampling does to iN-NMF's), i.e. what one training size allows any template
+# set. Prints a table of SDR/SIR/SAR mean ± standard deviation per size and method, the
 # paired iN-NMF − NMF differences with their standard errors (the verdict: the paper's iN-NMF),
 # and writes bench/out/separation.json.
 #

@@ -264,7 +264,7 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
 
   // The clip table: point counts are known only now (peaks depend on the signal). Each clip's
   // owner fills its entries; the sum over ranks is the table.
-  // [count, n_times, n_freqs, nonzero magnitudes] per clip.
+  // [count, n_times, n_freqs, 1 if some magnitude is not 0] per clip.
   constexpr std::size_t kFields = 4;
   std::vector<std::uint64_t> layout(kFields * clips.size(), 0);
   for (std::size_t c = 0; c < clips.size(); ++c) {
@@ -273,8 +273,7 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
     layout[kFields * c] = points.size();
     layout[kFields * c + 1] = points.times.size();
     layout[kFields * c + 2] = points.freqs.size();
-    layout[kFields * c + 3] =
-        static_cast<std::uint64_t>(std::count_if(points.m.begin(), points.m.end(), [](float m) { return m != 0; }));
+    layout[kFields * c + 3] = std::any_of(points.m.begin(), points.m.end(), [](float m) { return m != 0; });
   }
   if (comm.size() > 1) comm.allreduce_sum(layout.data(), layout.size());
   for (std::size_t c = 0; c < clips.size(); ++c) {

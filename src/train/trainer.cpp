@@ -449,7 +449,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   if (!(totals[0] > 0))
     throw InputError(fmt::format("{}: every magnitude is 0 (silent audio): nothing to learn; check the "
                                  "audio given to `innmf features`",
-                                 point_files.size() == 1 ? point_files[0] : std::string("every point file")));
+                                 fmt::join(point_files, ", ")));
   const double mean_target = totals[0] / totals[1];
   const double normalizer = 1.0 / totals[1];
 
