@@ -191,9 +191,11 @@ std::string resolved_config_json(const CLI::App& sub) {
       .dump();
 }
 
-audio::Audio read_audio_at_rate(const std::string& path, double rate, bool resample,
-                                const std::string& how_to_resample) {
-  auto audio = audio::read_audio(path);
+namespace {
+/// `audio` (read from `path`) at `rate` Hz: itself, resampled, or a UsageError (read_audio_at_rate).
+template <typename AnyAudio>
+AnyAudio at_rate(AnyAudio audio, const std::string& path, double rate, bool resample,
+                 const std::string& how_to_resample) {
   if (audio.sample_rate == rate) return audio;
   if (!resample)
     throw UsageError(fmt::format("{} is at {} Hz, not {} Hz: give {} to resample it (libsoxr), or "
@@ -201,6 +203,17 @@ audio::Audio read_audio_at_rate(const std::string& path, double rate, bool resam
                                  path, audio.sample_rate, rate, how_to_resample));
   log::info("resampling {} from {} Hz to {} Hz", path, audio.sample_rate, rate);
   return audio::resample(audio, rate);
+}
+}  // namespace
+
+audio::Audio read_audio_at_rate(const std::string& path, double rate, bool resample,
+                                const std::string& how_to_resample) {
+  return at_rate(audio::read_audio(path), path, rate, resample, how_to_resample);
+}
+
+audio::MultichannelAudio read_audio_channels_at_rate(const std::string& path, double rate, bool resample,
+                                                     const std::string& how_to_resample) {
+  return at_rate(audio::read_audio_channels(path), path, rate, resample, how_to_resample);
 }
 
 void write_metrics_line(const std::string& path, const std::string& line) {

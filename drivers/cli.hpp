@@ -39,6 +39,9 @@ void add_config_option(CLI::App& app);
 /// if `resample`, else a UsageError says so and names `how_to_resample` (e.g. "--sr 8000").
 audio::Audio read_audio_at_rate(const std::string& path, double rate, bool resample,
                                 const std::string& how_to_resample);
+/// The same with the channels kept apart (each resampled alike).
+audio::MultichannelAudio read_audio_channels_at_rate(const std::string& path, double rate, bool resample,
+                                                     const std::string& how_to_resample);
 
 /// Writes `line` and a newline to `path` as a whole new file (atomically: io::AtomicOutput),
 /// for --metrics of one-shot commands. InputError names --metrics on failure.

@@ -38,6 +38,7 @@ struct SeparateOptions {
   sep::SeparationOptions separation;    ///< [--iters, --tol, --lr, --mask-power, --free, --seed]
   std::vector<std::string> references;  ///< [--ref] one per model, same order
   std::string metrics;                  ///< [--metrics] one JSON line
+  bool mono = false;                    ///< [--mono] mono sources from a multichannel mixture
 };
 
 /// Every model must fit the analysis: same compression p and β (they are fitted jointly), an
@@ -95,10 +96,12 @@ SeparateResult run_separate(SeparateOptions& o) {
   std::vector<sep::SourceModel> models;
   for (const auto& path : o.models) models.push_back(sep::SourceModel::load(path));
   const bool rate_given = o.sample_rate > 0;
-  const auto mixture =
-      read_audio_at_rate(o.mixture, rate_given ? o.sample_rate : audio::probe_audio(o.mixture).sample_rate,
-                         rate_given, "--sr");
+  // The activations are fitted on the mono mix-down; its masks then filter every channel.
+  const auto mixture_channels = read_audio_channels_at_rate(
+      o.mixture, rate_given ? o.sample_rate : audio::probe_audio(o.mixture).sample_rate, rate_given, "--sr");
+  const auto mixture = mixture_channels.mono_mixdown();
   const double rate = mixture.sample_rate;
+  const bool keep_channels = mixture_channels.channels.size() > 1 && !o.mono;
   const bool with_free = o.separation.free_templates > 0;
   check_models(models, rate, rate_given, with_free);
 
@@ -126,9 +129,13 @@ SeparateResult run_separate(SeparateOptions& o) {
   o.separation.power = models.front().header().power;
   o.separation.beta = models.front().header().beta;
   o.separation.fit = sep::parse_fit_method(o.fit);
-  log::info("{}: {} sources{}, STFT n_fft {} hop {} {}, {} Hz, fit {} ({} updates at most)", o.mixture,
-            models.size(), with_free ? fmt::format(" + {} free templates", o.separation.free_templates) : "",
-            o.stft.n_fft, o.stft.hop, tf::window_name(o.stft.window), rate, o.fit, o.separation.iterations);
+  log::info("{}: {} sources{}, STFT n_fft {} hop {} {}, {} Hz, {} channel{}{}, fit {} ({} updates at most)",
+            o.mixture, models.size(),
+            with_free ? fmt::format(" + {} free templates", o.separation.free_templates) : "", o.stft.n_fft,
+            o.stft.hop, tf::window_name(o.stft.window), rate, mixture_channels.channels.size(),
+            mixture_channels.channels.size() > 1 ? "s" : "",
+            mixture_channels.channels.size() > 1 ? (keep_channels ? " (masks of the mix-down on each)" : " (mixed to mono)") : "",
+            o.fit, o.separation.iterations);
   const auto separation = sep::separate(mixture.samples.data(), n, stft, templates, o.separation);
 
   std::string table;
@@ -144,7 +151,8 @@ SeparateResult run_separate(SeparateOptions& o) {
                         {"converged", separation.fit.converged},
                         {"loss", separation.fit.loss.back()},
                         {"mask_power", o.separation.mask_power},
-                        {"free", o.separation.free_templates}};
+                        {"free", o.separation.free_templates},
+                        {"channels", keep_channels ? mixture_channels.channels.size() : 1}};
   if (!references.empty()) {
     std::vector<std::vector<float>> estimates(separation.signals.begin(),
                                               separation.signals.begin() + static_cast<long>(models.size()));
@@ -175,7 +183,14 @@ SeparateResult run_separate(SeparateOptions& o) {
     const std::string stem = s < models.size() ? models[s].stem() : kFreeSourceStem;
     const auto path = (std::filesystem::path(o.output_dir) / (stem + ".wav")).string();
     outputs.push_back(std::make_unique<io::AtomicOutput>(path, "-o"));
-    audio::write_wav(outputs.back()->temporary_path(), {separation.signals[s], rate}, "float");
+    if (keep_channels) {
+      audio::MultichannelAudio source{{}, rate};
+      for (const auto& channel : mixture_channels.channels)
+        source.channels.push_back(sep::apply_mask(stft, separation.masks[s], channel.data(), n));
+      audio::write_wav(outputs.back()->temporary_path(), source, "float");
+    } else {
+      audio::write_wav(outputs.back()->temporary_path(), {separation.signals[s], rate}, "float");
+    }
     written.push_back(path);
   }
   result["outputs"] = written;
@@ -205,13 +220,17 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
       "the mixture, soft masks, mixture phase)");
   auto options = std::make_shared<SeparateOptions>();
   auto& o = *options;
-  sub->add_option("mixture", o.mixture, "The mixture (audio file, mixed to mono)")->required();
+  sub->add_option("mixture", o.mixture,
+                  "The mixture (audio file; a multichannel one is separated on its mono mix-down, "
+                  "and the masks filter each channel)")
+      ->required();
   sub->add_option("--model", o.models,
                   "Model of one source (`innmf train` or `innmf nmf`); repeat once per source")
       ->required();
   sub->add_option("-o,--output", o.output_dir,
                   "Folder for the separated sources (created if missing): MODEL_STEM.wav per "
-                  "model and free.wav for --free, 32-bit float WAV as long as the mixture")
+                  "model and free.wav for --free, 32-bit float WAV as long as the mixture, with its "
+                  "channels")
       ->required();
   o.stft.n_fft = 0;
   o.stft.hop = 0;
@@ -248,8 +267,11 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--seed", s.seed, "Seed of the free templates' initial values")->capture_default_str();
   sub->add_option("--ref", o.references,
                   "Reference signal of each model's source, in --model order: adds SDR/SIR/SAR "
-                  "(BSS Eval) and SI-SDR to the output");
+                  "(BSS Eval) and SI-SDR to the output, scored on mono mix-downs");
   sub->add_option("--metrics", o.metrics, "Also write the result (one JSON line) to this file");
+  sub->add_flag("--mono", o.mono,
+                "Write mono sources (separated from the mix-down) even when the mixture has several "
+                "channels");
   add_common_options(*sub, common);
 
   Command command;

@@ -79,7 +79,18 @@ AudioInfo probe_audio(const std::string& path) {
   return result;
 }
 
-Audio read_audio(const std::string& path) {
+namespace {
+
+/// A file's samples as libsndfile gives them: frame after frame, channel after channel.
+struct InterleavedSamples {
+  std::vector<float> samples;
+  std::size_t channels = 0;
+  double sample_rate = 0;  ///< Hz
+};
+
+/// Reads `path` whole; the checks of read_audio (missing, not audio, empty, truncated, NaN/Inf
+/// in any channel, so that a NaN cannot hide behind a mix-down).
+InterleavedSamples read_interleaved(const std::string& path) {
   require_exists(path);
   SF_INFO info{};
   SoundFile file(path, SFM_READ, info);
@@ -94,34 +105,69 @@ Audio read_audio(const std::string& path) {
         "re-download it",
         path));
 
-  const auto channels = static_cast<std::size_t>(info.channels);
-  std::vector<float> interleaved(static_cast<std::size_t>(info.frames) * channels);
-  const sf_count_t got = sf_readf_float(file.get(), interleaved.data(), info.frames);
+  InterleavedSamples result;
+  result.channels = static_cast<std::size_t>(info.channels);
+  result.sample_rate = info.samplerate;
+  result.samples.resize(static_cast<std::size_t>(info.frames) * result.channels);
+  const sf_count_t got = sf_readf_float(file.get(), result.samples.data(), info.frames);
   if (got != info.frames)
     throw InputError(fmt::format(
         "{}: truncated or corrupt: read {} of the {} samples its header promises ({}): "
         "re-export or re-download it",
         path, got, info.frames, sf_strerror(file.get())));
-
-  Audio audio;
-  audio.sample_rate = info.samplerate;
-  audio.samples.resize(static_cast<std::size_t>(info.frames));
-  const float scale = 1.0f / static_cast<float>(channels);
-  for (std::size_t i = 0; i < audio.samples.size(); ++i) {
-    float sum = 0;
-    for (std::size_t c = 0; c < channels; ++c) sum += interleaved[i * channels + c];
-    audio.samples[i] = sum * scale;
-  }
-  // Check the interleaved data: a NaN in one channel must not hide behind a mix-down.
-  for (std::size_t i = 0; i < interleaved.size(); ++i) {
-    if (!std::isfinite(interleaved[i])) {
-      const auto frame = i / channels;
+  for (std::size_t i = 0; i < result.samples.size(); ++i) {
+    if (!std::isfinite(result.samples[i])) {
+      const auto frame = i / result.channels;
       throw InputError(fmt::format(
           "{}: sample {} (at {:.3f} s, channel {}) is {}: the file is corrupt, re-export it", path,
-          frame, frame / audio.sample_rate, i % channels + 1,
-          std::isnan(interleaved[i]) ? "NaN" : "infinite"));
+          frame, frame / result.sample_rate, i % result.channels + 1,
+          std::isnan(result.samples[i]) ? "NaN" : "infinite"));
     }
   }
+  return result;
+}
+
+/// The mean of `channels` interleaved channels: summed in channel order, then scaled (one
+/// arithmetic for read_audio and MultichannelAudio::mono_mixdown, so that both give equal bits).
+template <typename ChannelSample>
+void mix_down(std::size_t frames, std::size_t channels, ChannelSample sample, std::vector<float>& mono) {
+  mono.resize(frames);
+  const float scale = 1.0f / static_cast<float>(channels);
+  for (std::size_t i = 0; i < frames; ++i) {
+    float sum = 0;
+    for (std::size_t c = 0; c < channels; ++c) sum += sample(i, c);
+    mono[i] = sum * scale;
+  }
+}
+
+}  // namespace
+
+Audio read_audio(const std::string& path) {
+  const auto file = read_interleaved(path);
+  Audio audio;
+  audio.sample_rate = file.sample_rate;
+  const std::size_t channels = file.channels;
+  mix_down(file.samples.size() / channels, channels,
+           [&](std::size_t i, std::size_t c) { return file.samples[i * channels + c]; }, audio.samples);
+  return audio;
+}
+
+MultichannelAudio read_audio_channels(const std::string& path) {
+  const auto file = read_interleaved(path);
+  MultichannelAudio audio;
+  audio.sample_rate = file.sample_rate;
+  const std::size_t channels = file.channels, frames = file.samples.size() / channels;
+  audio.channels.assign(channels, std::vector<float>(frames));
+  for (std::size_t i = 0; i < frames; ++i)
+    for (std::size_t c = 0; c < channels; ++c) audio.channels[c][i] = file.samples[i * channels + c];
+  return audio;
+}
+
+Audio MultichannelAudio::mono_mixdown() const {
+  Audio audio;
+  audio.sample_rate = sample_rate;
+  mix_down(frames(), channels.size(), [&](std::size_t i, std::size_t c) { return channels[c][i]; },
+           audio.samples);
   return audio;
 }
 
@@ -134,10 +180,14 @@ void check_finite(const std::string& path, const Audio& audio) {
   }
 }
 
-void write_wav(const std::string& path, const Audio& audio, const std::string& subtype) {
+namespace {
+
+/// Writes `frames` frames of `channels` interleaved channels.
+void write_interleaved(const std::string& path, const float* interleaved, std::size_t frames, int channels,
+                       double sample_rate, const std::string& subtype) {
   SF_INFO info{};
-  info.samplerate = static_cast<int>(std::lround(audio.sample_rate));
-  info.channels = 1;
+  info.samplerate = static_cast<int>(std::lround(sample_rate));
+  info.channels = channels;
   if (subtype == "pcm16")
     info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
   else if (subtype == "float")
@@ -153,10 +203,29 @@ void write_wav(const std::string& path, const Audio& audio, const std::string& s
   sf_command(file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
   // No PEAK chunk in float files: it holds a timestamp, and equal samples must give equal files.
   sf_command(file.get(), SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
-  const auto n = static_cast<sf_count_t>(audio.samples.size());
-  if (sf_writef_float(file.get(), audio.samples.data(), n) != n)
+  const auto n = static_cast<sf_count_t>(frames);
+  if (sf_writef_float(file.get(), interleaved, n) != n)
     throw InputError(fmt::format("{}: write failed ({}): is the disk full?", path,
                                  sf_strerror(file.get())));
+}
+
+}  // namespace
+
+void write_wav(const std::string& path, const Audio& audio, const std::string& subtype) {
+  write_interleaved(path, audio.samples.data(), audio.samples.size(), 1, audio.sample_rate, subtype);
+}
+
+void write_wav(const std::string& path, const MultichannelAudio& audio, const std::string& subtype) {
+  const std::size_t channels = audio.channels.size(), frames = audio.frames();
+  if (channels == 0) throw UsageError(fmt::format("{}: no channels to write", path));
+  for (const auto& channel : audio.channels)
+    if (channel.size() != frames)
+      throw UsageError(fmt::format("{}: channels of {} and {} samples: all must be equally long", path,
+                                   frames, channel.size()));
+  std::vector<float> interleaved(frames * channels);
+  for (std::size_t i = 0; i < frames; ++i)
+    for (std::size_t c = 0; c < channels; ++c) interleaved[i * channels + c] = audio.channels[c][i];
+  write_interleaved(path, interleaved.data(), frames, static_cast<int>(channels), audio.sample_rate, subtype);
 }
 
 }  // namespace innmf::audio

@@ -38,4 +38,12 @@ Audio resample(const Audio& audio, double target_rate) {
   return out;
 }
 
+MultichannelAudio resample(const MultichannelAudio& audio, double target_rate) {
+  MultichannelAudio out;
+  out.sample_rate = target_rate;
+  for (const auto& channel : audio.channels)
+    out.channels.push_back(resample(Audio{channel, audio.sample_rate}, target_rate).samples);
+  return out;
+}
+
 }  // namespace innmf::audio

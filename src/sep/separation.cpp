@@ -150,6 +150,16 @@ FitReport fit_rprop(const Matrix& V, Matrix& W, Matrix& H, const SeparationOptio
   return report;
 }
 
+/// The inverse STFT (n samples) of mask ⊙ X.
+std::vector<float> masked_synthesis(const tf::Stft& stft, const Matrix& mask, const tf::ComplexSpectrogram& X,
+                                    long n) {
+  // mask is (n_bins, n_frames) column-major: the same memory order as X (frames × bins, row-major).
+  tf::ComplexSpectrogram Y = X;
+  const Eigen::Map<const Eigen::ArrayXf> m(mask.data(), mask.size());
+  Eigen::Map<Eigen::ArrayXcf>(Y.data(), Y.size()) *= m.cast<std::complex<float>>();
+  return stft.synthesize(Y, n);
+}
+
 }  // namespace
 
 FitMethod parse_fit_method(const std::string& name) {
@@ -233,16 +243,18 @@ Separation separate(const float* mixture, long n, const tf::Stft& stft,
   result.fit = o.fit == FitMethod::mu ? fit_multiplicative(V, result.W, result.H, o)
                                       : fit_rprop(V, result.W, result.H, o);
 
-  const auto masks = soft_masks(result.W, result.H, ranks, o.power, o.mask_power);
-  for (const auto& mask : masks) {
-    // mask is (n_bins, n_frames) column-major: the same memory order as X (frames × bins, row-major).
-    tf::ComplexSpectrogram Y = X;
-    const Eigen::Map<const Eigen::ArrayXf> m(mask.data(), mask.size());
-    Eigen::Map<Eigen::ArrayXcf>(Y.data(), Y.size()) *= m.cast<std::complex<float>>();
-    result.signals.push_back(stft.synthesize(Y, n));
-  }
+  result.masks = soft_masks(result.W, result.H, ranks, o.power, o.mask_power);
+  for (const auto& mask : result.masks) result.signals.push_back(masked_synthesis(stft, mask, X, n));
   result.fit.seconds = watch.seconds();
   return result;
+}
+
+std::vector<float> apply_mask(const tf::Stft& stft, const Matrix& mask, const float* signal, long n) {
+  const tf::ComplexSpectrogram X = stft.analyze(signal, n);
+  if (mask.rows() != X.cols() || mask.cols() != X.rows())
+    throw Error(ExitCode::failure, fmt::format("a mask of {} bins × {} frames for an STFT of {} × {}", mask.rows(),
+                                               mask.cols(), X.cols(), X.rows()));
+  return masked_synthesis(stft, mask, X, n);
 }
 
 }  // namespace innmf::sep

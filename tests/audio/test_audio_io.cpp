@@ -71,6 +71,28 @@ TEST(AudioIo, StereoIsMixedToTheMeanOfChannels) {
   EXPECT_FLOAT_EQ(mono.samples[50], 0.125f);
 }
 
+TEST(AudioIo, ChannelsAreReadApartAndWrittenBack) {
+  TempDir dir;
+  audio::MultichannelAudio original;
+  original.sample_rate = 22050;
+  original.channels = {innmf::testing::tone(440, 22050, 3000, 0.5).samples,
+                       innmf::testing::tone(1000, 22050, 3000, 0.25).samples,
+                       innmf::testing::tone(3000, 22050, 3000, 0.125).samples};
+  audio::write_wav(dir / "three.wav", original, "float");
+  const auto info = audio::probe_audio(dir / "three.wav");
+  EXPECT_EQ(info.channels, 3);
+  EXPECT_EQ(info.frames, 3000);
+  const auto back = audio::read_audio_channels(dir / "three.wav");
+  EXPECT_EQ(back.sample_rate, 22050);
+  EXPECT_EQ(back.channels, original.channels);
+  // The mix-down of the channels is read_audio's, bit for bit.
+  EXPECT_EQ(back.mono_mixdown().samples, audio::read_audio(dir / "three.wav").samples);
+  EXPECT_EQ(audio::read_audio_channels(dir / "three.wav").frames(), 3000u);
+  audio::MultichannelAudio ragged = original;
+  ragged.channels[1].pop_back();
+  EXPECT_THROW(audio::write_wav(dir / "ragged.wav", ragged, "float"), UsageError);
+}
+
 TEST(AudioIo, FlacIsRead) {
   TempDir dir;
   const auto original = innmf::testing::tone(440, 16000, 8000);

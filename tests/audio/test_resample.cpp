@@ -46,3 +46,15 @@ TEST(Resample, SameRateIsIdentityAndBadRateIsRefused) {
   EXPECT_THROW(audio::resample(in, 0), UsageError);
   EXPECT_THROW(audio::resample(in, -16000), UsageError);
 }
+
+TEST(Resample, ChannelsAreResampledAlike) {
+  audio::MultichannelAudio stereo;
+  stereo.sample_rate = 16000;
+  stereo.channels = {innmf::testing::tone(440, 16000, 8000).samples,
+                     innmf::testing::tone(2500, 16000, 8000, 0.3).samples};
+  const auto out = audio::resample(stereo, 11025);
+  EXPECT_EQ(out.sample_rate, 11025);
+  ASSERT_EQ(out.channels.size(), 2u);
+  for (std::size_t c = 0; c < 2; ++c)
+    EXPECT_EQ(out.channels[c], audio::resample(audio::Audio{stereo.channels[c], 16000}, 11025).samples) << c;
+}

@@ -8,6 +8,8 @@
 #    never saw) and 1024: exit 0, low.wav and high.wav as long as the mixture at its rate, the
 #    JSON line on stdout equals --metrics, SDR above 15 dB for both sources, and the sources add
 #    up to the mixture (SNR of the sum above 40 dB).
+# 1b. The stereo mixture: two-channel sources (low keeps its pan left, high right; per channel
+#    they add up to the mixture), `--mono` mono ones; the scores agree.
 # 2. Classic models at their own size 512: SDR above 15 dB; `--fit rprop`: SDR above 12 dB.
 # 3. One model plus `--free 3`: free.wav appears and holds the other source (SDR above 8 dB).
 # 4. `innmf reconstruct` of an iN-NMF model at 512 (its own size: sdr_freq above 20 dB), 384
@@ -62,6 +64,46 @@ for n_fft in 384 1024; do
   [[ -z $(find "$out" -name '.*.tmp-*') ]] || fail "temporary files left behind"
   check_outputs "$dir" "$dir.jsonl" 15 low high
 done
+
+# A stereo mixture: stereo sources that keep their pan and add up to the mixture channel by
+# channel; --mono: mono sources, and the scores (on mono mix-downs) are the same either way.
+for mode in stereo mono; do
+  flags=()
+  [[ $mode == mono ]] && flags=(--mono)
+  timeout --kill-after=10 120 "$innmf" separate "$fixture/mix_stereo.wav" "${neural[@]}" "${refs[@]}" "${flags[@]}" \
+    -o "$out/$mode" --metrics "$out/$mode.jsonl" -q >/dev/null || fail "separation of the stereo mixture ($mode) exited with $?"
+done
+"$python" - "$fixture" "$out" <<'PY' || fail "separation of the stereo mixture"
+import json, sys
+import numpy as np
+from scipy.io import wavfile
+
+fixture, out = sys.argv[1:]
+def read(path):
+    rate, x = wavfile.read(path)
+    return rate, (x / 32768.0 if x.dtype == np.int16 else x.astype(np.float64))
+def snr(reference, estimate):
+    return 10 * np.log10(np.sum(reference ** 2) / np.sum((reference - estimate) ** 2))
+_, mix = read(f"{fixture}/mix_stereo.wav")
+sources = {s: read(f"{fixture}/{s}.wav")[1] for s in ("low", "high")}
+est = {s: read(f"{out}/stereo/{s}.wav") for s in sources}
+for s, (rate, x) in est.items():
+    assert rate == 8000 and x.shape == mix.shape, (s, rate, x.shape, mix.shape)
+for c in range(2):
+    assert snr(mix[:, c], est["low"][1][:, c] + est["high"][1][:, c]) > 40, f"channel {c} does not add up"
+gains = {"low": (1, 0.25), "high": (0.25, 1)}  # the fixture's pan
+for s, (g_left, g_right) in gains.items():
+    for c, g in enumerate((g_left, g_right)):
+        value = snr(g * sources[s], est[s][1][:, c])
+        assert value > 12, f"{s} channel {c}: SNR {value:.1f} dB against {g} × {s}.wav"
+for s in sources:
+    rate, x = read(f"{out}/mono/{s}.wav")
+    assert x.ndim == 1 and len(x) == len(mix), (s, x.shape)
+stereo, mono = (json.loads(open(f"{out}/{m}.jsonl").readline()) for m in ("stereo", "mono"))
+assert stereo["channels"] == 2 and mono["channels"] == 1, (stereo["channels"], mono["channels"])
+assert stereo["sdr"] == mono["sdr"] and stereo["sdr"] > 10, (stereo["sdr"], mono["sdr"])
+print(f"stereo mixture: SDR {stereo['sdr']:.2f} dB; sources keep their pan and add up per channel")
+PY
 
 classic=(--model "$fixture/nmf/low.h5" --model "$fixture/nmf/high.h5")
 timeout --kill-after=10 120 "$innmf" separate "$fixture/mix.wav" "${classic[@]}" "${refs[@]}" \

@@ -102,6 +102,45 @@ TEST_F(SeparationTest, TwoModelsRecoverTheirSources) {
   }
 }
 
+TEST_F(SeparationTest, MasksFilterTheChannelsOfAStereoMixture) {
+  // A stereo mixture, low panned left and high right; its mix-down is separated and the masks
+  // filter each channel: every source keeps its pan, and per channel the sources add up.
+  std::vector<float> left(kSamples), right(kSamples), mono(kSamples);
+  for (long n = 0; n < kSamples; ++n) {
+    left[n] = 0.9f * low_[n] + 0.3f * high_[n];
+    right[n] = 0.1f * low_[n] + 0.7f * high_[n];
+    mono[n] = 0.5f * (left[n] + right[n]);
+  }
+  const std::vector<Matrix> templates{learn_templates(low_, stft_, 3), learn_templates(high_, stft_, 3)};
+  const auto result = separate(mono.data(), kSamples, stft_, templates, SeparationOptions{});
+  ASSERT_EQ(result.masks.size(), 2u);
+  // Applied to the signal that was separated, a mask gives that signal's source bit for bit.
+  EXPECT_EQ(apply_mask(stft_, result.masks[1], mono.data(), kSamples), result.signals[1]);
+  const auto low_left = apply_mask(stft_, result.masks[0], left.data(), kSamples);
+  const auto low_right = apply_mask(stft_, result.masks[0], right.data(), kSamples);
+  const auto high_left = apply_mask(stft_, result.masks[1], left.data(), kSamples);
+  const auto high_right = apply_mask(stft_, result.masks[1], right.data(), kSamples);
+  const auto scaled = [](const std::vector<float>& x, float gain) {
+    std::vector<float> y(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = gain * x[i];
+    return y;
+  };
+  EXPECT_GT(snr_db(scaled(low_, 0.9f), low_left), 15);
+  EXPECT_GT(snr_db(scaled(low_, 0.1f), low_right), 15);
+  EXPECT_GT(snr_db(scaled(high_, 0.3f), high_left), 15);
+  EXPECT_GT(snr_db(scaled(high_, 0.7f), high_right), 15);
+  std::vector<float> sum_left(kSamples), mixdown_of_low(kSamples);
+  for (long n = 0; n < kSamples; ++n) {
+    sum_left[n] = low_left[n] + high_left[n];
+    mixdown_of_low[n] = 0.5f * (low_left[n] + low_right[n]);
+  }
+  EXPECT_GT(snr_db(left, sum_left), 60);
+  // Linear: the channels' sources mix down to the source separated from the mix-down.
+  EXPECT_GT(snr_db(result.signals[0], mixdown_of_low), 100);
+  const Matrix wrong_shape = Matrix::Ones(result.masks[0].rows() + 1, result.masks[0].cols());
+  EXPECT_THROW(apply_mask(stft_, wrong_shape, left.data(), kSamples), Error);
+}
+
 TEST_F(SeparationTest, MultiplicativeFitNeverIncreasesTheLoss) {
   const std::vector<Matrix> templates{learn_templates(low_, stft_, 2), learn_templates(high_, stft_, 2)};
   for (const double beta : {0.0, 1.0, 2.0}) {

@@ -1,6 +1,7 @@
 #pragma once
 // Audio file input and output through libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, …).
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +25,16 @@ struct Audio {
   double seconds() const { return sample_rate > 0 ? samples.size() / sample_rate : 0; }
 };
 
+/// Audio with its channels kept apart (`innmf separate` gives every source the mixture's
+/// channels): channels[c][i] in [-1, 1] at `sample_rate` Hz, every channel equally long.
+struct MultichannelAudio {
+  std::vector<std::vector<float>> channels;
+  double sample_rate = 0;  ///< Hz
+  std::size_t frames() const { return channels.empty() ? 0 : channels.front().size(); }
+  /// The mean of the channels, in read_audio's arithmetic (the same bits).
+  Audio mono_mixdown() const;
+};
+
 /// Reads the header of `path`. Throws InputError for a missing, unreadable or empty file.
 AudioInfo probe_audio(const std::string& path);
 
@@ -32,10 +43,16 @@ AudioInfo probe_audio(const std::string& path);
 /// than its header promises), empty, or holds NaN/Inf samples.
 Audio read_audio(const std::string& path);
 
+/// Reads `path` whole, one vector per channel; the same checks and errors as read_audio.
+MultichannelAudio read_audio_channels(const std::string& path);
+
 /// Writes mono `audio` as 16-bit PCM WAV (`subtype` "pcm16", or "float" for 32-bit float).
 /// Samples outside [-1, 1] are clipped by libsndfile (pcm16). Throws InputError if the file
 /// cannot be created.
 void write_wav(const std::string& path, const Audio& audio, const std::string& subtype = "pcm16");
+/// The same for several channels (interleaved in the file). Throws UsageError if the channels
+/// differ in length or there are none.
+void write_wav(const std::string& path, const MultichannelAudio& audio, const std::string& subtype = "pcm16");
 
 /// Throws InputError naming `path` if any sample is NaN or infinite.
 void check_finite(const std::string& path, const Audio& audio);

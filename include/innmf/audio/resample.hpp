@@ -9,5 +9,7 @@ namespace innmf::audio {
 /// filter. Output length is round(n · target / source) samples. Returns `audio` unchanged
 /// when the rates are equal. Throws UsageError for a non-positive rate.
 Audio resample(const Audio& audio, double target_rate);
+/// The same, channel by channel (every channel gets the same length).
+MultichannelAudio resample(const MultichannelAudio& audio, double target_rate);
 
 }  // namespace innmf::audio
