@@ -19,6 +19,10 @@ if [[ $(id -u) -eq 0 ]]; then
   # Open MPI refuses to run as root unless told (fresh containers and CI machines run as root).
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
+# One machine needs no munge authentication between processes; where munge is installed (with
+# Slurm) but not running, PMIx would retry it for seconds at every start (README, "Running
+# under MPI").
+export PMIX_MCA_psec="${PMIX_MCA_psec:-native}"
 mpirun="mpirun -np 2 --oversubscribe -x OMP_NUM_THREADS=1"
 
 # 8 kHz speech, 1000-sample windows (125 ms) and hop 500, as in the paper's experiments.
