@@ -129,13 +129,15 @@ SeparateResult run_separate(SeparateOptions& o) {
   o.separation.power = models.front().header().power;
   o.separation.beta = models.front().header().beta;
   o.separation.fit = sep::parse_fit_method(o.fit);
-  log::info("{}: {} sources{}, STFT n_fft {} hop {} {}, {} Hz, {} channel{}{}, fit {} ({} updates at most)",
-            o.mixture, models.size(),
-            with_free ? fmt::format(" + {} free templates", o.separation.free_templates) : "", o.stft.n_fft,
-            o.stft.hop, tf::window_name(o.stft.window), rate, mixture_channels.channels.size(),
-            mixture_channels.channels.size() > 1 ? "s" : "",
-            mixture_channels.channels.size() > 1 ? (keep_channels ? " (masks of the mix-down on each)" : " (mixed to mono)") : "",
-            o.fit, o.separation.iterations);
+  const std::size_t n_channels = mixture_channels.channels.size();
+  const std::string channels_note =
+      n_channels == 1 ? "mono"
+                      : fmt::format("{} channels ({})", n_channels,
+                                    keep_channels ? "the mix-down's masks filter each" : "sources mixed to mono");
+  log::info("{}: {} sources{}, STFT n_fft {} hop {} {}, {} Hz, {}, fit {} ({} updates at most)", o.mixture,
+            models.size(), with_free ? fmt::format(" + {} free templates", o.separation.free_templates) : "",
+            o.stft.n_fft, o.stft.hop, tf::window_name(o.stft.window), rate, channels_note, o.fit,
+            o.separation.iterations);
   const auto separation = sep::separate(mixture.samples.data(), n, stft, templates, o.separation);
 
   std::string table;
@@ -152,7 +154,7 @@ SeparateResult run_separate(SeparateOptions& o) {
                         {"loss", separation.fit.loss.back()},
                         {"mask_power", o.separation.mask_power},
                         {"free", o.separation.free_templates},
-                        {"channels", keep_channels ? mixture_channels.channels.size() : 1}};
+                        {"channels", keep_channels ? n_channels : 1}};
   if (!references.empty()) {
     std::vector<std::vector<float>> estimates(separation.signals.begin(),
                                               separation.signals.begin() + static_cast<long>(models.size()));

@@ -35,7 +35,9 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--n-fourier", m.n_fourier, "Fourier feature frequencies per coordinate");
   sub->add_option("--sine-scale", m.sine_scale,
                   "Initial weights and biases of the layers before each sine: PyTorch's U(±1/√fan_in) times "
-                  "this (1: the paper's; larger: finer templates sooner, see README)");
+                  "this (1: the paper's initialisation; 4 learns finer templates sooner and separates better, "
+                  "see README)")
+      ->capture_default_str();
   sub->add_option("--activations", options->activations,
                   "Activation fields: grid (knots, linear interpolation; the paper's explicit H) or mlp "
                   "(an implicit network per clip)");

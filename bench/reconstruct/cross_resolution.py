@@ -45,7 +45,8 @@ def main():
         model = os.path.join(a.work, f"{speaker}_innmf.h5")
         run([a.innmf, "features", train, "-o", points, "--n-fft", a.n_fft, "--hop", a.n_fft // 2, "-q"])
         t0 = time.time()
-        run([a.innmf, "train", points, "-o", model, "--rank", a.rank, "--epochs", a.epochs, "-q"])
+        run([a.innmf, "train", points, "-o", model, "--rank", a.rank, "--epochs", a.epochs, "--sine-scale", 1,
+             "-q"])
         train_seconds = time.time() - t0
         for scale, n_fft in zip(SCALES, sizes):
             neural = reconstruct(a.innmf, model, test, n_fft, a.work, f"{speaker}_innmf_{n_fft}")

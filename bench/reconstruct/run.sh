@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross-resolution reconstruction (issue 3, the paper's Table 1 on our example speech):
-# iN-NMF trained once per speaker at one STFT size N, its templates sampled at the bins of
+# iN-NMF (the paper's model: `--sine-scale 1`) trained once per speaker at one STFT size N, its templates sampled at the bins of
 # STFTs of 0.5×, 0.75×, 1× and 1.25× N; classic NMF retrained at every size. Both reconstruct
 # the speaker's held-out test recording with the templates fixed and the activations fitted
 # (`innmf reconstruct`, multiplicative updates), and the table compares the paper's KL.

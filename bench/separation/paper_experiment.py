@@ -59,10 +59,12 @@ def mixture(a, b, work):
     return mix, refs
 
 
-def separate(innmf, mix, models, refs, n_fft, work, tag, extra=()):
+def separate(innmf, mix, models, refs, n_fft, work, tag, extra=(), hop=None):
+    """`innmf separate` at n_fft (hop: n_fft / 2, the paper's); its JSON line."""
     metrics = os.path.join(work, f"{tag}.json")
     out = os.path.join(work, tag)
-    cmd = [innmf, "separate", mix, "-o", out, "--n-fft", n_fft, "--hop", n_fft // 2, "--metrics", metrics, "-q", *extra]
+    cmd = [innmf, "separate", mix, "-o", out, "--n-fft", n_fft, "--hop", hop or n_fft // 2, "--metrics", metrics, "-q",
+           *extra]
     for m in models:
         cmd += ["--model", m]
     for r in refs:
@@ -106,6 +108,51 @@ def seed_means(rows, seeds, key="sdr", **where):
     return [statistics.mean(x[key] for x in rows if x["seed"] == seed and matches(x, where)) for seed in seeds]
 
 
+METRICS = ("sdr", "sir", "sar", "si_sdr")
+
+
+def summary_table(rows, scales, sizes, methods, seeds, scoring=""):
+    """Prints, per size and method, each metric's mean ± standard deviation over the pairs of
+    each pair's value averaged over the seeds, and each seed's mean SDR; returns those cells."""
+    print(f"Each cell: mean ± standard deviation over the pairs of each pair's metric averaged over {len(seeds)} "
+          f"training seed(s){scoring}; the last column gives the mean SDR of each seed alone.\n")
+    print("| scale | n_fft | method | SDR (dB) | SIR (dB) | SAR (dB) | SI-SDR (dB) | SDR per seed (dB) |")
+    print("|---|---|---|---|---|---|---|---|")
+    summary = []
+    for scale, n_fft in zip(scales, sizes):
+        for method in methods:
+            s = {"scale": scale, "n_fft": n_fft, "method": method, "seeds": len(seeds)}
+            cells = []
+            for k in METRICS:
+                values = pair_means(rows, k, n_fft=n_fft, method=method)
+                s["pairs"] = len(values)
+                s[k] = {"mean": statistics.mean(values), "std": statistics.stdev(values)}
+                cells.append(f"{s[k]['mean']:.2f} ± {s[k]['std']:.2f}")
+            s["sdr_per_seed"] = seed_means(rows, seeds, n_fft=n_fft, method=method)
+            summary.append(s)
+            print(f"| {scale:g}× | {n_fft} | {method} | " + " | ".join(cells) + " | "
+                  + " / ".join(f"{v:.2f}" for v in s["sdr_per_seed"]) + " |")
+    return summary
+
+
+def paired_differences(rows, scales, sizes, method, baseline):
+    """Prints and returns, per size, `method` − `baseline` of the seed-averaged SDR: mean ±
+    standard error over the pairs and the pairs where `method` is at least as good."""
+    print(f"\nPaired difference {method} − {baseline} of the seed-averaged SDR (mean ± standard error over the "
+          f"pairs):\n")
+    print(f"| scale | n_fft | ΔSDR (dB) | pairs where {method} ≥ {baseline} |")
+    print("|---|---|---|---|")
+    out = []
+    for scale, n_fft in zip(scales, sizes):
+        d = [x - y for x, y in zip(pair_means(rows, "sdr", n_fft=n_fft, method=method),
+                                   pair_means(rows, "sdr", n_fft=n_fft, method=baseline))]
+        mean, se = statistics.mean(d), statistics.stdev(d) / len(d) ** 0.5
+        out.append({"method": method, "baseline": baseline, "scale": scale, "n_fft": n_fft, "mean": mean,
+                    "standard_error": se, "pairs_ahead": sum(x >= 0 for x in d), "pairs": len(d)})
+        print(f"| {scale:g}× | {n_fft} | {mean:+.2f} ± {se:.2f} | {sum(x >= 0 for x in d)}/{len(d)} |")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--innmf", required=True)
@@ -134,8 +181,9 @@ def main():
     voices = {v: make_voice(v, a.work) for v in voice_names}
 
     seeds = range(a.seeds)
-    # iN-NMF variants: label → extra `innmf train` options ("" is the paper's defaults).
-    variants = {"": []}
+    # iN-NMF variants: label → extra `innmf train` options ("" is the paper's model: innmf's
+    # defaults with the paper's initialisation, --sine-scale 1).
+    variants = {"": ["--sine-scale", "1"]}
     for spec in a.variant if a.variant is not None else ["sine-scale 4=--sine-scale 4"]:
         if spec != "none":
             label, options = spec.split("=", 1)
@@ -165,7 +213,6 @@ def main():
 
     inn_methods = ["iN-NMF"] + [f"iN-NMF, {label}" for label in variants if label]
     methods = (*inn_methods, "iN-NMF direct", "NMF", CARRIED)
-    metrics = ("sdr", "sir", "sar", "si_sdr")
     rows = []
     for va, vb in itertools.combinations(voice_names, 2):
         mix, refs = mixture((va, voices[va][1]), (vb, voices[vb][1]), a.work)
@@ -183,49 +230,23 @@ def main():
                 tag = f"{va}+{vb}_{method.replace(' ', '_').replace(',', '')}_{n_fft}_s{seed}"
                 r = separate(a.innmf, mix, models, refs, n_fft, a.work, tag, extra)
                 rows.append({"pair": [va, vb], "n_fft": n_fft, "method": method, "seed": seed,
-                             **{k: r[k] for k in metrics}, "per_source": r["per_source"]})
+                             **{k: r[k] for k in METRICS}, "per_source": r["per_source"]})
 
-    print(f"Each cell: mean ± standard deviation over the pairs of each pair's metric averaged over {a.seeds} "
-          f"training seed(s); the last column gives the mean SDR of each seed alone.\n")
-    print("| scale | n_fft | method | SDR (dB) | SIR (dB) | SAR (dB) | SI-SDR (dB) | SDR per seed (dB) |")
-    print("|---|---|---|---|---|---|---|---|")
-    summary = []
-    for scale, n_fft in zip(SCALES, sizes):
-        for method in methods:
-            s = {"scale": scale, "n_fft": n_fft, "method": method, "seeds": a.seeds}
-            cells = []
-            for k in metrics:
-                values = pair_means(rows, k, n_fft=n_fft, method=method)
-                s["pairs"] = len(values)
-                s[k] = {"mean": statistics.mean(values), "std": statistics.stdev(values)}
-                cells.append(f"{s[k]['mean']:.2f} ± {s[k]['std']:.2f}")
-            s["sdr_per_seed"] = seed_means(rows, seeds, n_fft=n_fft, method=method)
-            summary.append(s)
-            print(f"| {scale:g}× | {n_fft} | {method} | " + " | ".join(cells) + " | "
-                  + " / ".join(f"{v:.2f}" for v in s["sdr_per_seed"]) + " |")
-
+    summary = summary_table(rows, SCALES, sizes, methods, seeds)
     # The paired differences, for the paper's iN-NMF (the verdict) and every variant, against NMF
     # retrained at each size (the target) and against CARRIED (the same information as iN-NMF:
     # one training size).
     verdicts, differences = {}, []
     for baseline, method in itertools.product(("NMF", CARRIED), inn_methods):
-        print(f"\nPaired difference {method} − {baseline} of the seed-averaged SDR (mean ± standard error over the "
-              f"pairs):\n")
-        print(f"| scale | n_fft | ΔSDR (dB) | pairs where {method} ≥ {baseline} |")
-        print("|---|---|---|---|")
-        for scale, n_fft in zip(SCALES, sizes):
-            d = [x - y for x, y in zip(pair_means(rows, "sdr", n_fft=n_fft, method=method),
-                                       pair_means(rows, "sdr", n_fft=n_fft, method=baseline))]
-            mean, se = statistics.mean(d), statistics.stdev(d) / len(d) ** 0.5
-            differences.append({"method": method, "baseline": baseline, "scale": scale, "n_fft": n_fft, "mean": mean,
-                                "standard_error": se, "pairs_ahead": sum(x >= 0 for x in d), "pairs": len(d)})
-            if baseline == "NMF":
-                verdicts.setdefault(method, []).append(mean >= 0)
-            print(f"| {scale:g}× | {n_fft} | {mean:+.2f} ± {se:.2f} | {sum(x >= 0 for x in d)}/{len(d)} |")
+        differences += paired_differences(rows, SCALES, sizes, method, baseline)
+        if baseline == "NMF":
+            verdicts[method] = [d["mean"] >= 0 for d in differences[-len(sizes):]]
+    pairs = differences[-1]["pairs"]
     for method in inn_methods:
-        what = "the paper's defaults, the verdict" if method == "iN-NMF" else "a variant"
+        what = ("the paper's model, --sine-scale 1" if method == "iN-NMF" else
+                "innmf's defaults" if method == "iN-NMF, sine-scale 4" else "a variant")
         print(f"\n{method} ({what}; --template-sampling grid) at least as good as classic NMF (mean SDR) at every "
-              f"size: {'PASS' if all(verdicts[method]) else 'FAIL'} ({len(d)} pairs × {a.seeds} seeds)")
+              f"size: {'PASS' if all(verdicts[method]) else 'FAIL'} ({pairs} pairs × {a.seeds} seeds)")
     print(f"\n({time.time() - started:.0f} s)")
     with open(a.json, "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%d"), "command": a.command,

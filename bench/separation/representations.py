@@ -99,7 +99,7 @@ def main():
                     continue
                 t0 = time.time()
                 log = paper.run([a.innmf, "train", points, "-o", models[voice, r, seed], "--rank", a.rank,
-                                 "--epochs", a.epochs, "--seed", seed, *options]).stderr
+                                 "--epochs", a.epochs, "--seed", seed, "--sine-scale", 1, *options]).stderr
                 seconds = time.time() - t0
                 m = info(a.innmf, models[voice, r, seed])
                 local = re.search(r"grid activations \((\d+) local parameters\)", log)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 6: separation across representations. The paper experiment's data (run.sh: five
 # Asterisk voices, all 10 pairs, 20 s of training speech per voice, 0 dB mixtures of 5 s test
-# prompts, 8 kHz) with iN-NMF (rank 20, p 0.5, KL) trained per voice on five representations of
+# prompts, 8 kHz) with iN-NMF (rank 20, p 0.5, KL, the paper's initialisation `--sine-scale 1`
+# as in the recorded runs) trained per voice on five representations of
 # the same training audio: stft (1000/500, as the paper experiment), cqt, wavelet, sines and a
 # hybrid (stft:256 + stft:1000 + cqt); every pair separated at n_fft 1000, hop 500 (as the paper
 # experiment) with `innmf separate` unchanged. Prints SDR/SIR/SAR mean ± standard deviation per

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Training benchmark: seconds per full-batch epoch of the iN-NMF model (innmf's defaults: rank
-# 20, per-component templates, grid activations, KL, Rprop) in `innmf train` vs the same model
+# Training benchmark: seconds per full-batch epoch of the iN-NMF model (the paper's: innmf's
+# defaults with `--sine-scale 1`; rank 20, per-component templates, grid activations, KL, Rprop) in `innmf train` vs the same model
 # in PyTorch (bench/train/innmf_torch.py), on 20 s of 8 kHz speech (STFT 1000/500: 321 × 501).
 #
 #   bench/train/run.sh [INNMF_BINARY] [ROUNDS]

@@ -31,7 +31,8 @@ struct ModelConfig {
   int hidden = 64;                                ///< [--hidden] h
   int layers = 4;                                 ///< [--layers] linear layers before the output
   int n_fourier = 10;                             ///< [--n-fourier] Fourier feature pairs
-  double sine_scale = 1.0;                        ///< [--sine-scale] initial scale of the sine layers (nn::Mlp::initialize)
+  double sine_scale = 4.0;                        ///< [--sine-scale] initial scale of the sine layers (nn::Mlp::initialize);
+                                                  ///< 1 is the paper's (PyTorch's) initialisation
   ActivationKind activations = ActivationKind::grid;  ///< [--activations]
   double knot_spacing = 0;                        ///< [--knot-spacing] grid knots [s]; 0: the data's frame spacing
   double f_ref = 0;                               ///< frequency normalisation [Hz]: the corpus Nyquist
