@@ -24,4 +24,10 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 rm -rf build-asan
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINNMF_SANITIZE=ON
 cmake --build build-asan --parallel "$(nproc)" --target innmf_unit_tests innmf_mpi_tests
+# A label that matches nothing would pass quietly: the unit tests must be there.
+unit_tests=$(cd build-asan && ctest -N -L unit | sed -n 's/^Total Tests: //p')
+if ((unit_tests < 100)); then
+  echo "test.sh: the sanitizer build lists ${unit_tests:-no} tests labelled unit (expected 160+): check tests/CMakeLists.txt" >&2
+  exit 1
+fi
 (cd build-asan && ctest --output-on-failure --parallel 2 --timeout 600 -L "unit|mpi" -LE "cli|jobs|slurm")
