@@ -12,6 +12,8 @@
 # Writes bench/out/reconstruct.json and prints a Markdown table. ~3 minutes on 2 cores.
 set -euo pipefail
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../env.sh
+source "$script_dir/../env.sh"
 repo_dir=$(cd "$script_dir/../.." && pwd)
 binary=${1:-$repo_dir/build/drivers/innmf}
 epochs=${2:-1000}

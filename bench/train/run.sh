@@ -16,6 +16,8 @@
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../env.sh
+source "$script_dir/../env.sh"
 bench_dir=$(cd "$script_dir/.." && pwd)
 repo_dir=$(cd "$bench_dir/.." && pwd)
 binary=${1:-$repo_dir/build/drivers/innmf}
