@@ -215,6 +215,15 @@ inline void sincos8_checked(__m256 v, __m256& sin_out, __m256& cos_out) {
   }
   sincos8(v, sin_out, cos_out);
 }
+/// packed_sin8_checked without the range check: every lane within kSinCosLimit.
+inline __m256 packed_sin8(__m256 v) {
+  __m256 sign;
+  const __m256 r = reduce8(v, sign);
+  const __m256 s = _mm256_xor_ps(sin8_reduced(r, _mm256_mul_ps(r, r)), sign);
+  const __m256i bits = _mm256_castps_si256(s);
+  const __m256i cos_negative = _mm256_srli_epi32(_mm256_castps_si256(sign), 31);
+  return _mm256_castsi256_ps(_mm256_or_si256(_mm256_andnot_si256(_mm256_set1_epi32(1), bits), cos_negative));
+}
 /// sin with the sign of cos in its lowest bit (packed_sin in activations.hpp), the same values as
 /// packed_sin_scalar's. cos r ≥ 0 for |r| ≤ π/2, so cos z has the sign (−1)^q, the bit sin
 /// already carries into its sign: moved to bit 0. (Where v/π rounds to the neighbouring q,
@@ -226,12 +235,7 @@ inline __m256 packed_sin8_checked(__m256 v) {
     for (float& lane : lanes) lane = packed_sin_scalar(lane);
     return _mm256_load_ps(lanes);
   }
-  __m256 sign;
-  const __m256 r = reduce8(v, sign);
-  const __m256 s = _mm256_xor_ps(sin8_reduced(r, _mm256_mul_ps(r, r)), sign);
-  const __m256i bits = _mm256_castps_si256(s);
-  const __m256i cos_negative = _mm256_srli_epi32(_mm256_castps_si256(sign), 31);
-  return _mm256_castsi256_ps(_mm256_or_si256(_mm256_andnot_si256(_mm256_set1_epi32(1), bits), cos_negative));
+  return packed_sin8(v);
 }
 /// cos z = ±√(1 − s²) from a packed sine s, the same values as cos_of_packed_scalar's.
 inline __m256 cos8_of_packed(__m256 packed) {
@@ -332,6 +336,23 @@ inline void micro_kernel(const GemmArgs& g, int i0, int j0) {
       const __m256 av = _mm256_broadcast_ss(a_rows[r] + a_offset);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+  }
+  if constexpr (E == Epilogue::packed_sin) {
+    // One range check for the whole micro-tile (the common case: every lane within the limit),
+    // then the unchecked sine; the rare tile with a large or NaN lane takes the checked path.
+    __m256 magnitude_max = _mm256_setzero_ps();
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        magnitude_max = _mm256_max_ps(magnitude_max, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), acc[r][v]));
+    if (!beyond_limit(magnitude_max)) {
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) _mm256_storeu_ps(c + r * g.ldc + 8 * v, packed_sin8(acc[r][v]));
+      return;
     }
   }
 #pragma GCC unroll 8

@@ -389,3 +389,36 @@ TEST(Mlp, FastFloatKernelsMatchTheDoublePath) {
 #endif
   EXPECT_FALSE(nn::Mlp<double>({20, 64, 4, 20, nn::Architecture::per_component}).uses_fast_kernels());
 }
+
+TEST(Mlp, FastForwardFallsBackOnlyForTilesWithHugePreActivations) {
+  // The forward kernel checks the range of a whole 6 × 16 micro-tile of pre-activations once and
+  // takes the unchecked sine when every lane is within kSinCosLimit. One input row scaled by 10⁹
+  // (pre-activations ~10⁸, where the unchecked range reduction fails) pushes its tile beyond the
+  // limit: that row's saved sines must still be sines (finite, |s| ≤ 1), and the other rows of
+  // its tile must be bit for bit what they are in a batch without the huge row.
+  const nn::MlpShape shape{20, 64, 4, 2, nn::Architecture::per_component};
+  nn::Mlp<float> mlp(shape);
+  std::vector<float> params(mlp.n_parameters());
+  mlp.initialize(params.data(), 3);
+  std::mt19937_64 rng(4);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  RowMatrix<float> X(30, shape.n_inputs);
+  for (auto& v : X.reshaped()) v = uniform(rng);
+  RowMatrix<float> huge = X;
+  const int huge_row = 8;  // in the second micro-tile of 6 rows (rows 6–11)
+  huge.row(huge_row) *= 1e9f;
+  RowMatrix<float> out, out_huge;
+  std::vector<nn::MlpCache<float>> caches, caches_huge;
+  mlp.forward(params.data(), X, out, caches);
+  mlp.forward(params.data(), huge, out_huge, caches_huge);
+  for (int k = 0; k < mlp.n_networks(); ++k) {
+    const auto& sines = mlp.uses_fast_kernels() ? caches_huge[static_cast<std::size_t>(k)].packed_sines[1]
+                                                : caches_huge[static_cast<std::size_t>(k)].activations[1];
+    EXPECT_TRUE(sines.row(huge_row).allFinite());
+    EXPECT_LE(sines.row(huge_row).cwiseAbs().maxCoeff(), 1.0f);
+    for (int i = 0; i < X.rows(); ++i) {
+      if (i == huge_row) continue;
+      EXPECT_EQ(out(i, k), out_huge(i, k)) << "network " << k << " row " << i;
+    }
+  }
+}
