@@ -77,7 +77,7 @@ nlohmann::json run_eval(const EvalOptions& o) {
   result["samples"] = samples;
   result["filter_taps"] = sep::kDistortionFilterTaps;
   result["seconds"] = watch.seconds();
-  log::info("{} sources of {} samples at {} Hz scored in {:.2f} s", o.references.size(), samples,
+  log::info("{} of {} samples at {} Hz scored in {:.2f} s", log::counted(o.references.size(), "source"), samples,
             sample_rate, watch.seconds());
   return result;
 }
@@ -120,7 +120,12 @@ Command add_eval_command(CLI::App& app, CommonOptions& common) {
     if (o.references.size() != o.estimates.size())
       throw UsageError(fmt::format("{} --ref but {} --est: give one estimate per reference",
                                    o.references.size(), o.estimates.size()));
-    if (!o.metrics.empty()) io::require_writable_path(o.metrics, "--metrics");
+    if (!o.metrics.empty()) {
+      io::require_writable_path(o.metrics, "--metrics");
+      std::vector<std::string> inputs = o.references;
+      inputs.insert(inputs.end(), o.estimates.begin(), o.estimates.end());
+      io::refuse_input_as_output(o.metrics, "--metrics", inputs);
+    }
     mpi::on_root(comm, [&] {
       const auto result = run_eval(o);
       if (!o.metrics.empty()) append_line(o.metrics, result.dump());

@@ -4,6 +4,7 @@
 
 #include "cli.hpp"
 #include "innmf/core/log.hpp"
+#include "innmf/io/atomic_file.hpp"
 #include "innmf/train/export.hpp"
 
 namespace innmf::cli {
@@ -27,6 +28,7 @@ Command add_export_command(CLI::App& app, CommonOptions& common) {
   Command command;
   command.app = sub;
   command.run = [options](const mpi::Comm& comm) {
+    io::refuse_input_as_output(options->output, "-o", {options->model});
     mpi::on_root(comm, [&] {
       const auto model = train::TrainedModel::load(options->model);
       train::export_model(model, options->config, options->output);

@@ -7,6 +7,7 @@
 #include "innmf/core/error.hpp"
 #include "innmf/core/log.hpp"
 #include "innmf/core/timer.hpp"
+#include "innmf/io/atomic_file.hpp"
 #include "innmf/corpus/feature_extraction.hpp"
 #include "innmf/corpus/inputs.hpp"
 #include "innmf/tf/representation.hpp"
@@ -78,7 +79,10 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
 
     Stopwatch watch;
     std::vector<std::string> files;
-    mpi::on_root(comm, [&] { files = corpus::expand_inputs(options->inputs); });
+    mpi::on_root(comm, [&] {
+      files = corpus::expand_inputs(options->inputs);
+      io::refuse_input_as_output(options->output, "-o", files);
+    });
     std::uint64_t n_files = files.size();
     comm.broadcast(&n_files, 1);
     files.resize(n_files);

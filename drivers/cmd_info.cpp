@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli.hpp"
 #include "innmf/core/error.hpp"
@@ -30,7 +31,16 @@ Command add_info_command(CLI::App& app, CommonOptions& common) {
         // Models by their `format` attribute; anything else is read as a point set, whose
         // reader explains what is wrong with it.
         std::string text;
-        if (io::peek_format(options->files[i]) == io::kModelFormat) {
+        const std::string format = io::peek_format(options->files[i]);
+        if (format == "innmf.export" || format == "innmf.checkpoint") {
+          // Files of innmf that are not inputs of other commands: what they are and what reads them.
+          const char* what = format == "innmf.export"
+                                 ? "templates and activations sampled for plotting (scripts/plot_model.py)"
+                                 : "training state for `innmf train --resume`";
+          text = options->json ? nlohmann::json{{"file", options->files[i]}, {"format", format}}.dump()
+                               : fmt::format("file            {}\nformat          {}: {}\n", options->files[i],
+                                             format, what);
+        } else if (format == io::kModelFormat) {
           const auto summary = io::summarize(io::ModelFile(options->files[i]));
           text = options->json ? io::to_json(summary) : io::to_text(summary);
         } else {

@@ -18,6 +18,7 @@
 #include "innmf/core/timer.hpp"
 #include "innmf/corpus/inputs.hpp"
 #include "innmf/io/atomic_file.hpp"
+#include "innmf/model/points.hpp"
 #include "innmf/io/model_file.hpp"
 #include "innmf/model/classic_nmf.hpp"
 #include "innmf/tf/stft.hpp"
@@ -121,6 +122,8 @@ Spectrogram analyse(const std::vector<std::string>& files, const NmfOptions& o, 
 void run_nmf(const NmfOptions& o, const tf::Stft& stft, const std::string& config_json) {
   Stopwatch watch;
   const auto files = corpus::expand_inputs(o.inputs);
+  io::refuse_input_as_output(o.output, "-o", files);
+  if (!o.metrics.empty()) io::refuse_input_as_output(o.metrics, "--metrics", files);
   const auto s = analyse(files, o, stft);
   const auto F = s.V.rows(), T = s.V.cols();
   log::info("{} → {}: STFT n_fft {} hop {} {} at {} Hz, {} bins × {} frames ({:.1f} s), rank {}, "
@@ -232,8 +235,9 @@ Command add_nmf_command(CLI::App& app, CommonOptions& common) {
     const tf::Stft stft(o.stft);
     classic::validate(o.mu);
     if (o.rank < 1) throw UsageError(fmt::format("--rank {}: must be at least 1", o.rank));
-    if (!(o.power > 0) || !std::isfinite(o.power))
-      throw UsageError(fmt::format("--power {}: must be positive (0.5: square root of the magnitudes)", o.power));
+    if (!(o.power > 0) || !(o.power <= model::kMaxPower))
+      throw UsageError(fmt::format("--power {}: must be in (0, {}] (0.5: square root of the magnitudes)", o.power,
+                                   model::kMaxPower));
     if (o.sample_rate < 0 || !std::isfinite(o.sample_rate))
       throw UsageError(fmt::format("--sr {}: must be a positive rate in Hz (or 0 to keep the files' rate)",
                                    o.sample_rate));

@@ -47,6 +47,11 @@ nlohmann::json run_reconstruct(ReconstructOptions& o) {
                                                     sep::parse_template_sampling(o.template_sampling));
 
   const tf::MagnitudeSpectrogram magnitude = stft.magnitude(audio.samples.data(), n);
+  // A silent recording has nothing to reconstruct, and sdr_freq (over mean |X|) is undefined.
+  if (!(magnitude.maxCoeff() > 0))
+    throw InputError(fmt::format("{}: the audio is silent (every magnitude is 0): nothing to reconstruct, and "
+                                 "sdr_freq is undefined",
+                                 o.audio));
   const classic::Matrix V = classic::compressed(magnitude, header.power);
   const Eigen::Map<const classic::Matrix> X(magnitude.data(), magnitude.cols(), magnitude.rows());
   log::info("{} with {} ({} templates, kind '{}'): STFT n_fft {} hop {} {}, {} bins × {} frames",
@@ -88,7 +93,7 @@ Command add_reconstruct_command(CLI::App& app, CommonOptions& common) {
   auto& o = *options;
   sub->add_option("model", o.model, "Model file (HDF5) written by `innmf train` (iN-NMF: any --n-fft) or `innmf nmf` (classic: its own --n-fft only)")->required();
   sub->add_option("audio", o.audio, "Audio file to reconstruct (mixed to mono)")->required();
-  sub->add_option("--n-fft", o.stft.n_fft, "STFT window and FFT length [samples]")->required();
+  sub->add_option("--n-fft", o.stft.n_fft, "STFT window and FFT length [samples]")->required()->default_str("");
   o.stft.hop = 0;
   sub->add_option("--hop", o.stft.hop, "STFT hop [samples] (0: n_fft / 4)");
   sub->add_option("--window", o.window,
@@ -111,21 +116,23 @@ Command add_reconstruct_command(CLI::App& app, CommonOptions& common) {
   command.run = [options](const mpi::Comm& comm) {
     auto& o = *options;
     // Every rank checks the options; rank 0 computes, the others wait for its verdict.
-    if (o.stft.hop == 0) o.stft.hop = o.stft.n_fft / 4;
+    if (o.stft.hop == 0) o.stft.hop = std::max(1, o.stft.n_fft / 4);
     if (!o.window.empty()) tf::parse_window(o.window);
     const tf::Stft check(o.stft);
     classic::validate(o.mu);
     sep::parse_template_sampling(o.template_sampling);
-    if (!o.metrics.empty()) io::require_writable_path(o.metrics, "--metrics");
+    if (!o.metrics.empty()) {
+      io::require_writable_path(o.metrics, "--metrics");
+      io::refuse_input_as_output(o.metrics, "--metrics", {o.model, o.audio});
+    }
     mpi::on_root(comm, [&] {
       const auto result = run_reconstruct(o);
       const std::string line = result.dump();
       if (!o.metrics.empty()) write_metrics_line(o.metrics, line);
       std::printf("%s\n", line.c_str());
       std::fflush(stdout);
-      log::info("kl {:.4g}, sdr_freq {:.2f} dB after {} updates of the activations",
-                result.at("kl").get<double>(), result.at("sdr_freq").get<double>(),
-                result.at("iters").get<int>());
+      log::info("kl {:.4g}, sdr_freq {:.2f} dB after {} of the activations", result.at("kl").get<double>(),
+                result.at("sdr_freq").get<double>(), log::counted(result.at("iters").get<std::size_t>(), "update"));
     });
     return 0;
   };

@@ -2,6 +2,7 @@
 // (DESIGN.md §4). The arithmetic is in sep::separate; this file reads, checks and writes.
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "innmf/core/log.hpp"
 #include "innmf/core/timer.hpp"
 #include "innmf/io/atomic_file.hpp"
+#include "innmf/io/model_file.hpp"
 #include "innmf/sep/bss_eval.hpp"
 #include "innmf/sep/separation.hpp"
 #include "innmf/sep/source_model.hpp"
@@ -66,11 +68,29 @@ void check_models(const std::vector<sep::SourceModel>& models, double sample_rat
                                    "to keep the mixture's (every model's templates are sampled at its bins)",
                                    sample_rate, model.path(), model.header().sample_rate,
                                    model.header().sample_rate, sample_rate));
+    if (model.kind() == io::kClassicModelKind)
+      throw UsageError(fmt::format("--model {} is a classic NMF model trained at {} Hz: its templates exist only "
+                                   "at its own bins, so the mixture must be at that rate: give --sr {}",
+                                   model.path(), model.header().sample_rate, model.header().sample_rate));
     if (model.trained_bandwidth() < sample_rate / 2 - 1e-6)
       log::warn("--model {} was trained on 0–{:.0f} Hz but the mixture reaches {:.0f} Hz: its "
                 "templates above {:.0f} Hz are extrapolated",
                 model.path(), model.trained_bandwidth(), sample_rate / 2, model.trained_bandwidth());
   }
+}
+
+/// Throws UsageError before any work unless `folder` exists or can be made: its nearest
+/// existing ancestor must be a writable folder.
+void require_creatable_folder(const std::string& folder) {
+  std::filesystem::path existing = std::filesystem::absolute(folder);
+  std::error_code ec;
+  while (!std::filesystem::exists(existing, ec) && existing.has_parent_path() && existing != existing.parent_path())
+    existing = existing.parent_path();
+  if (!std::filesystem::is_directory(existing, ec))
+    throw UsageError(fmt::format("-o {}: {} is not a folder", folder, existing.string()));
+  if (::access(existing.c_str(), W_OK) != 0)
+    throw UsageError(fmt::format("-o {}: {} is not writable: give an output folder you can write to", folder,
+                                 existing.string()));
 }
 
 /// --n-fft if given, else the STFT size the models were trained on if they agree.
@@ -101,6 +121,20 @@ SeparateResult run_separate(SeparateOptions& o) {
       o.mixture, rate_given ? o.sample_rate : audio::probe_audio(o.mixture).sample_rate, rate_given, "--sr");
   const auto mixture = mixture_channels.mono_mixdown();
   const double rate = mixture.sample_rate;
+  // The fit sees the mix-down only: if it is silent there is nothing to separate, even where
+  // the channels are not (L = −R cancels).
+  const auto silent = [](const std::vector<float>& samples) {
+    return std::all_of(samples.begin(), samples.end(), [](float v) { return v == 0.0f; });
+  };
+  if (silent(mixture.samples)) {
+    const bool channels_silent = std::all_of(mixture_channels.channels.begin(), mixture_channels.channels.end(), silent);
+    throw InputError(channels_silent
+                         ? fmt::format("{}: the mixture is silent: nothing to separate", o.mixture)
+                         : fmt::format("{}: its channels cancel in the mono mix-down (e.g. left = −right), on which "
+                                       "the sources are fitted: separate one channel (e.g. `sox {} left.wav "
+                                       "remix 1`)",
+                                       o.mixture, o.mixture));
+  }
   const bool keep_channels = mixture_channels.channels.size() > 1 && !o.mono;
   const bool with_free = o.separation.free_templates > 0;
   check_models(models, rate, rate_given, with_free);
@@ -117,11 +151,12 @@ SeparateResult run_separate(SeparateOptions& o) {
   }
 
   o.stft.n_fft = choose_n_fft(models, o.stft.n_fft);
-  if (o.stft.hop == 0) o.stft.hop = o.stft.n_fft / 4;
+  if (o.stft.hop == 0) o.stft.hop = std::max(1, o.stft.n_fft / 4);
   o.stft.window = tf::parse_window(sep::choose_window(models, o.window));
   const tf::Stft stft(o.stft);
   const long n = static_cast<long>(mixture.samples.size());
   stft.require_fits(n, o.mixture);
+  stft.require_resynthesis(o.mixture);
 
   std::vector<model::classic::Matrix> templates;
   const auto sampling = sep::parse_template_sampling(o.template_sampling);
@@ -134,8 +169,8 @@ SeparateResult run_separate(SeparateOptions& o) {
       n_channels == 1 ? "mono"
                       : fmt::format("{} channels ({})", n_channels,
                                     keep_channels ? "the mix-down's masks filter each" : "sources mixed to mono");
-  log::info("{}: {} sources{}, STFT n_fft {} hop {} {}, {} Hz, {}, fit {} ({} updates at most)", o.mixture,
-            models.size(), with_free ? fmt::format(" + {} free templates", o.separation.free_templates) : "",
+  log::info("{}: {}{}, STFT n_fft {} hop {} {}, {} Hz, {}, fit {} ({} updates at most)", o.mixture,
+            log::counted(models.size(), "source"), with_free ? fmt::format(" + {} free templates", o.separation.free_templates) : "",
             o.stft.n_fft, o.stft.hop, tf::window_name(o.stft.window), rate, channels_note, o.fit,
             o.separation.iterations);
   const auto separation = sep::separate(mixture.samples.data(), n, stft, templates, o.separation);
@@ -170,7 +205,10 @@ SeparateResult run_separate(SeparateOptions& o) {
 
   // Every output goes to a temporary first and appears only once all are written; a folder
   // made here is removed again if that fails.
-  const bool made_folder = std::filesystem::create_directories(o.output_dir);
+  std::error_code folder_error;
+  const bool made_folder = std::filesystem::create_directories(o.output_dir, folder_error);
+  if (folder_error)
+    throw InputError(fmt::format("-o {}: cannot create the folder: {}", o.output_dir, folder_error.message()));
   struct RemoveIfEmpty {
     std::string folder;
     bool armed;
@@ -206,8 +244,8 @@ SeparateResult run_separate(SeparateOptions& o) {
 void report(const SeparateResult& result) {
   std::printf("%s\n", result.line.dump().c_str());
   std::fflush(stdout);
-  log::info("wrote {} after {} updates (loss {:.4g})", fmt::join(result.line.at("outputs"), ", "),
-            result.line.at("iters").get<int>(), result.line.at("loss").get<double>());
+  log::info("wrote {} after {} (loss {:.4g})", fmt::join(result.line.at("outputs"), ", "),
+            log::counted(result.line.at("iters").get<std::size_t>(), "update"), result.line.at("loss").get<double>());
   // The table goes to the log (stderr), so that stdout holds the JSON line only.
   std::istringstream lines(result.table);
   for (std::string line; std::getline(lines, line);) log::info("{}", line);
@@ -287,7 +325,7 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
     if (!o.window.empty()) tf::parse_window(o.window);
     if (o.stft.n_fft != 0) {
       tf::StftConfig check = o.stft;
-      if (check.hop == 0) check.hop = check.n_fft / 4;
+      if (check.hop == 0) check.hop = std::max(1, check.n_fft / 4);
       const tf::Stft validated(check);
     }
     if (o.sample_rate < 0) throw UsageError(fmt::format("--sr {}: must be positive", o.sample_rate));
@@ -300,7 +338,18 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
                                    o.references.size(), o.models.size()));
     if (std::filesystem::exists(o.output_dir) && !std::filesystem::is_directory(o.output_dir))
       throw UsageError(fmt::format("-o {}: exists and is not a folder", o.output_dir));
+    require_creatable_folder(o.output_dir);
     if (!o.metrics.empty()) io::require_writable_path(o.metrics, "--metrics");
+    // No output may be one of the inputs (e.g. the mixture inside -o, named like a model).
+    std::vector<std::string> inputs = o.models;
+    inputs.push_back(o.mixture);
+    inputs.insert(inputs.end(), o.references.begin(), o.references.end());
+    std::vector<std::string> stems;
+    for (const auto& model : o.models) stems.push_back(std::filesystem::path(model).stem().string());
+    if (o.separation.free_templates > 0) stems.push_back(kFreeSourceStem);
+    for (const auto& stem : stems)
+      io::refuse_input_as_output((std::filesystem::path(o.output_dir) / (stem + ".wav")).string(), "-o", inputs);
+    if (!o.metrics.empty()) io::refuse_input_as_output(o.metrics, "--metrics", inputs);
     mpi::on_root(comm, [&] { report(run_separate(o)); });
     return 0;
   };

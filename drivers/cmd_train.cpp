@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include "cli.hpp"
+#include "innmf/io/atomic_file.hpp"
 #include "innmf/core/error.hpp"
 #include "innmf/core/log.hpp"
 #include "innmf/train/trainer.hpp"
@@ -76,6 +77,12 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
     config.activation_update = train::parse_activation_update(options->activation_update);
     config.config_json = resolved_config_json(*sub);
     train::validate(config);
+    std::vector<std::string> inputs = options->inputs;
+    if (!config.resume_path.empty()) inputs.push_back(config.resume_path);
+    io::refuse_input_as_output(options->output, "-o", inputs);
+    if (!config.metrics_path.empty()) io::refuse_input_as_output(config.metrics_path, "--metrics", inputs);
+    if (!config.checkpoint_path.empty())  // (the checkpoint may be the --resume file: it continues it)
+      io::refuse_input_as_output(config.checkpoint_path, "--checkpoint", options->inputs);
     const auto report = train::train(options->inputs, config, options->output, comm);
     log::info("wrote {}: final loss {:.6g} after {} epochs in {:.1f} s ({:.3f} s per epoch; compute {:.1f} s, "
               "all-gather {:.2f} s, all-reduce {:.2f} s on rank 0)",

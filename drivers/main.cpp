@@ -65,7 +65,13 @@ int run(int argc, char** argv, const innmf::mpi::Comm& comm) {
     std::string command;
     for (const auto* sub : app.get_subcommands()) command = sub->get_name();
     std::string message = e.what();
-    if (e.get_name() == "RequiredError" && app.get_subcommands().empty())
+    // A first word that names no subcommand (CLI11 then misses the required one).
+    const bool unknown_word = app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-';
+    if (unknown_word)
+      message = fmt::format("unknown subcommand '{}': use features, train, export, nmf, reconstruct, separate, "
+                            "eval or info (see innmf --help)",
+                            argv[1]);
+    else if (e.get_name() == "RequiredError" && app.get_subcommands().empty())
       message = "give a subcommand (features, train, …): see innmf --help";
     else
       message += fmt::format(" (see innmf {}--help)", command.empty() ? "" : command + " ");
@@ -83,6 +89,11 @@ int run(int argc, char** argv, const innmf::mpi::Comm& comm) {
     if (command.app != chosen) continue;
     try {
       code = command.run(comm);
+    } catch (const std::bad_alloc&) {
+      failure = std::make_exception_ptr(Error(
+          ExitCode::failure, "out of memory: the options or the inputs ask for more memory than this machine has "
+                             "(sizes such as --rank, --hidden, --n-freqs, or many long files on one rank); "
+                             "lower them, or spread the files over more MPI ranks"));
     } catch (...) {
       failure = std::current_exception();
     }

@@ -3,8 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <mutex>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -27,7 +31,75 @@ void fsync_path(const std::string& path, bool directory) {
     throw InputError(fmt::format("{}: fsync failed: {}", path, std::strerror(saved)));
 }
 
+/// The temporary files of live AtomicOutputs, for the signal handler below, which may only
+/// make async-signal-safe calls: fixed slots of C strings, published by an atomic flag after
+/// the path is written and withdrawn before the slot is reused.
+struct TemporarySlot {
+  std::atomic<bool> live{false};
+  std::array<char, 4096> path{};
+};
+std::array<TemporarySlot, 64> temporary_slots;
+std::mutex slots_mutex;  // between threads registering (not taken by the handler)
+
+constexpr std::array<int, 3> kCleanupSignals{SIGINT, SIGTERM, SIGHUP};
+
+extern "C" void remove_temporaries_and_reraise(int signal_number) {
+  for (auto& slot : temporary_slots)
+    if (slot.live.load(std::memory_order_acquire)) ::unlink(slot.path.data());
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+void install_cleanup_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (const int signal_number : kCleanupSignals) {
+      struct sigaction current {};
+      if (::sigaction(signal_number, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
+      struct sigaction action {};
+      action.sa_handler = remove_temporaries_and_reraise;
+      sigemptyset(&action.sa_mask);
+      ::sigaction(signal_number, &action, nullptr);
+    }
+  });
+}
+
+/// The slot that now names `path`, or −1 when every slot is taken or the path is too long
+/// (then a signal leaves that temporary file behind, as before this existed).
+int register_temporary(const std::string& path) {
+  install_cleanup_handlers();
+  if (path.size() + 1 > TemporarySlot{}.path.size()) return -1;
+  const std::lock_guard<std::mutex> lock(slots_mutex);
+  for (std::size_t i = 0; i < temporary_slots.size(); ++i) {
+    auto& slot = temporary_slots[i];
+    if (slot.live.load(std::memory_order_relaxed)) continue;
+    std::memcpy(slot.path.data(), path.c_str(), path.size() + 1);
+    slot.live.store(true, std::memory_order_release);
+    return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void unregister_temporary(int slot) {
+  if (slot < 0) return;
+  const std::lock_guard<std::mutex> lock(slots_mutex);
+  temporary_slots[static_cast<std::size_t>(slot)].live.store(false, std::memory_order_release);
+}
+
 }  // namespace
+
+void refuse_input_as_output(const std::string& path, const std::string& option,
+                            const std::vector<std::string>& inputs) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return;
+  for (const auto& input : inputs) {
+    std::error_code same_ec;
+    if (fs::equivalent(path, input, same_ec))
+      throw UsageError(fmt::format("{} {}: is the input {}; writing it would destroy the input: give "
+                                   "another output path",
+                                   option, path, input));
+  }
+}
 
 void require_writable_path(const std::string& path, const std::string& option) {
   if (path.empty()) throw UsageError(fmt::format("{}: the output path is empty", option));
@@ -51,9 +123,11 @@ AtomicOutput::AtomicOutput(std::string path, const std::string& option) : path_(
   temporary_ = (target.parent_path() /
                 fmt::format(".{}.tmp-{}", target.filename().string(), ::getpid()))
                    .string();
+  slot_ = register_temporary(temporary_);
 }
 
 AtomicOutput::~AtomicOutput() {
+  unregister_temporary(slot_);
   if (!committed_) {
     std::error_code ec;
     fs::remove(temporary_, ec);
@@ -66,6 +140,8 @@ void AtomicOutput::commit() {
     throw InputError(fmt::format("{}: cannot rename {} to it: {}", path_, temporary_,
                                  std::strerror(errno)));
   committed_ = true;
+  unregister_temporary(slot_);
+  slot_ = -1;
   const fs::path folder = fs::path(path_).has_parent_path() ? fs::path(path_).parent_path() : ".";
   fsync_path(folder.string(), true);
 }

@@ -141,6 +141,8 @@ ModelFile::ModelFile(const std::string& path) : path_(path) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
       throw InputError(fmt::format("{}: no such file: check the path", path));
+    if (std::filesystem::is_directory(path, ec))
+      throw InputError(fmt::format("{}: is a folder: {}", path, kWhatToGive));
     throw InputError(fmt::format("{}: not an HDF5 file: {}", path, kWhatToGive));
   }
   try {

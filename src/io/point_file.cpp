@@ -116,6 +116,8 @@ PointFile::PointFile(const std::string& path) : path_(path) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
       throw InputError(fmt::format("{}: no such file: check the path", path));
+    if (std::filesystem::is_directory(path, ec))
+      throw InputError(fmt::format("{}: is a folder: give a point file written by `innmf features`", path));
     throw InputError(fmt::format(
         "{}: not an HDF5 file (corrupt or truncated?): regenerate it with `innmf features`", path));
   }

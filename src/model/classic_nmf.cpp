@@ -879,8 +879,9 @@ void require_same_bins(const BinGrid& trained, const BinGrid& wanted) {
   if (trained.sample_rate != wanted.sample_rate)
     throw UsageError(fmt::format(
         "classic NMF model trained at {} Hz cannot be used on audio at {} Hz: its templates "
-        "exist only at its own bins; resample the audio (--resample) or retrain with innmf nmf",
-        trained.sample_rate, wanted.sample_rate));
+        "exist only at its own bins; resample the audio to {} Hz (reconstruct: --resample; separate: "
+        "--sr {}) or retrain with innmf nmf",
+        trained.sample_rate, wanted.sample_rate, trained.sample_rate, trained.sample_rate));
   if (trained.n_fft != wanted.n_fft)
     throw UsageError(fmt::format(
         "classic NMF model trained with --n-fft {} at {} Hz cannot be used at --n-fft {}: "

@@ -122,6 +122,21 @@ MagnitudeSpectrogram Stft::magnitude(const float* signal, long n) const {
   return result;
 }
 
+void Stft::require_resynthesis(const std::string& what) const {
+  // The envelope of synthesize() away from the signal's ends: periodic with period hop.
+  const int hop = config_.hop;
+  std::vector<double> envelope(static_cast<std::size_t>(hop), 0.0);
+  for (int i = 0; i < config_.n_fft; ++i)
+    envelope[static_cast<std::size_t>(i % hop)] += static_cast<double>(window_[static_cast<std::size_t>(i)]) *
+                                                    window_[static_cast<std::size_t>(i)];
+  const auto [lowest, highest] = std::minmax_element(envelope.begin(), envelope.end());
+  if (*lowest > 1e-8 * *highest) return;
+  throw UsageError(fmt::format("--hop {} with the {}-sample {} window (--n-fft): some samples of {} fall "
+                               "where every window is 0, so they cannot be resynthesised; use --hop {} "
+                               "or less",
+                               hop, config_.n_fft, window_name(config_.window), what, config_.n_fft / 2));
+}
+
 std::vector<float> Stft::synthesize(const ComplexSpectrogram& spectrum, long n_samples) const {
   const int n_fft = config_.n_fft;
   const int bins = n_bins();

@@ -79,6 +79,8 @@ Checkpoint read_checkpoint(const std::string& path, const std::string& compatibi
   if (!h5::is_hdf5_file(path)) {
     if (!std::filesystem::exists(path))
       throw InputError(fmt::format("--resume {}: no such file", path));
+    if (std::filesystem::is_directory(path))
+      throw InputError(fmt::format("--resume {}: is a folder: give a checkpoint file", path));
     throw InputError(fmt::format("--resume {}: not an HDF5 file (truncated or corrupt?): resume from "
                                  "another checkpoint or start afresh",
                                  path));

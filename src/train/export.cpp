@@ -14,13 +14,22 @@ void export_model(const TrainedModel& model, const ExportConfig& config, const s
   if (config.n_freqs < 2) throw UsageError(fmt::format("--n-freqs {}: must be at least 2", config.n_freqs));
   if (config.fmax < 0) throw UsageError(fmt::format("--fmax {}: must be ≥ 0 Hz", config.fmax));
   if (config.time_step < 0) throw UsageError(fmt::format("--time-step {}: must be ≥ 0 s", config.time_step));
+  const double step = config.time_step > 0 ? config.time_step : (r.activations == "grid" ? r.knot_spacing : 0.01);
+  // The size up front: a tiny --time-step would otherwise run for minutes and fill the disk.
+  double values = static_cast<double>(config.n_freqs) * r.rank;
+  for (const double duration : r.clip_durations) values += (std::floor(duration / step + 1e-9) + 1) * r.rank;
+  constexpr double kMaxValues = 268435456;  // 2^28 floats: 1 GiB
+  if (values > kMaxValues)
+    throw UsageError(fmt::format("--time-step {} s, --n-freqs {}: the export would hold {:.3g} values ({:.1f} GB, "
+                                 "at most {:.3g}); raise --time-step (the model's knots are {} s apart) or lower "
+                                 "--n-freqs",
+                                 step, config.n_freqs, values, values * 4 / 1e9, kMaxValues, r.knot_spacing));
   io::AtomicOutput atomic(output);
   const double fmax = config.fmax > 0 ? config.fmax : r.f_ref;
   std::vector<double> freqs(static_cast<std::size_t>(config.n_freqs));
   for (std::size_t i = 0; i < freqs.size(); ++i) freqs[i] = fmax * static_cast<double>(i) / (freqs.size() - 1);
   const auto W = model.templates_at(freqs);
 
-  const double step = config.time_step > 0 ? config.time_step : (r.activations == "grid" ? r.knot_spacing : 0.01);
   std::vector<double> all_times;
   std::vector<float> all_h;
   std::vector<std::uint64_t> offsets, counts;

@@ -20,6 +20,7 @@
 #include "innmf/io/atomic_file.hpp"
 #include "innmf/io/innmf_model_file.hpp"
 #include "innmf/io/point_file.hpp"
+#include "innmf/model/points.hpp"
 #include "innmf/tf/representation.hpp"
 #include "innmf/train/checkpoint.hpp"
 
@@ -42,13 +43,32 @@ struct CorpusPlan {
   std::uint64_t max_grid_freqs = 0;
 };
 
+/// "stft n_fft 1024 at 8000 Hz" from a point file's representation attribute (its kind alone
+/// when the fields are missing, the JSON itself when it is not JSON).
+std::string representation_summary(const std::string& representation_json) {
+  const auto j = json::parse(representation_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("kind")) return representation_json;
+  std::string summary = j.value("kind", std::string("?"));
+  if (j.contains("n_fft")) summary += fmt::format(" n_fft {}", j.at("n_fft").dump());
+  if (j.contains("sample_rate")) summary += fmt::format(" at {} Hz", j.at("sample_rate").dump());
+  return summary;
+}
+
 CorpusPlan plan_corpus(const std::vector<std::string>& files) {
   CorpusPlan plan;
   for (std::size_t f = 0; f < files.size(); ++f) {
     const io::PointFile file(files[f]);
     if (file.total_points() == 0)
       throw InputError(fmt::format("{}: holds no points: regenerate it with `innmf features`", files[f]));
-    if (f == 0) plan.representation_json = file.header().representation_json;
+    if (f == 0) {
+      plan.representation_json = file.header().representation_json;
+    } else if (file.header().representation_json != plan.representation_json) {
+      log::warn("{} and {} hold different representations ({} and {}): their magnitudes need not share a "
+                "scale, and the model records the first; for one model of several representations write "
+                "them into one file with `innmf features --repr PART,PART` (amplitude-normalised parts)",
+                files.front(), files[f], representation_summary(plan.representation_json),
+                representation_summary(file.header().representation_json));
+    }
     for (std::size_t c = 0; c < file.clips().size(); ++c) {
       const auto& clip = file.clips()[c];
       if (clip.count == 0) {  // e.g. peaks of a silent clip: nothing to fit
@@ -371,7 +391,10 @@ void validate(const TrainConfig& config) {
   if (!(config.lr > 0) || !std::isfinite(config.lr))
     throw UsageError(fmt::format("--lr {}: must be a positive number", config.lr));
   if (m.rank < 1) throw UsageError(fmt::format("--rank {}: must be at least 1", m.rank));
-  if (!(m.power > 0)) throw UsageError(fmt::format("--power {}: must be positive", m.power));
+  if (!(m.power > 0) || !(m.power <= model::kMaxPower))
+    throw UsageError(fmt::format("--power {}: must be in (0, {}] (0.5: square root of the magnitudes, the "
+                                 "paper's; 1: magnitudes; 2: power)",
+                                 m.power, model::kMaxPower));
   if (!std::isfinite(m.beta)) throw UsageError(fmt::format("--beta {}: must be a number", m.beta));
   if (!(m.sine_scale > 0) || !std::isfinite(m.sine_scale))
     throw UsageError(fmt::format("--sine-scale {}: must be a positive number (1: PyTorch's initialisation)",
@@ -459,6 +482,13 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   // --knot-spacing 0: the data's spacing (plan_corpus); 10 ms for a representation that records
   // none (a point file not written by `innmf features`).
   if (model_config.knot_spacing == 0) model_config.knot_spacing = plan.knot_spacing > 0 ? plan.knot_spacing : 0.01;
+  // Knots closer than a sample would only multiply the parameters (and the model file: 4 s of
+  // audio at --knot-spacing 1e-6 made 321 MB); every rank holds the same plan, so all throw alike.
+  if (model_config.knot_spacing * plan.sample_rate < 1)
+    throw UsageError(fmt::format("--knot-spacing {} s: closer than one sample at {} Hz; give at least {:.3g} s "
+                                 "(the data's frames are {:.3g} s apart)",
+                                 model_config.knot_spacing, plan.sample_rate, 1 / plan.sample_rate,
+                                 plan.knot_spacing > 0 ? plan.knot_spacing : 0.01));
   model::InnmfModel<float> model(model_config, prepared, mean_target);
   auto template_optimizer = make_optimizer(config.optimizer, model.template_params().size(), config.lr);
   // Multiplicative activation updates need no optimizer, hence keep no optimizer state.
@@ -472,9 +502,9 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   nn::ParameterBuffer<float> activation_grad(model.activation_params().size());
   TemplateSplit split(comm, model);
 
-  log::info("training: {} clips, {} points over {} rank{}; rank {} {} templates (h {}, {} layers, "
+  log::info("training: {}, {} points over {} rank{}; rank {} {} templates (h {}, {} layers, "
             "{} parameters), {} activations ({} local parameters, {} updates), β {}, p {}, {} lr {}, {} epochs",
-            plan.clips.size(), static_cast<std::uint64_t>(totals[1]), comm.size(), comm.size() == 1 ? "" : "s",
+            log::counted(plan.clips.size(), "clip"), static_cast<std::uint64_t>(totals[1]), comm.size(), comm.size() == 1 ? "" : "s",
             model_config.rank, nn::architecture_name(model_config.architecture), model_config.hidden,
             model_config.layers, model.template_params().size(),
             model::activation_kind_name(model_config.activations), model.activation_params().size(),
@@ -616,7 +646,13 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
       stop = reduced[n_values + 1] > 0;
     }
     if (!std::isfinite(loss))
-      throw NumericalError(fmt::format("epoch {}: the loss is {}: lower --lr (now {})", epoch, loss, config.lr));
+      throw NumericalError(fmt::format("epoch {}: the loss is {}: lower --lr (now {}){}", epoch,
+                                       std::isnan(loss) ? "NaN" : "infinite", config.lr,
+                                       config.model.beta < 0 || config.model.beta > 2 || config.model.power > 1
+                                           ? fmt::format(", or use a --beta in [0, 2] and a --power ≤ 1 (now {} "
+                                                         "and {})",
+                                                         config.model.beta, config.model.power)
+                                           : ""));
     Stopwatch backward;
     if (comm.size() > 1) {
       float* d = d_templates.data();
@@ -691,6 +727,10 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   // so that separation can interpolate between these instead of evaluating the ripple between them.
   record.training_freqs = prepared.unique_freqs;
   record.loss_curve = report.loss;
+  if (comm.is_root() && report.loss.size() > 1 && report.loss.back() > report.loss.front())
+    log::warn("the loss rose from {:.6g} (epoch 1) to {:.6g} (epoch {}): training diverged and the model is "
+              "likely poor; lower --lr (now {})",
+              report.loss.front(), report.loss.back(), report.loss.size(), config.lr);
   record.activation_params = gather_by_clip(comm, model, model.activation_params().data(), owner, global_index);
   if (comm.is_root()) {
     std::uint64_t offset = 0;

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <string>
+
 namespace innmf::log {
 
 enum class Verbosity { quiet, normal, verbose };
@@ -23,6 +25,11 @@ void info(fmt::format_string<Args...> format, Args&&... args) {
 template <typename... Args>
 void warn(fmt::format_string<Args...> format, Args&&... args) {
   spdlog::warn(format, std::forward<Args>(args)...);
+}
+
+/// "1 clip", "3 clips": a count and a regular English noun for log lines.
+inline std::string counted(std::size_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
 }  // namespace innmf::log

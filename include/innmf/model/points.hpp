@@ -31,6 +31,10 @@ struct PreparedPoints {
   double mean_target = 0;            ///< mean y over the rank's points
 };
 
+/// Largest compression power p of `innmf train` and `innmf nmf` (magnitudes^p): beyond it the
+/// targets of ordinary audio overflow float (and no one compresses that way: 0.5 is the paper's).
+inline constexpr double kMaxPower = 4.0;
+
 /// Compresses magnitudes (y = m^power, in place: the magnitude arrays become the targets, so
 /// the points are never held twice) and builds the unique coordinates and indices.
 /// `f_quantum` > 0 snaps frequencies to multiples of it [Hz] (bounds |U_f| for peaks).

@@ -51,6 +51,12 @@ class Stft {
   /// window or the hop.
   void require_fits(long n_samples, const std::string& what) const;
 
+  /// Throws UsageError (naming --n-fft, --hop, the window and `what`) unless overlapping
+  /// windows cover every sample, i.e. Σ_m w(i − m·hop)² > 10⁻⁸ of its peak for every i
+  /// (the condition for synthesize() to return every sample; windows that are 0 at their ends,
+  /// like sqrt-hann, fail it at hop = n_fft).
+  void require_resynthesis(const std::string& what) const;
+
   /// (n_frames, n_bins) complex spectrum of `signal` (`n` samples). OpenMP over frames.
   ComplexSpectrogram analyze(const float* signal, long n) const;
   /// (n_frames, n_bins) |X|: the same as analyze(...).cwiseAbs() without the complex matrix.
