@@ -1,8 +1,11 @@
 #include "innmf/audio/audio_io.hpp"
 
 #include <sndfile.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -35,6 +38,8 @@ void require_exists(const std::string& path) {
     throw InputError(fmt::format("{}: no such file: check the path", path));
   if (std::filesystem::is_directory(status))
     throw InputError(fmt::format("{}: is a directory, expected an audio file", path));
+  if (::access(path.c_str(), R_OK) != 0)
+    throw InputError(fmt::format("{}: cannot be read ({}): check its permissions", path, std::strerror(errno)));
 }
 
 std::string format_name(int format) {

@@ -410,6 +410,7 @@ void validate(const TrainConfig& config) {
   if (config.checkpoint_every > 0 && config.checkpoint_path.empty())
     throw UsageError("--checkpoint-every needs --checkpoint FILE");
   if (!config.checkpoint_path.empty()) io::require_writable_path(config.checkpoint_path, "--checkpoint");
+  if (!config.metrics_path.empty()) io::require_writable_path(config.metrics_path, "--metrics");
 }
 
 TrainReport train(const std::vector<std::string>& point_files, const TrainConfig& config,
