@@ -320,15 +320,18 @@ std::string to_json(const ModelSummary& s) {
          {"sample_rate", h.sample_rate},
          {"f_ref", h.f_ref},
          {"representation", json::parse(h.representation_json, nullptr, false)},
-         {"n_freqs", s.n_freqs},
          {"frequency_hz", {{"min", s.min_frequency}, {"max", s.max_frequency}}},
-         {"n_frames", s.n_frames},
-         {"seconds", s.seconds},
          {h.kind == kClassicModelKind ? "sources" : "clips", s.sources},
          {h.kind == kClassicModelKind ? "iterations" : "epochs", s.iterations},
          {"final_loss", std::isfinite(s.final_loss) ? json(s.final_loss) : json(nullptr)},
          {"created_by", h.created_by}};
-  if (h.kind != kClassicModelKind) {
+  if (h.kind == kClassicModelKind) {
+    // Templates at bins and activations at frames exist only for a classic model (an iN-NMF
+    // model's fields are continuous: its training frequencies are below).
+    j["n_freqs"] = s.n_freqs;
+    j["n_frames"] = s.n_frames;
+    j["seconds"] = s.seconds;
+  } else {
     const bool stored = s.n_training_freqs > 0;
     j["training_freqs"] = {{"count", s.n_training_freqs},
                            {"min_hz", stored ? json(s.min_training_freq) : json(nullptr)},
