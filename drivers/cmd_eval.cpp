@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -53,6 +54,18 @@ std::vector<audio::Audio> read_all(const std::vector<std::string>& paths, double
   return signals;
 }
 
+/// Warns once for every pair of `paths` that name one file: a source scored against itself
+/// makes the interference terms meaningless (SIR of hundreds of dB).
+void warn_repeated(const std::vector<std::string>& paths, const std::string& option) {
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    for (std::size_t j = i + 1; j < paths.size(); ++j) {
+      std::error_code ec;
+      if (std::filesystem::equivalent(paths[i], paths[j], ec))
+        log::warn("{} {} and {} {} are one file: the scores of those sources are not meaningful", option, paths[i],
+                  option, paths[j]);
+    }
+}
+
 std::vector<std::vector<float>> samples_of(std::vector<audio::Audio>& signals) {
   std::vector<std::vector<float>> out;
   for (auto& s : signals) out.push_back(std::move(s.samples));
@@ -66,6 +79,8 @@ nlohmann::json run_eval(const EvalOptions& o) {
   std::string first;
   auto references = read_all(o.references, sample_rate, samples, first);
   auto estimates = read_all(o.estimates, sample_rate, samples, first);
+  warn_repeated(o.references, "--ref");
+  warn_repeated(o.estimates, "--est");
   const auto scores = sep::score_separation(samples_of(references), samples_of(estimates),
                                             o.references, o.estimates);
   std::fputs(sep::score_table(scores, o.references, o.estimates).c_str(), stdout);
