@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -35,6 +36,7 @@ class TomlConfig : public CLI::Config {
     for (auto* parsed : root_->get_subcommands()) sub_ = parsed;
     if (!sub_) return {};
     path_ = root_->get_option("--config")->as<std::string>();
+    io::protect_input(path_);  // no output of this run may replace its own config
     std::stringstream buffer;
     buffer << input.rdbuf();
     toml::table root;
@@ -128,7 +130,17 @@ nlohmann::json typed(const std::string& text) {
   char* end = nullptr;
   const double number = std::strtod(text.c_str(), &end);
   if (!text.empty() && end == text.c_str() + text.size()) {
-    if (text.find_first_of(".eEnN") == std::string::npos) return std::stoll(text);
+    if (text.find_first_of(".eEnN") == std::string::npos) {
+      // Integers beyond int64 (a --seed up to 2^64 − 1) stay exact as unsigned; a negative one
+      // beyond int64 keeps its text.
+      errno = 0;
+      const long long value = std::strtoll(text.c_str(), nullptr, 10);
+      if (errno != ERANGE) return value;
+      errno = 0;
+      const unsigned long long unsigned_value = std::strtoull(text.c_str(), nullptr, 10);
+      if (errno != ERANGE && text.front() != '-') return unsigned_value;
+      return text;
+    }
     return number;
   }
   return text;
@@ -147,8 +159,11 @@ void add_common_options(CLI::App& sub, CommonOptions& common) {
                  "OpenMP threads per rank (0: OpenMP's default, i.e. OMP_NUM_THREADS or all cores)")
       ->check(CLI::NonNegativeNumber)
       ->group("Common options");
-  sub.add_flag("-v,--verbose", common.verbose, "Log more (timings per phase)")->group("Common options");
-  sub.add_flag("-q,--quiet", common.quiet, "Log warnings and errors only")->group("Common options");
+  auto* verbose = sub.add_flag("-v,--verbose", common.verbose, "Log more (debug lines: timings per phase, "
+                                                                 "updates of a fit)")
+                      ->group("Common options");
+  // Both at once (one of them from a config file, say) is a contradiction, not a silent choice.
+  sub.add_flag("-q,--quiet", common.quiet, "Log warnings and errors only")->group("Common options")->excludes(verbose);
   sub.footer("Every option can also come from a TOML file: innmf " + sub.get_name() +
              " --config FILE.toml … (keys are option names; the command line wins).\n");
 }

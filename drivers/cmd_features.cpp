@@ -11,6 +11,7 @@
 #include "innmf/corpus/feature_extraction.hpp"
 #include "innmf/corpus/inputs.hpp"
 #include "innmf/tf/representation.hpp"
+#include "innmf/tf/stft.hpp"
 
 namespace innmf::cli {
 
@@ -90,6 +91,13 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
 
     std::string transform;
     for (const auto& part : tf::parse_representation(config.representation, config.stft)) {
+      if (part.kind == tf::RepresentationKind::stft || part.kind == tf::RepresentationKind::sines) {
+        const tf::Stft frames(part.stft);
+        if (!frames.covers_every_sample())
+          log::warn("hop {} with the {}-sample {} window: some samples fall where every window is 0 and are not "
+                    "analysed; a hop of {} or less covers them",
+                    part.stft.hop, part.stft.n_fft, options->window, part.stft.n_fft / 2);
+      }
       if (!transform.empty()) transform += " + ";
       const auto fmax = config.cqt.fmax > 0 ? fmt::format("{} Hz", config.cqt.fmax) : std::string("Nyquist/2");
       if (part.kind == tf::RepresentationKind::cqt)

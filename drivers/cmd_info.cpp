@@ -19,7 +19,7 @@ Command add_info_command(CLI::App& app, CommonOptions& common) {
   };
   auto options = std::make_shared<Options>();
   sub->add_option("files", options->files, "innmf HDF5 files")->required();
-  sub->add_flag("--json", options->json, "Print JSON (one object per file) instead of text");
+  sub->add_flag("--json", options->json, "Print JSON instead of text: one object, an array of them for several files");
   add_common_options(*sub, common);
 
   Command command;
@@ -47,7 +47,11 @@ Command add_info_command(CLI::App& app, CommonOptions& common) {
           const auto summary = io::summarize(io::PointFile(options->files[i]));
           text = options->json ? io::to_json(summary) : io::to_text(summary);
         }
+        // Several files with --json: one array, so that a JSON parser reads the whole output.
+        const bool array = options->json && options->files.size() > 1;
+        if (array) std::fputs(i == 0 ? "[\n" : ",\n", stdout);
         std::fputs(text.c_str(), stdout);
+        if (array && i + 1 == options->files.size()) std::fputs("\n]", stdout);
         if (options->json || i + 1 < options->files.size()) std::fputs("\n", stdout);
       }
       std::fflush(stdout);

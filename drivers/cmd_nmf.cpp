@@ -233,6 +233,10 @@ Command add_nmf_command(CLI::App& app, CommonOptions& common) {
     auto& o = *options;
     o.stft.window = tf::parse_window(o.window);
     const tf::Stft stft(o.stft);
+    if (!stft.covers_every_sample())
+      log::warn("--hop {} with the {}-sample {} window: some samples fall where every window is 0 and are not "
+                "analysed; --hop {} or less covers them",
+                o.stft.hop, o.stft.n_fft, o.window, o.stft.n_fft / 2);
     classic::validate(o.mu);
     if (o.rank < 1) throw UsageError(fmt::format("--rank {}: must be at least 1", o.rank));
     if (!(o.power > 0) || !(o.power <= model::kMaxPower))
@@ -243,6 +247,7 @@ Command add_nmf_command(CLI::App& app, CommonOptions& common) {
                                    o.sample_rate));
     io::require_writable_path(o.output, "-o");
     if (!o.metrics.empty()) io::require_writable_path(o.metrics, "--metrics");
+    io::refuse_shared_outputs({{"-o", o.output}, {"--metrics", o.metrics}});
     const std::string config_json = resolved_config_json(*sub);
     mpi::on_root(comm, [&] { run_nmf(o, stft, config_json); });
     return 0;

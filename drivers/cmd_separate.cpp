@@ -174,6 +174,12 @@ SeparateResult run_separate(SeparateOptions& o) {
             o.stft.n_fft, o.stft.hop, tf::window_name(o.stft.window), rate, channels_note, o.fit,
             o.separation.iterations);
   const auto separation = sep::separate(mixture.samples.data(), n, stft, templates, o.separation);
+  const auto& fit_loss = separation.fit.loss;
+  if (fit_loss.size() > 1 && fit_loss.back() > fit_loss.front())
+    log::warn("the fit's loss rose from {:.4g} to {:.4g}: the activations diverged and the sources are likely "
+              "poor{}",
+              fit_loss.front(), fit_loss.back(),
+              o.fit == "rprop" ? fmt::format("; lower --lr (now {})", o.separation.learning_rate) : std::string());
 
   std::string table;
   nlohmann::json result{{"mixture", o.mixture},
@@ -347,8 +353,13 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
     std::vector<std::string> stems;
     for (const auto& model : o.models) stems.push_back(std::filesystem::path(model).stem().string());
     if (o.separation.free_templates > 0) stems.push_back(kFreeSourceStem);
-    for (const auto& stem : stems)
-      io::refuse_input_as_output((std::filesystem::path(o.output_dir) / (stem + ".wav")).string(), "-o", inputs);
+    std::vector<std::pair<std::string, std::string>> outputs{{"--metrics", o.metrics}};
+    for (const auto& stem : stems) {
+      const auto path = (std::filesystem::path(o.output_dir) / (stem + ".wav")).string();
+      io::refuse_input_as_output(path, "-o", inputs);
+      outputs.emplace_back("-o", path);
+    }
+    io::refuse_shared_outputs(outputs);
     if (!o.metrics.empty()) io::refuse_input_as_output(o.metrics, "--metrics", inputs);
     mpi::on_root(comm, [&] { report(run_separate(o)); });
     return 0;

@@ -79,15 +79,20 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
     train::validate(config);
     std::vector<std::string> inputs = options->inputs;
     if (!config.resume_path.empty()) inputs.push_back(config.resume_path);
+    io::refuse_shared_outputs({{"-o", options->output},
+                               {"--metrics", config.metrics_path},
+                               {"--checkpoint", config.checkpoint_path}});
     io::refuse_input_as_output(options->output, "-o", inputs);
     if (!config.metrics_path.empty()) io::refuse_input_as_output(config.metrics_path, "--metrics", inputs);
     if (!config.checkpoint_path.empty())  // (the checkpoint may be the --resume file: it continues it)
       io::refuse_input_as_output(config.checkpoint_path, "--checkpoint", options->inputs);
     const auto report = train::train(options->inputs, config, options->output, comm);
-    log::info("wrote {}: final loss {:.6g} after {} epochs in {:.1f} s ({:.3f} s per epoch; compute {:.1f} s, "
+    // After a --resume, the loss curve holds the earlier epochs too; the times are this run's.
+    log::info("wrote {}: final loss {:.6g} after {} in {:.1f} s ({:.3f} s per epoch of this run; compute {:.1f} s, "
               "all-gather {:.2f} s, all-reduce {:.2f} s on rank 0)",
-              options->output, report.loss.back(), report.loss.size(), report.seconds,
-              (report.compute_seconds + report.allgather_seconds + report.allreduce_seconds) / report.loss.size(),
+              options->output, report.loss.back(), log::counted(report.loss.size(), "epoch"), report.seconds,
+              (report.compute_seconds + report.allgather_seconds + report.allreduce_seconds) /
+                  static_cast<double>(std::max<std::size_t>(1, report.epochs_run)),
               report.compute_seconds, report.allgather_seconds, report.allreduce_seconds);
     return 0;
   };

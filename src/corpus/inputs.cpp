@@ -8,6 +8,7 @@
 #include <set>
 
 #include "innmf/core/error.hpp"
+#include "innmf/io/atomic_file.hpp"
 
 namespace innmf::corpus {
 namespace fs = std::filesystem;
@@ -33,6 +34,7 @@ void expand_one(const std::string& input, std::vector<std::string>& out, int dep
   if (depth > 8) throw InputError(fmt::format("{}: lists nest more than 8 deep", input));
   if (!input.empty() && input[0] == '@') {
     const fs::path list_path = input.substr(1);
+    io::protect_input(list_path.string());  // no output of this run may replace the list
     std::ifstream list(list_path);
     if (!list)
       throw InputError(fmt::format("{}: cannot open the list file {}", input, list_path.string()));

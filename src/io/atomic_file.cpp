@@ -88,10 +88,42 @@ void unregister_temporary(int slot) {
 
 }  // namespace
 
+/// The files protect_input named (guarded by slots_mutex).
+static std::vector<std::string>& protected_inputs() {
+  static std::vector<std::string> inputs;
+  return inputs;
+}
+
+void protect_input(const std::string& path) {
+  const std::lock_guard<std::mutex> lock(slots_mutex);
+  protected_inputs().push_back(path);
+}
+
+void refuse_shared_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
+  std::vector<fs::path> resolved;
+  for (const auto& output : outputs) {
+    std::error_code ec;
+    fs::path path = fs::weakly_canonical(fs::absolute(output.second, ec), ec);
+    if (ec) path = fs::absolute(output.second).lexically_normal();
+    resolved.push_back(path);
+  }
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    for (std::size_t j = i + 1; j < outputs.size(); ++j)
+      if (!outputs[i].second.empty() && resolved[i] == resolved[j])
+        throw UsageError(fmt::format("{} {} and {} {} are one file: each would be written over the other; give "
+                                     "them different paths",
+                                     outputs[i].first, outputs[i].second, outputs[j].first, outputs[j].second));
+}
+
 void refuse_input_as_output(const std::string& path, const std::string& option,
-                            const std::vector<std::string>& inputs) {
+                            const std::vector<std::string>& given_inputs) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return;
+  std::vector<std::string> inputs = given_inputs;
+  {
+    const std::lock_guard<std::mutex> lock(slots_mutex);
+    inputs.insert(inputs.end(), protected_inputs().begin(), protected_inputs().end());
+  }
   for (const auto& input : inputs) {
     std::error_code same_ec;
     if (fs::equivalent(path, input, same_ec))
@@ -114,10 +146,23 @@ void require_writable_path(const std::string& path, const std::string& option) {
   if (::access(folder.c_str(), W_OK) != 0)
     throw UsageError(fmt::format("{} {}: folder {} is not writable", option, path,
                                  folder.string()));
+  const auto status = fs::status(target, ec);  // (follows a symlink to what it names)
+  if (fs::exists(status) && !fs::is_regular_file(status))
+    throw UsageError(fmt::format("{} {}: is not a regular file (a device, pipe or socket): give the path of a "
+                                 "file",
+                                 option, path));
 }
 
 AtomicOutput::AtomicOutput(std::string path, const std::string& option) : path_(std::move(path)) {
   require_writable_path(path_, option);
+  refuse_input_as_output(path_, option, {});
+  std::error_code ec;
+  // rename() replaces a symlink itself: write where it points instead, as other tools do.
+  if (fs::is_symlink(path_, ec)) {
+    const fs::path resolved = fs::weakly_canonical(path_, ec);
+    if (!ec) path_ = resolved.string();
+  }
+  if (fs::exists(path_, ec)) permissions_ = static_cast<int>(fs::status(path_, ec).permissions());
   const fs::path target(path_);
   // Hidden, in the same folder (rename must not cross file systems), unique per process.
   temporary_ = (target.parent_path() /
@@ -135,6 +180,10 @@ AtomicOutput::~AtomicOutput() {
 }
 
 void AtomicOutput::commit() {
+  if (permissions_ >= 0) {  // the replaced file's mode, not the process's default
+    std::error_code ec;
+    fs::permissions(temporary_, static_cast<fs::perms>(permissions_), ec);
+  }
   fsync_path(temporary_, false);
   if (std::rename(temporary_.c_str(), path_.c_str()) != 0)
     throw InputError(fmt::format("{}: cannot rename {} to it: {}", path_, temporary_,

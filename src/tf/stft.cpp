@@ -122,7 +122,7 @@ MagnitudeSpectrogram Stft::magnitude(const float* signal, long n) const {
   return result;
 }
 
-void Stft::require_resynthesis(const std::string& what) const {
+bool Stft::covers_every_sample() const {
   // The envelope of synthesize() away from the signal's ends: periodic with period hop.
   const int hop = config_.hop;
   std::vector<double> envelope(static_cast<std::size_t>(hop), 0.0);
@@ -130,7 +130,12 @@ void Stft::require_resynthesis(const std::string& what) const {
     envelope[static_cast<std::size_t>(i % hop)] += static_cast<double>(window_[static_cast<std::size_t>(i)]) *
                                                     window_[static_cast<std::size_t>(i)];
   const auto [lowest, highest] = std::minmax_element(envelope.begin(), envelope.end());
-  if (*lowest > 1e-8 * *highest) return;
+  return *lowest > 1e-8 * *highest;
+}
+
+void Stft::require_resynthesis(const std::string& what) const {
+  const int hop = config_.hop;
+  if (covers_every_sample()) return;
   throw UsageError(fmt::format("--hop {} with the {}-sample {} window (--n-fft): some samples of {} fall "
                                "where every window is 0, so they cannot be resynthesised; use --hop {} "
                                "or less",

@@ -668,6 +668,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
     else
       activation_optimizer->step(model.activation_params().data(), activation_grad.data());
     report.loss.push_back(loss);
+    ++report.epochs_run;
 
     const double seconds = step.seconds();
     if (comm.is_root()) {

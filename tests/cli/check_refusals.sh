@@ -3,13 +3,18 @@
 # checked through expect_failure.sh (exit code, one error line) and, where an input is at stake,
 # by the input's checksum before and after:
 #   - an output path that is one of the command's inputs (features, nmf, train, export,
-#     separate's outputs and --metrics, reconstruct's and eval's --metrics): exit 2, input intact;
+#     separate's outputs and --metrics, reconstruct's and eval's --metrics, a --config file, an
+#     @list file): exit 2, input intact; two outputs of one run that are one file; an output
+#     that is a pipe; a symlinked output (its target is written, the link and mode stay);
+#   - train --seed 2^64 − 1;
 #   - separate with --hop = --n-fft under the sqrt-hann window (samples no window covers);
 #   - separate of a stereo mixture whose channels cancel in the mono mix-down;
 #   - reconstruct of a silent recording (sdr_freq undefined): exit 3, no NaN printed;
 #   - export whose --time-step would write gigabytes; train --knot-spacing below one sample;
 #   - info on an export file (prints what it is);
-#   - a diverging training (--lr 1e3) warns that the loss rose, and still writes its model.
+#   - eval of signals shorter than BSS Eval's 512-tap filters;
+#   - a diverging training (--lr 1e3) warns that the loss rose, and still writes its model; a
+#     diverging Rprop fit in separate warns.
 # FIXTURE is make_separation_models.sh's folder (low.h5, high.h5, low.wav, mix.wav, …).
 set -euo pipefail
 innmf=$1 python=$2 fixture=$3 out=$4
@@ -50,6 +55,37 @@ refused_keeps mix.wav "^innmf separate: error: --metrics mix.wav: $is_input" -- 
   "$innmf" separate mix.wav --model low.h5 --model high.h5 -o separated --metrics mix.wav -q
 [[ ! -e separated ]] || { echo "FAIL: a refused separation made its output folder"; exit 1; }
 
+# Inputs the commands do not list: the config file and @list files.
+printf '[features]\nn_fft = 512\n' > features.toml
+refused_keeps features.toml "^innmf features: error: -o features.toml: $is_input" -- \
+  "$innmf" features low.wav -o features.toml --config features.toml -q
+printf 'low.wav\n' > list.txt
+refused_keeps list.txt "^innmf features: error: -o list.txt: $is_input" -- "$innmf" features @list.txt -o list.txt -q
+# Two outputs of one run that are one file.
+"${expect_failure[@]}" --code 2 --no-file same.h5 \
+  --pattern "^innmf nmf: error: -o same.h5 and --metrics same.h5 are one file" -- \
+  "$innmf" nmf low.wav -o same.h5 --metrics same.h5 --rank 2 -q
+"${expect_failure[@]}" --code 2 --fresh-dir collide \
+  --pattern "^innmf separate: error: --metrics collide/low.wav and -o collide/low.wav are one file" -- \
+  "$innmf" separate mix.wav --model low.h5 --model high.h5 -o collide --metrics collide/low.wav -q
+# Not a regular file (rename would put a regular file in place of a device or pipe).
+mkfifo pipe
+"${expect_failure[@]}" --code 2 --pattern "^innmf features: error: -o pipe: is not a regular file" -- \
+  "$innmf" features low.wav -o pipe -q
+[[ -p pipe ]] || { echo "FAIL: the pipe was replaced"; exit 1; }
+# A symlinked output: the link stays, its target is written; an existing file keeps its mode.
+"$innmf" features high.wav -o target.h5 -q
+chmod 640 target.h5
+ln -s target.h5 link.h5
+"$innmf" features low.wav -o link.h5 -q
+[[ -L link.h5 ]] || { echo "FAIL: the symlink was replaced by a file"; exit 1; }
+[[ $(stat -c %a target.h5) == 640 ]] || { echo "FAIL: mode $(stat -c %a target.h5), expected 640"; exit 1; }
+"$python" -c 'import h5py, sys; sys.exit(h5py.File("target.h5")["clips/source"][0] != b"low.wav")' ||
+  { echo "FAIL: the symlink's target was not rewritten"; exit 1; }
+# A seed beyond int64 (the option is unsigned 64-bit).
+"$innmf" train low_points.h5 -o seed.h5 --seed 18446744073709551615 --epochs 1 -q ||
+  { echo "FAIL: --seed 2^64 - 1"; exit 1; }
+
 # Samples where every sqrt-hann window is 0 (hop = n_fft): refused, with the hop to use.
 "${expect_failure[@]}" --code 2 --fresh-dir hop --no-file hop/sources \
   --pattern "^innmf separate: error: --hop 512 with the 512-sample sqrt-hann window.*--hop 256 or less" -- \
@@ -87,6 +123,23 @@ PY
 "$innmf" export low.h5 -o export.h5 -q
 "$innmf" info export.h5 | grep -q "innmf.export: templates and activations sampled for plotting" ||
   { echo "FAIL: info on an export file"; "$innmf" info export.h5; exit 1; }
+# BSS Eval on signals shorter than its 512-tap filters: refused (SAR of 240 dB otherwise).
+"$python" - <<'PY'
+import wave
+import numpy as np
+rng = np.random.default_rng(0)
+for name in ("short_ref.wav", "short_est.wav"):
+    x = (rng.standard_normal(100) * 3000).astype("<i2")
+    with wave.open(name, "wb") as w:
+        w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000); w.writeframes(x.tobytes())
+PY
+"${expect_failure[@]}" --code 3 --pattern "^innmf eval: error: short_ref\.wav: the reference has 100 samples, fewer than BSS Eval's 512-tap" -- \
+  "$innmf" eval --ref short_ref.wav --est short_est.wav -q
+# An Rprop fit that diverges warns.
+"$innmf" separate mix.wav --model low.h5 --model high.h5 -o rprop --fit rprop --lr 100 2> rprop.txt > /dev/null
+grep -q "warning: the fit's loss rose from .* lower --lr (now 100)" rprop.txt ||
+  { echo "FAIL: no warning for a diverging fit"; cat rprop.txt; exit 1; }
+
 # A training run whose loss ends above where it started still writes its model, with a warning.
 "$innmf" train low_points.h5 -o diverged.h5 --lr 1e3 --epochs 30 --rank 2 2> diverged.txt
 grep -q "warning: the loss rose from .* training diverged .*lower --lr" diverged.txt ||

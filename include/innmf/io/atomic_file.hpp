@@ -2,6 +2,7 @@
 // Output files that appear whole or not at all.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace innmf::io {
@@ -16,8 +17,9 @@ namespace innmf::io {
 /// destructors).
 class AtomicOutput {
  public:
-  /// Throws UsageError naming `option` if the folder of `path` does not exist or `path` is a
-  /// folder.
+  /// Throws UsageError naming `option` if the folder of `path` does not exist, `path` is a
+  /// folder or not a regular file, or is a protected input. An existing symlink is followed
+  /// (its target is replaced, not the link), and an existing file's permissions are kept.
   AtomicOutput(std::string path, const std::string& option = "-o");
   ~AtomicOutput();
   AtomicOutput(const AtomicOutput&) = delete;
@@ -31,17 +33,27 @@ class AtomicOutput {
   std::string path_;
   std::string temporary_;
   bool committed_ = false;
+  int permissions_ = -1;  ///< the replaced file's permission bits (−1: there was none)
   int slot_ = -1;  ///< the temporary file's slot in the signal-time cleanup list (−1: none)
 };
 
 /// Throws UsageError naming `option` unless `path` could be created: its folder exists and it
-/// is not itself a folder. Call on every rank before any collective work.
+/// is not itself a folder, nor a device, pipe or socket (rename would replace `/dev/null` with a
+/// regular file). Call on every rank before any collective work.
 void require_writable_path(const std::string& path, const std::string& option);
 
 /// Throws UsageError naming `option` if `path` is the same file (through any path or link) as
-/// one of `inputs`: `innmf export m.h5 -o m.h5` would replace the model it reads. A path that
-/// does not exist yet is no input.
+/// one of `inputs` or of the protected inputs (protect_input): `innmf export m.h5 -o m.h5` would
+/// replace the model it reads. A path that does not exist yet is no input.
 void refuse_input_as_output(const std::string& path, const std::string& option,
                             const std::vector<std::string>& inputs);
+
+/// Adds `path` to the inputs that no AtomicOutput of this process may replace, for inputs the
+/// commands do not list themselves: the --config file, @list files.
+void protect_input(const std::string& path);
+
+/// Throws UsageError if two of `outputs` ({option, path}) are one file (existing or not), e.g.
+/// `-o x.h5 --metrics x.h5`: each would be written over the other.
+void refuse_shared_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 
 }  // namespace innmf::io

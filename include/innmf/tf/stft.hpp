@@ -51,6 +51,8 @@ class Stft {
   /// window or the hop.
   void require_fits(long n_samples, const std::string& what) const;
 
+  /// True if overlapping windows cover every sample: the condition of require_resynthesis.
+  bool covers_every_sample() const;
   /// Throws UsageError (naming --n-fft, --hop, the window and `what`) unless overlapping
   /// windows cover every sample, i.e. Σ_m w(i − m·hop)² > 10⁻⁸ of its peak for every i
   /// (the condition for synthesize() to return every sample; windows that are 0 at their ends,

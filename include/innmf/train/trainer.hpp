@@ -44,7 +44,8 @@ struct TrainConfig {
 struct TrainReport {
   std::size_t clips = 0;
   std::uint64_t points = 0;
-  std::vector<double> loss;  ///< per epoch
+  std::vector<double> loss;  ///< per epoch (from epoch 1, also those before a --resume)
+  std::size_t epochs_run = 0;  ///< epochs of this run (fewer than loss.size() after a --resume)
   double seconds = 0;
   /// Rank 0's, summed over epochs: compute = template networks (forward and backward of its
   /// own), loss and gradients; the all-gather of W and the all-reduce include waiting for the
