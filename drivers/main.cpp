@@ -89,12 +89,7 @@ int run(int argc, char** argv, const innmf::mpi::Comm& comm) {
     if (command.app != chosen) continue;
     try {
       code = command.run(comm);
-    } catch (const std::bad_alloc&) {
-      failure = std::make_exception_ptr(Error(
-          ExitCode::failure, "out of memory: the options or the inputs ask for more memory than this machine has "
-                             "(sizes such as --rank, --hidden, --n-freqs, or many long files on one rank); "
-                             "lower them, or spread the files over more MPI ranks"));
-    } catch (...) {
+    } catch (...) {  // (agree_on_failure turns std::bad_alloc into an "out of memory" line)
       failure = std::current_exception();
     }
   }

@@ -5,6 +5,7 @@
 #include <thread>
 #include <climits>
 #include <cstdint>
+#include <new>
 #include <string>
 
 #include "innmf/core/error.hpp"
@@ -163,6 +164,12 @@ void Comm::agree_on_failure(std::exception_ptr local_failure) const {
   if (local_failure) {
     try {
       std::rethrow_exception(local_failure);
+    } catch (const std::bad_alloc&) {
+      // what() would say only "std::bad_alloc"; the sizes come from the options or the inputs.
+      message = "out of memory: the options or the inputs ask for more memory than this machine has (sizes such "
+                "as --rank, --hidden, --n-freqs, or many long files on one rank); lower them, or spread the files "
+                "over more MPI ranks";
+      code = ExitCode::failure;
     } catch (const std::exception& e) {
       message = e.what();
       code = exit_code_of(e);
