@@ -61,22 +61,18 @@ void check_models(const std::vector<sep::SourceModel>& models, double sample_rat
                                    "β = {}: sources are fitted jointly, train them alike",
                                    model.path(), model.header().power, model.header().beta,
                                    first.path(), first.header().power, first.header().beta));
-    if (model.header().sample_rate == sample_rate) continue;
-    if (!rate_given)
+    if (model.header().sample_rate != sample_rate && !rate_given)
       throw UsageError(fmt::format("the mixture is at {} Hz but --model {} was trained at {} Hz: "
                                    "give --sr {} to resample the mixture to the model's rate, or --sr {} "
                                    "to keep the mixture's (every model's templates are sampled at its bins)",
                                    sample_rate, model.path(), model.header().sample_rate,
                                    model.header().sample_rate, sample_rate));
-    if (model.kind() == io::kClassicModelKind)
+    if (model.header().sample_rate != sample_rate && model.kind() == io::kClassicModelKind)
       throw UsageError(fmt::format("--model {} is a classic NMF model trained at {} Hz: its templates exist only "
                                    "at its own bins, so the mixture must be at that rate: give --sr {}",
                                    model.path(), model.header().sample_rate, model.header().sample_rate));
-    if (model.trained_bandwidth() < sample_rate / 2 - 1e-6)
-      log::warn("--model {} was trained on 0–{:.0f} Hz but the mixture reaches {:.0f} Hz: its "
-                "templates above {:.0f} Hz are extrapolated",
-                model.path(), model.trained_bandwidth(), sample_rate / 2, model.trained_bandwidth());
   }
+  for (const auto& model : models) sep::warn_if_band_not_covered(model, sample_rate);
 }
 
 /// Throws UsageError before any work unless `folder` exists or can be made: its nearest

@@ -114,6 +114,24 @@ std::vector<double> SourceModel::training_frequencies() const {
   return trained >= 2 ? bin_frequencies(trained, header_.sample_rate) : std::vector<double>{};
 }
 
+double SourceModel::highest_trained_frequency() const {
+  const auto freqs = training_frequencies();
+  if (!freqs.empty()) return freqs.back();
+  return header_.f_ref > 0 ? header_.f_ref : header_.sample_rate / 2;
+}
+
+void warn_if_band_not_covered(const SourceModel& model, double sample_rate) {
+  // An STFT of odd n_fft ends half a bin below the Nyquist, and point files hold Hz as float32:
+  // a model counts as covering the band when it reaches within 2 % of the Nyquist.
+  constexpr double kCovered = 0.98;
+  const double nyquist = sample_rate / 2, top = model.highest_trained_frequency();
+  if (model.kind() == io::kClassicModelKind || top >= kCovered * nyquist) return;
+  log::warn("{} was trained on frequencies up to {:.0f} Hz but the analysis reaches {:.0f} Hz: its templates "
+            "above {:.0f} Hz are guesses (held at their {:.0f} Hz values; extrapolated with --template-sampling "
+            "direct); train on the whole band (audio at this rate; --fmax {:.0f} for cqt or wavelet points)",
+            model.path(), top, nyquist, top, top, nyquist);
+}
+
 std::string SourceModel::trained_window() const {
   // Only an STFT's window is an analysis window separation can reuse (a CQT's "window" field
   // describes its frequency-domain filters); a hybrid's longest STFT part.

@@ -110,7 +110,10 @@ timeout --kill-after=10 120 "$innmf" separate "$fixture/mix.wav" "${classic[@]}"
   -o "$out/nmf" --metrics "$out/nmf.jsonl" -q >/dev/null || fail "classic separation exited with $?"
 check_outputs "$out/nmf" "$out/nmf.jsonl" 15 low high
 timeout --kill-after=10 120 "$innmf" separate "$fixture/mix.wav" "${neural[@]}" "${refs[@]}" --fit rprop \
-  --iters 400 --lr 0.01 -o "$out/rprop" --metrics "$out/rprop.jsonl" -q >/dev/null || fail "rprop separation exited with $?"
+  --iters 400 --lr 0.01 -o "$out/rprop" --metrics "$out/rprop.jsonl" -q >/dev/null 2>"$out/rprop.err" ||
+  fail "rprop separation exited with $?"
+# Models trained on the mixture's whole band at its rate: no band warning.
+! grep -q "trained on frequencies up to" "$out/rprop.err" || fail "band warning for full-band models: $(cat "$out/rprop.err")"
 check_outputs "$out/rprop" "$out/rprop.jsonl" 12 low high
 
 timeout --kill-after=10 120 "$innmf" separate "$fixture/mix.wav" --model "$fixture/low.h5" --free 3 \

@@ -64,9 +64,12 @@ class SourceModel {
   /// The STFT window the model's training data used ("" for other representations or if it
   /// does not say).
   std::string trained_window() const;
-  /// The highest frequency the model's templates were learned on [Hz]: the training audio's
-  /// Nyquist. Above it an iN-NMF template is an extrapolation.
-  double trained_bandwidth() const { return header_.f_ref > 0 ? header_.f_ref : header_.sample_rate / 2; }
+  /// The highest frequency the model's templates were fitted at [Hz]: the top of
+  /// training_frequencies() (an STFT's Nyquist, a CQT's or wavelet's top centre frequency ≤
+  /// --fmax, the highest peak of sines); without them (classic models, older files) the
+  /// training audio's Nyquist. Above it an iN-NMF template is held at its value there (grid
+  /// sampling) or extrapolated by the networks (direct).
+  double highest_trained_frequency() const;
   /// The STFT size the model was trained on, 0 if its representation is not a single STFT.
   int trained_n_fft() const;
 
@@ -76,6 +79,12 @@ class SourceModel {
   std::shared_ptr<const io::ClassicModel> classic_;         ///< kind "nmf"
   std::shared_ptr<const train::TrainedModel> neural_;       ///< kind "innmf"
 };
+
+/// Warns once when `model`'s templates were fitted only below `sample_rate`'s Nyquist (a model
+/// trained at a lower rate, a CQT or wavelet model with --fmax under the Nyquist, peaks that
+/// stop short of it): the analysis's top bins then get templates the model never learned.
+/// `option` names where the model came from in the message ("--model", "MODEL").
+void warn_if_band_not_covered(const SourceModel& model, double sample_rate);
 
 /// The window to analyse with: `requested` if given (a warning when it differs from a model's:
 /// magnitudes scale differently), else the window the first model that states one was trained
