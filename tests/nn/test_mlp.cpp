@@ -138,7 +138,8 @@ TEST(SinCos, PackedSineCarriesTheCosine) {
   // The fast path's one saved float per hidden unit: sin z within 1 ulp of sincos's, the sign of
   // cos z in bit 0, and cos z recovered from it within the bound activations.hpp states (2δ/|cos|,
   // at most √(2δ), δ = 2·10⁻⁷), also next to the zeros of cos, beyond the reduction's limit
-  // (the standard library's values) and in place. The 8-lane and scalar code agree bit for bit.
+  // (the standard library's values) and in place. The vector code (16 lanes on AVX-512 builds,
+  // then 8) and the scalar code agree bit for bit.
   std::vector<float> x;
   for (int i = -200000; i <= 200000; ++i) x.push_back(static_cast<float>(i) * 1e-4f);  // [−20, 20]
   for (int q = -6; q <= 6; ++q) {  // the 41 floats around each zero of cos, (q + ½)·π
@@ -312,12 +313,13 @@ TEST(FourierFeatures, EncodesWithPhases) {
 }
 
 TEST(SmallGemm, MatchesTheTripleLoop) {
-  // Every row remainder of the 6-row micro-tiles, 8- and 16-column blocks, A read transposed
-  // (a_row = 1) and straight, and the three ways C starts (0, bias rows, its own values).
+  // Every row remainder of the 6-row micro-tiles, every column block (8 and 16 wide on AVX2;
+  // 64, 32, 16 and 8 on AVX-512: 120 = 64 + 32 + 16 + 8), A read transposed (a_row = 1) and
+  // straight, and the three ways C starts (0, bias rows, its own values).
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<float> uniform(-1, 1);
   for (const int m : {1, 5, 6, 7, 13, 64}) {
-    for (const int n : {8, 16, 24, 64}) {
+    for (const int n : {8, 16, 24, 40, 64, 120}) {
       for (const int k : {1, 20, 37}) {
         for (const bool transposed : {false, true}) {
           for (const int init : {0, 1, 2}) {
@@ -354,6 +356,7 @@ TEST(Mlp, FastFloatKernelsMatchTheDoublePath) {
   // remainder; per-component (the paper's) and shared with several outputs.
   for (const nn::MlpShape shape : {nn::MlpShape{20, 64, 4, 3, nn::Architecture::per_component},
                                    nn::MlpShape{6, 16, 3, 4, nn::Architecture::shared},
+                                   nn::MlpShape{5, 40, 3, 2, nn::Architecture::per_component},
                                    nn::MlpShape{4, 8, 2, 2, nn::Architecture::per_component}}) {
     nn::Mlp<double> exact(shape);
     nn::Mlp<float> single(shape);
