@@ -216,8 +216,9 @@ def fma_bound_lines(rows):
     """What the floor asks of one core on each 1-thread row, against that core's FMA peak.
 
     An update is four products of 2·F·T·K FLOPs (W·H twice, Wᵀ·R, R·Hᵀ), the same for both
-    tools; the peak is measured (bench/tools/fma_peak.cpp), or, failing that, 32 single-precision
-    FLOP per cycle (two 8-wide FMA pipes) at the clock /proc/cpuinfo reports."""
+    tools; the peak is measured (bench/tools/fma_peak.cpp: FMAs as wide as innmf's kernels, 16
+    lanes with AVX-512, else 8), or, failing that, 32 single-precision FLOP per cycle (two 8-wide
+    FMA pipes) at the clock /proc/cpuinfo reports."""
     mhz = cpu_mhz()
     measured = measured_fma_peak(os.path.join(WORK, "fma_peak"))
     if measured is not None:
