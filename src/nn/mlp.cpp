@@ -366,9 +366,50 @@ struct GemmArgs {
 };
 
 #if INNMF_NN_AVX2
-template <int MR, int NV, Init I, Epilogue E>
+// The register types the micro-kernel is written against: 8 lanes (AVX2) and, on AVX-512
+// builds, 16. Each maps the kernel's few operations to its intrinsics; the sine and cosine are
+// the functions above, the same operations on both widths.
+struct Lanes8 {
+  using V = __m256;
+  static constexpr int kWidth = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  /// max(running, |v|) (a NaN in v passes through, as beyond_limit needs).
+  static V max_magnitude(V running, V v) { return _mm256_max_ps(running, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v)); }
+  static bool beyond_limit(V v) { return innmf::nn::beyond_limit(v); }
+  static V packed_sin(V v) { return packed_sin8(v); }
+  static V packed_sin_checked(V v) { return packed_sin8_checked(v); }
+  static V cos_of_packed(V v) { return cos8_of_packed(v); }
+};
+#endif
+#if INNMF_NN_AVX512
+struct Lanes16 {
+  using V = __m512;
+  static constexpr int kWidth = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V max_magnitude(V running, V v) { return _mm512_max_ps(running, abs16(v)); }
+  static bool beyond_limit(V v) { return beyond_limit16(v); }
+  static V packed_sin(V v) { return packed_sin16(v); }
+  static V packed_sin_checked(V v) { return packed_sin16_checked(v); }
+  static V cos_of_packed(V v) { return cos16_of_packed(v); }
+};
+#endif
+
+#if INNMF_NN_AVX2
+/// C[i0 : i0 + MR, j0 : j0 + NV·L::kWidth] = init + A·B, then the epilogue, on registers of L.
+template <typename L, int MR, int NV, Init I, Epilogue E>
 inline void micro_kernel(const GemmArgs& g, int i0, int j0) {
-  __m256 acc[MR][NV];
+  constexpr int W = L::kWidth;
+  typename L::V acc[MR][NV];
   const float* a = g.a + i0 * g.a_row;
   const float* b = g.b + j0;
   float* c = g.c + i0 * g.ldc + j0;
@@ -376,9 +417,9 @@ inline void micro_kernel(const GemmArgs& g, int i0, int j0) {
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      if constexpr (I == Init::zero) acc[r][v] = _mm256_setzero_ps();
-      if constexpr (I == Init::bias) acc[r][v] = _mm256_loadu_ps(g.bias + j0 + 8 * v);
-      if constexpr (I == Init::accumulate) acc[r][v] = _mm256_loadu_ps(c + r * g.ldc + 8 * v);
+      if constexpr (I == Init::zero) acc[r][v] = L::zero();
+      if constexpr (I == Init::bias) acc[r][v] = L::load(g.bias + j0 + W * v);
+      if constexpr (I == Init::accumulate) acc[r][v] = L::load(c + r * g.ldc + W * v);
     }
   // The struct's fields in registers, running offsets (no multiply per step).
   const long a_col = g.a_col, ldb = g.ldb;
@@ -388,30 +429,29 @@ inline void micro_kernel(const GemmArgs& g, int i0, int j0) {
   for (int r = 0; r < MR; ++r) a_rows[r] = a + r * g.a_row;
   long a_offset = 0;
   for (int p = 0; p < k; ++p, b += ldb, a_offset += a_col) {
-    __m256 bv[NV];
+    typename L::V bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
+    for (int v = 0; v < NV; ++v) bv[v] = L::load(b + W * v);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a_rows[r] + a_offset);
+      const typename L::V av = L::broadcast(a_rows[r] + a_offset);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = L::fmadd(av, bv[v], acc[r][v]);
     }
   }
   if constexpr (E == Epilogue::packed_sin) {
     // One range check for the whole micro-tile (the common case: every lane within the limit),
     // then the unchecked sine; the rare tile with a large or NaN lane takes the checked path.
-    __m256 magnitude_max = _mm256_setzero_ps();
+    typename L::V magnitude_max = L::zero();
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v)
-        magnitude_max = _mm256_max_ps(magnitude_max, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), acc[r][v]));
-    if (!beyond_limit(magnitude_max)) {
+      for (int v = 0; v < NV; ++v) magnitude_max = L::max_magnitude(magnitude_max, acc[r][v]);
+    if (!L::beyond_limit(magnitude_max)) {
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) _mm256_storeu_ps(c + r * g.ldc + 8 * v, packed_sin8(acc[r][v]));
+        for (int v = 0; v < NV; ++v) L::store(c + r * g.ldc + W * v, L::packed_sin(acc[r][v]));
       return;
     }
   }
@@ -419,97 +459,29 @@ inline void micro_kernel(const GemmArgs& g, int i0, int j0) {
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      float* out = c + r * g.ldc + 8 * v;
-      if constexpr (E == Epilogue::store) _mm256_storeu_ps(out, acc[r][v]);
-      if constexpr (E == Epilogue::packed_sin) _mm256_storeu_ps(out, packed_sin8_checked(acc[r][v]));
+      float* out = c + r * g.ldc + W * v;
+      if constexpr (E == Epilogue::store) L::store(out, acc[r][v]);
+      if constexpr (E == Epilogue::packed_sin) L::store(out, L::packed_sin_checked(acc[r][v]));
       if constexpr (E == Epilogue::times_cos) {
-        const float* packed = g.c2 + (i0 + r) * g.ldc2 + j0 + 8 * v;
-        _mm256_storeu_ps(out, _mm256_mul_ps(acc[r][v], cos8_of_packed(_mm256_loadu_ps(packed))));
+        const float* packed = g.c2 + (i0 + r) * g.ldc2 + j0 + W * v;
+        L::store(out, L::mul(acc[r][v], L::cos_of_packed(L::load(packed))));
       }
     }
 }
 
+/// One block of MR rows across all n columns (a multiple of 8): 16-lane micro-tiles of 64, 32
+/// and 16 columns where the build has AVX-512 (6 × 64: 24 of its 32 registers accumulate), the
+/// 8-lane ones of 16 and 8 columns for the rest (12 of AVX2's 16 registers accumulate).
 template <int MR, Init I, Epilogue E>
 inline void row_block(const GemmArgs& g, int i0) {
   int j0 = 0;
-  for (; j0 + 16 <= g.n; j0 += 16) micro_kernel<MR, 2, I, E>(g, i0, j0);
-  if (j0 < g.n) micro_kernel<MR, 1, I, E>(g, i0, j0);
-}
-#endif
-
 #if INNMF_NN_AVX512
-/// micro_kernel on 16-lane registers: MR rows × 16·NV columns (6 × 32: 12 accumulators as
-/// above, at twice the width; 32 registers leave room for the sine's temporaries).
-template <int MR, int NV, Init I, Epilogue E>
-inline void micro_kernel16(const GemmArgs& g, int i0, int j0) {
-  __m512 acc[MR][NV];
-  const float* a = g.a + i0 * g.a_row;
-  const float* b = g.b + j0;
-  float* c = g.c + i0 * g.ldc + j0;
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      if constexpr (I == Init::zero) acc[r][v] = _mm512_setzero_ps();
-      if constexpr (I == Init::bias) acc[r][v] = _mm512_loadu_ps(g.bias + j0 + 16 * v);
-      if constexpr (I == Init::accumulate) acc[r][v] = _mm512_loadu_ps(c + r * g.ldc + 16 * v);
-    }
-  const long a_col = g.a_col, ldb = g.ldb;
-  const int k = g.k;
-  const float* a_rows[MR];
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) a_rows[r] = a + r * g.a_row;
-  long a_offset = 0;
-  for (int p = 0; p < k; ++p, b += ldb, a_offset += a_col) {
-    __m512 bv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const __m512 av = _mm512_set1_ps(a_rows[r][a_offset]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
-    }
-  }
-  if constexpr (E == Epilogue::packed_sin) {
-    __m512 magnitude_max = _mm512_setzero_ps();
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) magnitude_max = _mm512_max_ps(magnitude_max, abs16(acc[r][v]));
-    if (!beyond_limit16(magnitude_max)) {
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) _mm512_storeu_ps(c + r * g.ldc + 16 * v, packed_sin16(acc[r][v]));
-      return;
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      float* out = c + r * g.ldc + 16 * v;
-      if constexpr (E == Epilogue::store) _mm512_storeu_ps(out, acc[r][v]);
-      if constexpr (E == Epilogue::packed_sin) _mm512_storeu_ps(out, packed_sin16_checked(acc[r][v]));
-      if constexpr (E == Epilogue::times_cos) {
-        const float* packed = g.c2 + (i0 + r) * g.ldc2 + j0 + 16 * v;
-        _mm512_storeu_ps(out, _mm512_mul_ps(acc[r][v], cos16_of_packed(_mm512_loadu_ps(packed))));
-      }
-    }
-}
-
-/// row_block on 16-lane micro-tiles; a last 8 columns (n is a multiple of 8) on the 8-lane one.
-template <int MR, Init I, Epilogue E>
-inline void row_block16(const GemmArgs& g, int i0) {
-  int j0 = 0;
-  for (; j0 + 64 <= g.n; j0 += 64) micro_kernel16<MR, 4, I, E>(g, i0, j0);
-  for (; j0 + 32 <= g.n; j0 += 32) micro_kernel16<MR, 2, I, E>(g, i0, j0);
-  if (j0 + 16 <= g.n) {
-    micro_kernel16<MR, 1, I, E>(g, i0, j0);
-    j0 += 16;
-  }
-  if (j0 < g.n) micro_kernel<MR, 1, I, E>(g, i0, j0);
+  for (; j0 + 64 <= g.n; j0 += 64) micro_kernel<Lanes16, MR, 4, I, E>(g, i0, j0);
+  for (; j0 + 32 <= g.n; j0 += 32) micro_kernel<Lanes16, MR, 2, I, E>(g, i0, j0);
+  for (; j0 + 16 <= g.n; j0 += 16) micro_kernel<Lanes16, MR, 1, I, E>(g, i0, j0);
+#endif
+  for (; j0 + 16 <= g.n; j0 += 16) micro_kernel<Lanes8, MR, 2, I, E>(g, i0, j0);
+  if (j0 < g.n) micro_kernel<Lanes8, MR, 1, I, E>(g, i0, j0);
 }
 #endif
 
@@ -529,18 +501,7 @@ void gemm_plain(const GemmArgs& g) {
 
 template <Init I, Epilogue E>
 void gemm(const GemmArgs& g) {
-#if INNMF_NN_AVX512
-  int i0 = 0;
-  for (; i0 + 6 <= g.m; i0 += 6) row_block16<6, I, E>(g, i0);
-  switch (g.m - i0) {
-    case 5: row_block16<5, I, E>(g, i0); break;
-    case 4: row_block16<4, I, E>(g, i0); break;
-    case 3: row_block16<3, I, E>(g, i0); break;
-    case 2: row_block16<2, I, E>(g, i0); break;
-    case 1: row_block16<1, I, E>(g, i0); break;
-    default: break;
-  }
-#elif INNMF_NN_AVX2
+#if INNMF_NN_AVX2
   int i0 = 0;
   for (; i0 + 6 <= g.m; i0 += 6) row_block<6, I, E>(g, i0);
   switch (g.m - i0) {
