@@ -3,7 +3,7 @@
 # a real single-node Slurm (shared/tools/slurm-local.sh beside the repository; needs root and
 # Debian's slurm-wlm, which scripts/install-deps.sh installs):
 #   1. jobs/features.sbatch (2 tasks × 1 cpu) writes a point file;
-#   2. jobs/train.sbatch (2 tasks × 1 cpu, checkpoint every 100 epochs) starts training;
+#   2. jobs/train.sbatch (2 tasks × 1 cpu, checkpoint every 2000 epochs) starts training;
 #   3. once the metrics show progress, the job is preempted the way --signal=B:USR1@120 does it:
 #      `scancel --signal=USR1 --batch` signals the batch shell only, which passes SIGUSR1 on to
 #      srun and the ranks; innmf checkpoints and exits 5, the script runs `scontrol requeue`;
@@ -14,7 +14,9 @@
 # The Slurm daemons are stopped at the end if this test started them.
 set -euo pipefail
 root=$1 innmf=$2 out=$3 python=$4
-epochs=400
+# Enough that the first run cannot end before the signal reaches it: at ~0.5 ms an epoch (this
+# tiny model on a fast machine) 400 epochs took 0.2 s, less than one poll below.
+epochs=20000
 job=""
 started_slurm=0
 slurm_up=0
@@ -71,14 +73,14 @@ POINTS=points.h5 FEATURES_ARGS="--clip-seconds 10" \
 [[ -f points.h5 ]] || fail "no point file"
 
 # 2. Training, a tiny model for many epochs.
-job=$(MODEL=model.h5 EPOCHS=$epochs CHECKPOINT_EVERY=100 TRAIN_ARGS="--rank 5 --hidden 16" \
+job=$(MODEL=model.h5 EPOCHS=$epochs CHECKPOINT_EVERY=2000 TRAIN_ARGS="--rank 5 --hidden 16" \
   sbatch --parsable --ntasks=2 --cpus-per-task=1 --time=10 "$root/jobs/train.sbatch" points.h5) \
   || fail "sbatch jobs/train.sbatch failed"
 log=innmf-train-$job.out
 echo "train job $job"
-for _ in $(seq 1 240); do  # up to 120 s to start and train 20 epochs
+for _ in $(seq 1 600); do  # up to 120 s to start and train 20 epochs
   if [[ -f model.metrics.jsonl ]] && (( $(wc -l < model.metrics.jsonl) >= 20 )); then break; fi
-  sleep 0.5
+  sleep 0.2
 done
 (( $(wc -l < model.metrics.jsonl 2>/dev/null || echo 0) >= 20 )) || fail "no training progress within 120 s"
 
