@@ -343,8 +343,10 @@ namespace {
 
 // The networks' small GEMMs (C (m, n) = init + A·B, n a multiple of 8) with what follows them
 // fused into the store while C is in registers: the packed sine of the hidden layers (forward),
-// the product with the cosine unpacked from it (backward). Micro-tiles of 6 rows × 16 columns: 12 accumulators, 2 loads
-// of B and 6 broadcasts of A per step of k, so that the 2 FMA pipes, not the loads, set the pace.
+// the product with the cosine unpacked from it (backward). Micro-tiles of 6 rows × 16 columns
+// on AVX2 (12 accumulators, 2 loads of B and 6 broadcasts of A per step of k, so that the 2 FMA
+// pipes, not the loads, set the pace) and 6 × 64 on AVX-512 (24 accumulators, 4 loads, 6
+// broadcasts: row_block below).
 enum class Init { zero, bias, accumulate };
 enum class Epilogue {
   store,       ///< C = acc
