@@ -6,8 +6,8 @@ and seeds for each (training size, separation size) and writes bench/out/carry_m
 
     /usr/bin/python3 bench/separation/carry_matrix.py [--innmf BINARY] [--jobs 2]
 
-Reads bench/out/separation (run.sh's models, mixtures and references: run that first); ~5
-minutes on 2 cores (480 separations)."""
+Reads bench/out/separation_n1000 (run.sh's models, mixtures and references at N = 1000: run
+that first; --work for another N); ~5 minutes on 2 cores (480 separations)."""
 import argparse
 import itertools
 import json
@@ -26,11 +26,12 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--innmf", default=os.path.join(REPO, "build", "drivers", "innmf"))
-    ap.add_argument("--work", default=os.path.join(REPO, "bench", "out", "separation"))
+    ap.add_argument("--work", default=os.path.join(REPO, "bench", "out", "separation_n1000"),
+                    help="run.sh's work folder of one training size, beside its JSON record")
     ap.add_argument("--json", default=os.path.join(REPO, "bench", "out", "carry_matrix.json"))
     ap.add_argument("--jobs", type=int, default=2, help="separations run at once")
     a = ap.parse_args()
-    with open(os.path.join(os.path.dirname(a.work), "separation.json")) as f:
+    with open(a.work.rstrip("/") + ".json") as f:
         run = json.load(f)  # run.sh's record: its voices, seeds and training size
     voices, seeds = run["voices"], range(run["seeds"])
     sizes = [int(round(s * run["train_n_fft"])) for s in experiment.SCALES]

@@ -1,0 +1,51 @@
+"""The paper's experiment at several training sizes, side by side (run.sh runs paper_experiment.py
+once per size, then this). Reads each size's JSON record, prints per training size N and scale
+the paired SDR difference of each iN-NMF model to classic NMF retrained at that scale's size (mean
+± standard error over the pairs, pairs at or above NMF) and each model's verdict at every N, and
+writes one JSON file with those differences and verdicts."""
+import argparse
+import json
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("records", nargs="+", help="paper_experiment.py's JSON files, one per training size")
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--command", default="")
+    a = ap.parse_args()
+    runs = []
+    for path in a.records:
+        with open(path) as f:
+            runs.append(json.load(f))
+    runs.sort(key=lambda r: r["train_n_fft"])
+    methods = list(runs[0]["pass_by_method"])
+    print("Paired difference iN-NMF − NMF retrained at each size, of the seed-averaged SDR [dB] (mean ± "
+          "standard error over the pairs; pairs at or above NMF):\n")
+    print("| training N | scale | n_fft | " + " | ".join(f"{m} − NMF" for m in methods) + " |")
+    print("|---" * (3 + len(methods)) + "|")
+    table = []
+    for run in runs:
+        for row in (d for d in run["differences"] if d["baseline"] == "NMF" and d["method"] == methods[0]):
+            cells = []
+            for method in methods:
+                d = next(x for x in run["differences"]
+                         if x["baseline"] == "NMF" and x["method"] == method and x["n_fft"] == row["n_fft"])
+                cells.append(f"{d['mean']:+.2f} ± {d['standard_error']:.2f} ({d['pairs_ahead']}/{d['pairs']})")
+                table.append({"train_n_fft": run["train_n_fft"], **d})
+            print(f"| {run['train_n_fft']} | {row['scale']:g}× | {row['n_fft']} | " + " | ".join(cells) + " |")
+    print("\nAt least as good as NMF (mean SDR) at every size:\n")
+    print("| training N | " + " | ".join(methods) + " |")
+    print("|---" * (1 + len(methods)) + "|")
+    for run in runs:
+        print(f"| {run['train_n_fft']} | "
+              + " | ".join("PASS" if run["pass_by_method"][m] else "FAIL" for m in methods) + " |")
+    with open(a.json, "w") as f:
+        json.dump({"date": time.strftime("%Y-%m-%d"), "command": a.command, "records": a.records,
+                   "train_n_fft": [r["train_n_fft"] for r in runs], "differences": table,
+                   "pass_by_method": {m: {str(r["train_n_fft"]): r["pass_by_method"][m] for r in runs}
+                                      for m in methods}}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
