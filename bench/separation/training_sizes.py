@@ -1,11 +1,14 @@
 """The paper's experiment at several training sizes, side by side (run.sh runs paper_experiment.py
 once per size, then this). Reads each size's JSON record, prints per training size N and scale
 the paired SDR difference of each iN-NMF model to classic NMF retrained at that scale's size (mean
-± standard error over the pairs, pairs at or above NMF) and each model's verdict at every N, and
-writes one JSON file with those differences and verdicts."""
+± standard error over the pairs, pairs at or above NMF), the same difference averaged over the four
+scales, and each model's verdict at every N, and writes one JSON file with all of them."""
 import argparse
 import json
+import statistics
 import time
+
+import paper_experiment as pe
 
 
 def main():
@@ -34,6 +37,24 @@ def main():
                 cells.append(f"{d['mean']:+.2f} ± {d['standard_error']:.2f} ({d['pairs_ahead']}/{d['pairs']})")
                 table.append({"train_n_fft": run["train_n_fft"], **d})
             print(f"| {run['train_n_fft']} | {row['scale']:g}× | {row['n_fft']} | " + " | ".join(cells) + " |")
+    print("\nThe same difference averaged over the four scales (each pair's mean over the scales; mean ± "
+          "standard error over the pairs):\n")
+    print("| training N | " + " | ".join(f"{m} − NMF" for m in methods) + " |")
+    print("|---" * (1 + len(methods)) + "|")
+    over_scales = []
+    for run in runs:
+        sizes = sorted({d["n_fft"] for d in run["differences"]})
+        cells = []
+        for method in methods:
+            per_size = [[x - y for x, y in zip(pe.pair_means(run["rows"], "sdr", n_fft=n, method=method),
+                                               pe.pair_means(run["rows"], "sdr", n_fft=n, method="NMF"))]
+                        for n in sizes]
+            d = [statistics.mean(v) for v in zip(*per_size)]
+            mean, se = statistics.mean(d), statistics.stdev(d) / len(d) ** 0.5
+            over_scales.append({"train_n_fft": run["train_n_fft"], "method": method, "mean": mean,
+                                "standard_error": se, "pairs_ahead": sum(x >= 0 for x in d), "pairs": len(d)})
+            cells.append(f"{mean:+.2f} ± {se:.2f} ({sum(x >= 0 for x in d)}/{len(d)})")
+        print(f"| {run['train_n_fft']} | " + " | ".join(cells) + " |")
     print("\nAt least as good as NMF (mean SDR) at every size:\n")
     print("| training N | " + " | ".join(methods) + " |")
     print("|---" * (1 + len(methods)) + "|")
@@ -43,6 +64,7 @@ def main():
     with open(a.json, "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%d"), "command": a.command, "records": a.records,
                    "train_n_fft": [r["train_n_fft"] for r in runs], "differences": table,
+                   "differences_over_scales": over_scales,
                    "pass_by_method": {m: {str(r["train_n_fft"]): r["pass_by_method"][m] for r in runs}
                                       for m in methods}}, f, indent=1)
 
