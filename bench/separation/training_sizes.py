@@ -11,6 +11,16 @@ import time
 import paper_experiment as pe
 
 
+def table_head(columns):
+    """A markdown table's header and rule."""
+    print("| " + " | ".join(columns) + " |")
+    print("|---" * len(columns) + "|")
+
+
+def cell(mean, standard_error, ahead, pairs):
+    return f"{mean:+.2f} ± {standard_error:.2f} ({ahead}/{pairs})"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("records", nargs="+", help="paper_experiment.py's JSON files, one per training size")
@@ -25,8 +35,7 @@ def main():
     methods = list(runs[0]["pass_by_method"])
     print("Paired difference iN-NMF − NMF retrained at each size, of the seed-averaged SDR [dB] (mean ± "
           "standard error over the pairs; pairs at or above NMF):\n")
-    print("| training N | scale | n_fft | " + " | ".join(f"{m} − NMF" for m in methods) + " |")
-    print("|---" * (3 + len(methods)) + "|")
+    table_head(["training N", "scale", "n_fft", *(f"{m} − NMF" for m in methods)])
     table = []
     for run in runs:
         for row in (d for d in run["differences"] if d["baseline"] == "NMF" and d["method"] == methods[0]):
@@ -34,13 +43,12 @@ def main():
             for method in methods:
                 d = next(x for x in run["differences"]
                          if x["baseline"] == "NMF" and x["method"] == method and x["n_fft"] == row["n_fft"])
-                cells.append(f"{d['mean']:+.2f} ± {d['standard_error']:.2f} ({d['pairs_ahead']}/{d['pairs']})")
+                cells.append(cell(d["mean"], d["standard_error"], d["pairs_ahead"], d["pairs"]))
                 table.append({"train_n_fft": run["train_n_fft"], **d})
             print(f"| {run['train_n_fft']} | {row['scale']:g}× | {row['n_fft']} | " + " | ".join(cells) + " |")
     print("\nThe same difference averaged over the four scales (each pair's mean over the scales; mean ± "
           "standard error over the pairs):\n")
-    print("| training N | " + " | ".join(f"{m} − NMF" for m in methods) + " |")
-    print("|---" * (1 + len(methods)) + "|")
+    table_head(["training N", *(f"{m} − NMF" for m in methods)])
     over_scales = []
     for run in runs:
         sizes = sorted({d["n_fft"] for d in run["differences"]})
@@ -53,11 +61,10 @@ def main():
             mean, se = statistics.mean(d), statistics.stdev(d) / len(d) ** 0.5
             over_scales.append({"train_n_fft": run["train_n_fft"], "method": method, "mean": mean,
                                 "standard_error": se, "pairs_ahead": sum(x >= 0 for x in d), "pairs": len(d)})
-            cells.append(f"{mean:+.2f} ± {se:.2f} ({sum(x >= 0 for x in d)}/{len(d)})")
+            cells.append(cell(mean, se, sum(x >= 0 for x in d), len(d)))
         print(f"| {run['train_n_fft']} | " + " | ".join(cells) + " |")
     print("\nAt least as good as NMF (mean SDR) at every size:\n")
-    print("| training N | " + " | ".join(methods) + " |")
-    print("|---" * (1 + len(methods)) + "|")
+    table_head(["training N", *methods])
     for run in runs:
         print(f"| {run['train_n_fft']} | "
               + " | ".join("PASS" if run["pass_by_method"][m] else "FAIL" for m in methods) + " |")
