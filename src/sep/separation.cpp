@@ -51,21 +51,53 @@ GradientParts gradient_parts(const Matrix& V, const Matrix& W, const Matrix& H, 
   return parts;
 }
 
+/// factor^e elementwise, with e = mm_exponent(β): 1 for β in [1, 2], where the power is skipped.
+template <typename Expression>
+void scale_by_factor(Eigen::ArrayBase<Expression>& target, const Array& factor, double beta) {
+  const double exponent = mm_exponent(beta);
+  if (exponent == 1.0)
+    target *= factor;
+  else
+    target *= factor.pow(static_cast<float>(exponent));
+}
+
+/// V ⊘ max(WH, ε), (bins, frames): for KL (β = 1) the whole gradient but for the constant term.
+Array kl_ratio(const Matrix& V, const Matrix& W, const Matrix& H) {
+  return V.array() / (W * H).array().max(kEpsilon);
+}
+
 /// One multiplicative update of H (all rows) with W fixed.
 void update_activations(const Matrix& V, const Matrix& W, Matrix& H, double beta) {
+  if (beta == 1) {
+    // KL: the `down` factor is all ones, so Wᵀ·1 is W's column sums, the same for every frame:
+    // one product (Wᵀ·ratio) instead of two.
+    const Array numerator = W.transpose() * kl_ratio(V, W, H).matrix();                 // (K, T)
+    const Eigen::ArrayXf column_sums = W.colwise().sum().transpose().array().max(kEpsilon);  // (K)
+    auto h = H.array();
+    scale_by_factor(h, numerator.colwise() / column_sums, beta);
+    return;
+  }
   const auto parts = gradient_parts(V, W, H, beta);
   const Array numerator = W.transpose() * parts.up.matrix();
   const Array denominator = (W.transpose() * parts.down.matrix()).array().max(kEpsilon);
-  H.array() *= (numerator / denominator).pow(static_cast<float>(mm_exponent(beta)));
+  auto h = H.array();
+  scale_by_factor(h, numerator / denominator, beta);
 }
 
 /// One multiplicative update of the last `n_free` columns of W with H fixed.
 void update_free_templates(const Matrix& V, Matrix& W, const Matrix& H, int n_free, double beta) {
-  const auto parts = gradient_parts(V, W, H, beta);
   const auto H_free = H.bottomRows(n_free);
+  auto w_free = W.rightCols(n_free).array();
+  if (beta == 1) {  // KL: 1·H_freeᵀ is H_free's row sums, the same for every bin
+    const Array numerator = kl_ratio(V, W, H).matrix() * H_free.transpose();                 // (F, n_free)
+    const Eigen::Array<float, 1, Eigen::Dynamic> row_sums = H_free.rowwise().sum().transpose().array().max(kEpsilon);  // (n_free)
+    scale_by_factor(w_free, numerator.rowwise() / row_sums, beta);
+    return;
+  }
+  const auto parts = gradient_parts(V, W, H, beta);
   const Array numerator = parts.up.matrix() * H_free.transpose();
   const Array denominator = (parts.down.matrix() * H_free.transpose()).array().max(kEpsilon);
-  W.rightCols(n_free).array() *= (numerator / denominator).pow(static_cast<float>(mm_exponent(beta)));
+  scale_by_factor(w_free, numerator / denominator, beta);
 }
 
 double mean_loss(const Matrix& V, const Matrix& W, const Matrix& H, double beta) {

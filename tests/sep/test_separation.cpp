@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "innmf/core/error.hpp"
+#include "innmf/model/beta_divergence.hpp"
 #include "innmf/sep/separation.hpp"
 #include "test_util.hpp"
 
@@ -153,6 +154,34 @@ TEST_F(SeparationTest, MultiplicativeFitNeverIncreasesTheLoss) {
     for (std::size_t i = 1; i < result.fit.loss.size(); ++i)
       EXPECT_LE(result.fit.loss[i], result.fit.loss[i - 1] * (1 + 1e-5)) << "β " << beta << " update " << i;
   }
+}
+
+TEST_F(SeparationTest, KlUpdatesWithFreeTemplatesFollowTheMultiplicativeRule) {
+  // β = 1 takes a shortcut (Wᵀ·1 and 1·H_freeᵀ as column and row sums). The second update of a
+  // fit, redone here from the first one's state by the rule's general form (Févotte & Idier:
+  // up = V ⊘ WH, down = 1, exponent 1), must give the fit's W and H after two updates.
+  const std::vector<Matrix> templates{learn_templates(low_, stft_, 2)};
+  SeparationOptions options;
+  options.tolerance = 0;
+  options.free_templates = 2;
+  options.iterations = 1;
+  const auto one = separate(mixture_.data(), kSamples, stft_, templates, options);
+  options.iterations = 2;
+  const auto two = separate(mixture_.data(), kSamples, stft_, templates, options);
+
+  const auto eps = static_cast<float>(model::kBetaEpsilon);
+  const Matrix V = model::classic::compressed(stft_.magnitude(mixture_.data(), kSamples), options.power);
+  const Matrix ones = Matrix::Ones(V.rows(), V.cols());
+  Matrix W = one.W, H = one.H;
+  Matrix ratio = (V.array() / (W * H).array().max(eps)).matrix();
+  H.array() *= (W.transpose() * ratio).array() / (W.transpose() * ones).array().max(eps);
+  ratio = (V.array() / (W * H).array().max(eps)).matrix();
+  const Matrix H_free = H.bottomRows(2);
+  W.rightCols(2).array() *= (ratio * H_free.transpose()).array() / (ones * H_free.transpose()).array().max(eps);
+
+  EXPECT_LT((two.H - H).cwiseAbs().maxCoeff(), 1e-4f * H.cwiseAbs().maxCoeff());
+  EXPECT_LT((two.W - W).cwiseAbs().maxCoeff(), 1e-4f * W.cwiseAbs().maxCoeff());
+  EXPECT_GT((two.W - one.W).cwiseAbs().maxCoeff(), 1e-3f * W.cwiseAbs().maxCoeff());  // it did move
 }
 
 TEST_F(SeparationTest, FreeTemplatesCaptureTheSourceWithoutAModel) {
