@@ -169,7 +169,7 @@ SeparateResult run_separate(SeparateOptions& o) {
             log::counted(models.size(), "source"), with_free ? fmt::format(" + {} free templates", o.separation.free_templates) : "",
             o.stft.n_fft, o.stft.hop, tf::window_name(o.stft.window), rate, channels_note, o.fit,
             o.separation.iterations);
-  const auto separation = sep::separate(mixture.samples.data(), n, stft, templates, o.separation);
+  auto separation = sep::separate(mixture.samples.data(), n, stft, templates, o.separation);
   const auto& fit_loss = separation.fit.loss;
   if (fit_loss.size() > 1 && fit_loss.back() > fit_loss.front())
     log::warn("the fit's loss rose from {:.4g} to {:.4g}: the activations diverged and the sources are likely "
@@ -231,7 +231,7 @@ SeparateResult run_separate(SeparateOptions& o) {
         source.channels.push_back(sep::apply_mask(stft, separation.masks[s], channel.data(), n));
       audio::write_wav(outputs.back()->temporary_path(), source, "float");
     } else {
-      audio::write_wav(outputs.back()->temporary_path(), {separation.signals[s], rate}, "float");
+      audio::write_wav(outputs.back()->temporary_path(), {std::move(separation.signals[s]), rate}, "float");
     }
     written.push_back(path);
   }

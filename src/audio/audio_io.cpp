@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "innmf/core/error.hpp"
+#include "innmf/core/huge_pages.hpp"
 
 namespace innmf::audio {
 namespace {
@@ -113,7 +114,7 @@ InterleavedSamples read_interleaved(const std::string& path) {
   InterleavedSamples result;
   result.channels = static_cast<std::size_t>(info.channels);
   result.sample_rate = info.samplerate;
-  result.samples.resize(static_cast<std::size_t>(info.frames) * result.channels);
+  result.samples = zeroed_vector_on_huge_pages<float>(static_cast<std::size_t>(info.frames) * result.channels);
   const sf_count_t got = sf_readf_float(file.get(), result.samples.data(), info.frames);
   if (got != info.frames)
     throw InputError(fmt::format(
@@ -136,7 +137,7 @@ InterleavedSamples read_interleaved(const std::string& path) {
 /// arithmetic for read_audio and MultichannelAudio::mono_mixdown, so that both give equal bits).
 template <typename ChannelSample>
 void mix_down(std::size_t frames, std::size_t channels, ChannelSample sample, std::vector<float>& mono) {
-  mono.resize(frames);
+  mono = zeroed_vector_on_huge_pages<float>(frames);
   const float scale = 1.0f / static_cast<float>(channels);
   for (std::size_t i = 0; i < frames; ++i) {
     float sum = 0;
@@ -162,7 +163,7 @@ MultichannelAudio read_audio_channels(const std::string& path) {
   MultichannelAudio audio;
   audio.sample_rate = file.sample_rate;
   const std::size_t channels = file.channels, frames = file.samples.size() / channels;
-  audio.channels.assign(channels, std::vector<float>(frames));
+  for (std::size_t c = 0; c < channels; ++c) audio.channels.push_back(zeroed_vector_on_huge_pages<float>(frames));
   for (std::size_t i = 0; i < frames; ++i)
     for (std::size_t c = 0; c < channels; ++c) audio.channels[c][i] = file.samples[i * channels + c];
   return audio;

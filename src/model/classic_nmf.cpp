@@ -16,6 +16,7 @@
 #include <random>
 
 #include "innmf/core/error.hpp"
+#include "innmf/core/huge_pages.hpp"
 #include "innmf/core/timer.hpp"
 #include "innmf/model/beta_divergence.hpp"
 
@@ -493,7 +494,9 @@ class Direction {
   Direction(Index M, Index N, Entry&& v) : M_(M), N_(N), Mp_(round_up(M, kRowAlign)) {
     for (Index c0 = 0; c0 < N; c0 += kTileWidth) tiles_.push_back(c0);
     padded_columns_ = tiles_.back() + width(tiles_.size() - 1);
-    V_.setZero(Mp_ * padded_columns_);
+    V_.resize(Mp_ * padded_columns_);
+    advise_huge_pages(V_);
+    V_.setZero();
     const auto n_tiles = static_cast<Index>(tiles_.size());
 #pragma omp parallel for schedule(static)
     for (Index t = 0; t < n_tiles; ++t) {
@@ -949,16 +952,44 @@ Loss loss(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H, d
   return result;
 }
 
-Matrix compressed(const tf::MagnitudeSpectrogram& magnitude, double power) {
+namespace {
+
+void require_valid_power(double power) {
   if (!(power > 0) || !std::isfinite(power))
     throw UsageError(fmt::format("--power {}: must be positive (0.5: square-root compression, 1: "
                                  "magnitudes as they are)",
                                  power));
+}
+
+/// |X|^p in place.
+void compress_in_place(Matrix& V, double power) {
+  if (power == 1.0) return;
+  if (power == 0.5)
+    V.array() = V.array().sqrt();
+  else
+    V.array() = V.array().pow(static_cast<float>(power));
+}
+
+}  // namespace
+
+Matrix compressed(const tf::MagnitudeSpectrogram& magnitude, double power) {
+  require_valid_power(power);
   // A row-major (frames, bins) matrix is a column-major (bins, frames) one, byte for byte.
-  const Eigen::Map<const Matrix> X(magnitude.data(), magnitude.cols(), magnitude.rows());
-  if (power == 1.0) return X;
-  if (power == 0.5) return X.array().sqrt().matrix();
-  return X.array().pow(static_cast<float>(power)).matrix();
+  Matrix V(magnitude.cols(), magnitude.rows());
+  advise_huge_pages(V);
+  V = Eigen::Map<const Matrix>(magnitude.data(), magnitude.cols(), magnitude.rows());
+  compress_in_place(V, power);
+  return V;
+}
+
+Matrix compressed(const tf::ComplexSpectrogram& spectrum, double power) {
+  require_valid_power(power);
+  using ComplexColumnMajor = Eigen::Matrix<std::complex<float>, Eigen::Dynamic, Eigen::Dynamic>;
+  Matrix V(spectrum.cols(), spectrum.rows());
+  advise_huge_pages(V);
+  V = Eigen::Map<const ComplexColumnMajor>(spectrum.data(), spectrum.cols(), spectrum.rows()).cwiseAbs();
+  compress_in_place(V, power);
+  return V;
 }
 
 void require_same_bins(const BinGrid& trained, const BinGrid& wanted) {

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "innmf/core/error.hpp"
+#include "innmf/core/huge_pages.hpp"
 
 namespace innmf::sep {
 namespace {
@@ -68,16 +69,18 @@ class RealFft {
     std::copy(x, x + count, real_);
     fftw_execute(forward_);
     const auto* bins = reinterpret_cast<const std::complex<double>*>(complex_);
-    return Spectrum(bins, bins + n_ / 2 + 1);
+    auto spectrum = zeroed_vector_on_huge_pages<std::complex<double>>(static_cast<std::size_t>(n_ / 2 + 1));
+    std::copy(bins, bins + n_ / 2 + 1, spectrum.begin());
+    return spectrum;
   }
 
   /// The real signal (length n) whose forward() is `spectrum`: the inverse DFT, scaled by 1/n.
   std::vector<double> inverse(const Spectrum& spectrum) {
     std::copy(spectrum.begin(), spectrum.end(), reinterpret_cast<std::complex<double>*>(complex_));
     fftw_execute(inverse_);
-    std::vector<double> x(real_, real_ + n_);
+    auto x = zeroed_vector_on_huge_pages<double>(static_cast<std::size_t>(n_));
     const double scale = 1.0 / static_cast<double>(n_);
-    for (auto& v : x) v *= scale;
+    std::transform(real_, real_ + n_, x.begin(), [scale](double v) { return v * scale; });
     return x;
   }
 
@@ -104,7 +107,7 @@ class RealFft {
 /// Circular cross-correlation of the signals whose spectra are `a` and `b`:
 /// r[k] = Σ_m a[m + k] · b[m], indices mod n (mir_eval: real(ifft(A · conj(B)))).
 std::vector<double> correlation(RealFft& fft, const Spectrum& a, const Spectrum& b) {
-  Spectrum product(a.size());
+  auto product = zeroed_vector_on_huge_pages<std::complex<double>>(a.size());
   for (std::size_t k = 0; k < a.size(); ++k) product[k] = a[k] * std::conj(b[k]);
   return fft.inverse(product);
 }
@@ -247,7 +250,7 @@ PairCriteria bss_eval_pairs(const std::vector<std::vector<float>>& references,
   // Σ_i filters_i * s_i (full convolutions, first `padded` samples): filters (taps, count),
   // column k applied to reference first + k.
   const auto project = [&](const Eigen::VectorXd& filters, long first, long count) {
-    Spectrum sum(static_cast<std::size_t>(n_fft / 2 + 1));
+    auto sum = zeroed_vector_on_huge_pages<std::complex<double>>(static_cast<std::size_t>(n_fft / 2 + 1));
     for (long k = 0; k < count; ++k) {
       const auto h = fft.forward(filters.data() + k * taps, taps);
       const auto& s = reference_spectra[static_cast<std::size_t>(first + k)];

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "innmf/core/error.hpp"
+#include "innmf/core/huge_pages.hpp"
 #include "innmf/core/timer.hpp"
 #include "innmf/model/beta_divergence.hpp"
 #include "innmf/nn/activations.hpp"
@@ -182,16 +183,6 @@ FitReport fit_rprop(const Matrix& V, Matrix& W, Matrix& H, const SeparationOptio
   return report;
 }
 
-/// The inverse STFT (n samples) of mask ⊙ X.
-std::vector<float> masked_synthesis(const tf::Stft& stft, const Matrix& mask, const tf::ComplexSpectrogram& X,
-                                    long n) {
-  // mask is (n_bins, n_frames) column-major: the same memory order as X (frames × bins, row-major).
-  tf::ComplexSpectrogram Y = X;
-  const Eigen::Map<const Eigen::ArrayXf> m(mask.data(), mask.size());
-  Eigen::Map<Eigen::ArrayXcf>(Y.data(), Y.size()) *= m.cast<std::complex<float>>();
-  return stft.synthesize(Y, n);
-}
-
 }  // namespace
 
 FitMethod parse_fit_method(const std::string& name) {
@@ -218,26 +209,45 @@ void validate(const SeparationOptions& o) {
 
 std::vector<Matrix> soft_masks(const Matrix& W, const Matrix& H, const std::vector<int>& ranks,
                                double power, double mask_power) {
+  // Λ_s = W_s H_s straight into the masks, then one pass over each frame turns them into
+  // (Λ_s / max_r Λ_r)^(q/p) / Σ_s (…): no other bins × frames matrix is made (they are
+  // 64 MB each for three minutes at 44.1 kHz, and every new one is page faults).
   const auto n_sources = ranks.size();
-  std::vector<Matrix> estimates;  // Λ_s = W_s H_s, then (Λ_s / max_r Λ_r)^(q/p)
+  std::vector<Matrix> masks(n_sources);
   Eigen::Index first = 0;
-  for (const int k : ranks) {
-    estimates.push_back(W.middleCols(first, k) * H.middleRows(first, k));
-    first += k;
+  for (std::size_t s = 0; s < n_sources; ++s) {
+    masks[s].resize(W.rows(), H.cols());
+    advise_huge_pages(masks[s]);
+    masks[s].noalias() = W.middleCols(first, ranks[s]) * H.middleRows(first, ranks[s]);
+    first += ranks[s];
   }
-  // Divide by the largest source before raising to q/p (up to 32 for p = 0.5, q = 16): no overflow.
-  Matrix largest = Matrix::Zero(W.rows(), H.cols());
-  for (const auto& e : estimates) largest = largest.cwiseMax(e);
   const auto exponent = static_cast<float>(mask_power / power);
-  Matrix total = Matrix::Zero(W.rows(), H.cols());
-  for (auto& e : estimates) {
-    e = (e.array() / largest.array().max(std::numeric_limits<float>::min())).max(0.0f).pow(exponent).matrix();
-    total += e;
-  }
   const float equal_share = 1.0f / static_cast<float>(n_sources);
-  for (auto& e : estimates)
-    e = (total.array() > 0).select(e.array() / total.array(), equal_share).matrix();
-  return estimates;
+  const Eigen::Index bins = W.rows(), frames = H.cols();
+#pragma omp parallel
+  {
+    std::vector<float*> column(n_sources);
+    Eigen::ArrayXf largest(bins), total(bins);
+#pragma omp for schedule(static)
+    for (Eigen::Index j = 0; j < frames; ++j) {
+      for (std::size_t s = 0; s < n_sources; ++s) column[s] = masks[s].col(j).data();
+      // Divide by the largest source before raising to q/p (up to 32 for p = 0.5, q = 16): no overflow.
+      largest.setZero();
+      for (const float* c : column) largest = largest.max(Eigen::Map<const Eigen::ArrayXf>(c, bins));
+      largest = largest.max(std::numeric_limits<float>::min());
+      total.setZero();
+      for (float* c : column) {
+        Eigen::Map<Eigen::ArrayXf> e(c, bins);
+        e = (e / largest).max(0.0f).pow(exponent);
+        total += e;
+      }
+      for (float* c : column) {
+        Eigen::Map<Eigen::ArrayXf> e(c, bins);
+        e = (total > 0).select(e / total, equal_share);
+      }
+    }
+  }
+  return masks;
 }
 
 Separation separate(const float* mixture, long n, const tf::Stft& stft,
@@ -249,8 +259,7 @@ Separation separate(const float* mixture, long n, const tf::Stft& stft,
                      "a source that has no model");
   Stopwatch watch;
   const tf::ComplexSpectrogram X = stft.analyze(mixture, n);
-  const tf::MagnitudeSpectrogram magnitude = X.cwiseAbs();
-  const Matrix V = model::classic::compressed(magnitude, o.power);
+  const Matrix V = model::classic::compressed(X, o.power);
 
   std::vector<int> ranks;
   Eigen::Index total_rank = o.free_templates;
@@ -276,7 +285,7 @@ Separation separate(const float* mixture, long n, const tf::Stft& stft,
                                       : fit_rprop(V, result.W, result.H, o);
 
   result.masks = soft_masks(result.W, result.H, ranks, o.power, o.mask_power);
-  for (const auto& mask : result.masks) result.signals.push_back(masked_synthesis(stft, mask, X, n));
+  for (const auto& mask : result.masks) result.signals.push_back(stft.synthesize(X, mask.data(), n));
   result.fit.seconds = watch.seconds();
   return result;
 }
@@ -286,7 +295,7 @@ std::vector<float> apply_mask(const tf::Stft& stft, const Matrix& mask, const fl
   if (mask.rows() != X.cols() || mask.cols() != X.rows())
     throw Error(ExitCode::failure, fmt::format("a mask of {} bins × {} frames for an STFT of {} × {}", mask.rows(),
                                                mask.cols(), X.cols(), X.rows()));
-  return masked_synthesis(stft, mask, X, n);
+  return stft.synthesize(X, mask.data(), n);
 }
 
 }  // namespace innmf::sep

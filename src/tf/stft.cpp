@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "innmf/core/error.hpp"
+#include "innmf/core/huge_pages.hpp"
 #include "innmf/tf/fftw_planner.hpp"
 
 namespace innmf::tf {
@@ -103,6 +104,7 @@ void Stft::for_each_frame(const float* signal, long n, Sink&& sink) const {
 
 ComplexSpectrogram Stft::analyze(const float* signal, long n) const {
   ComplexSpectrogram result(n_frames(n), n_bins());
+  advise_huge_pages(result);
   const int bins = n_bins();
   for_each_frame(signal, n, [&](long j, const fftwf_complex* spectrum) {
     std::memcpy(static_cast<void*>(result.row(j).data()), spectrum,
@@ -113,6 +115,7 @@ ComplexSpectrogram Stft::analyze(const float* signal, long n) const {
 
 MagnitudeSpectrogram Stft::magnitude(const float* signal, long n) const {
   MagnitudeSpectrogram result(n_frames(n), n_bins());
+  advise_huge_pages(result);
   const int bins = n_bins();
   for_each_frame(signal, n, [&](long j, const fftwf_complex* spectrum) {
     float* row = result.row(j).data();
@@ -143,7 +146,12 @@ void Stft::require_resynthesis(const std::string& what) const {
 }
 
 std::vector<float> Stft::synthesize(const ComplexSpectrogram& spectrum, long n_samples) const {
+  return synthesize(spectrum, nullptr, n_samples);
+}
+
+std::vector<float> Stft::synthesize(const ComplexSpectrogram& spectrum, const float* gains, long n_samples) const {
   const int n_fft = config_.n_fft;
+  const int hop = config_.hop;
   const int bins = n_bins();
   if (spectrum.cols() != bins)
     throw Error(ExitCode::failure, fmt::format("istft: spectrum has {} bins, expected {}",
@@ -151,41 +159,60 @@ std::vector<float> Stft::synthesize(const ComplexSpectrogram& spectrum, long n_s
   const long frames = spectrum.rows();
   const long half = n_fft / 2;
   // Padded output: sample s of the signal is at s + half.
-  const long padded_length = (frames - 1) * config_.hop + n_fft;
-  std::vector<double> sum(static_cast<std::size_t>(padded_length), 0.0);
-  std::vector<double> envelope(static_cast<std::size_t>(padded_length), 0.0);
+  const long padded_length = (frames - 1) * hop + n_fft;
+  auto sum = zeroed_vector_on_huge_pages<double>(static_cast<std::size_t>(padded_length));
   const float scale = 1.0f / static_cast<float>(n_fft);  // FFTW's inverse is unnormalised
 
   // Frames that lie `stride` or more apart never overlap: add them in `stride` passes, each
   // pass in parallel, so the sum at every sample is taken in the same order on any thread count.
-  const long stride = (n_fft + config_.hop - 1) / config_.hop;
+  const long stride = (n_fft + hop - 1) / hop;
   for (long pass = 0; pass < stride; ++pass) {
 #pragma omp parallel
     {
       FftwBuffer<fftwf_complex> bins_buffer(static_cast<std::size_t>(bins));
       FftwBuffer<float> frame(static_cast<std::size_t>(n_fft));
+      auto* buffer = reinterpret_cast<std::complex<float>*>(bins_buffer.get());
 #pragma omp for schedule(static)
       for (long j = pass; j < frames; j += stride) {
-        std::memcpy(static_cast<void*>(bins_buffer.get()), spectrum.row(j).data(),
-                    sizeof(fftwf_complex) * static_cast<std::size_t>(bins));
-        fftwf_execute_dft_c2r(plans_->inverse, bins_buffer.get(), frame.get());
-        const long start = j * config_.hop;
-        for (long i = 0; i < n_fft; ++i) {
-          const double w = window_[static_cast<std::size_t>(i)];
-          sum[static_cast<std::size_t>(start + i)] += w * frame.get()[i] * scale;
-          envelope[static_cast<std::size_t>(start + i)] += w * w;
+        const std::complex<float>* row = spectrum.row(j).data();
+        if (gains == nullptr) {
+          std::copy(row, row + bins, buffer);
+        } else {
+          const float* g = gains + j * bins;
+          for (int k = 0; k < bins; ++k) buffer[k] = row[k] * g[k];
         }
+        fftwf_execute_dft_c2r(plans_->inverse, bins_buffer.get(), frame.get());
+        const long start = j * hop;
+        for (long i = 0; i < n_fft; ++i)
+          sum[static_cast<std::size_t>(start + i)] += static_cast<double>(window_[static_cast<std::size_t>(i)]) *
+                                                      frame.get()[i] * scale;
       }
     }
   }
-  std::vector<float> out(static_cast<std::size_t>(n_samples), 0.0f);
+
+  // The sum of squared windows at padded position p, over the frames j that cover it
+  // (0 ≤ p − j·hop < n_fft): at most `stride` terms, computed where needed rather than stored
+  // (it would be another padded_length doubles).
+  const auto envelope = [&](long p) {
+    const long first = p >= n_fft ? (p - n_fft + hop) / hop : 0;  // ⌈(p − n_fft + 1) / hop⌉
+    const long last = std::min(frames - 1, p / hop);
+    double e = 0;
+    for (long j = first; j <= last; ++j) {
+      const double w = window_[static_cast<std::size_t>(p - j * hop)];
+      e += w * w;
+    }
+    return e;
+  };
   double peak_envelope = 0;
-  for (double e : envelope) peak_envelope = std::max(peak_envelope, e);
+#pragma omp parallel for reduction(max : peak_envelope) schedule(static)
+  for (long p = 0; p < padded_length; ++p) peak_envelope = std::max(peak_envelope, envelope(p));
   const double floor = 1e-8 * peak_envelope;  // below this no frame covers the sample
-  for (long s = 0; s < n_samples; ++s) {
+  auto out = zeroed_vector_on_huge_pages<float>(static_cast<std::size_t>(n_samples));
+  const long covered = std::min(n_samples, padded_length - half);
+#pragma omp parallel for schedule(static)
+  for (long s = 0; s < covered; ++s) {
     const long p = s + half;
-    if (p >= padded_length) break;
-    const double e = envelope[static_cast<std::size_t>(p)];
+    const double e = envelope(p);
     if (e > floor) out[static_cast<std::size_t>(s)] = static_cast<float>(sum[static_cast<std::size_t>(p)] / e);
   }
   return out;

@@ -105,6 +105,29 @@ TEST(Stft, InverseReconstructsAbove100dB) {
   }
 }
 
+// The masked synthesis of `innmf separate`: synthesize(X, gains) multiplies each frame as it
+// goes; it must give the bits of synthesizing the product. 1.5 M samples, so that the buffers
+// are large enough to be advised onto huge pages, and short signals (fewer frames than
+// overlap), where the sum of squared windows has few terms.
+TEST(Stft, SynthesisWithGainsEqualsSynthesisOfTheMaskedSpectrum) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  for (const long n : {1500000L, 300L, 1024L}) {
+    const auto x = noise(n, 17);
+    tf::Stft stft({1024, 256, tf::WindowKind::sqrt_hann});
+    const auto X = stft.analyze(x.data(), n);
+    std::vector<float> gains(static_cast<std::size_t>(X.size()));
+    for (auto& g : gains) g = unit(rng);
+    tf::ComplexSpectrogram masked = X;
+    for (Eigen::Index j = 0; j < X.rows(); ++j)
+      for (Eigen::Index k = 0; k < X.cols(); ++k) masked(j, k) *= gains[static_cast<std::size_t>(j * X.cols() + k)];
+    EXPECT_TRUE(stft.synthesize(X, gains.data(), n) == stft.synthesize(masked, n)) << n;
+    const auto y = stft.synthesize(X, nullptr, n);
+    ASSERT_EQ(static_cast<long>(y.size()), n);
+    EXPECT_GT(snr_db(x, y), 100.0) << n;
+  }
+}
+
 TEST(Stft, SameBitsOnOneAndTwoThreads) {
   const auto x = noise(30000, 5);
   tf::Stft stft({1024, 256, tf::WindowKind::sqrt_hann});

@@ -131,6 +131,8 @@ Loss loss(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H, d
 /// V = |X|^power (n_bins, n_frames) of a (frames, bins) magnitude spectrogram (DESIGN.md §1:
 /// compression, p = 0.5 by default). Throws UsageError naming --power unless power > 0.
 Matrix compressed(const tf::MagnitudeSpectrogram& magnitude, double power);
+/// The same of a (frames, bins) complex spectrum, without the magnitude matrix in between.
+Matrix compressed(const tf::ComplexSpectrogram& spectrum, double power);
 
 /// The STFT grid a classic model's templates live on: bins k · sample_rate / n_fft.
 struct BinGrid {

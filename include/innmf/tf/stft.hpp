@@ -68,6 +68,10 @@ class Stft {
   /// sum of squared windows is divided out, so istft(stft(x)) == x wherever that sum is
   /// non-zero (any window, any hop ≤ n_fft). Returns `n_samples` samples.
   std::vector<float> synthesize(const ComplexSpectrogram& spectrum, long n_samples) const;
+  /// synthesize(spectrum ⊙ gains) without forming the product (a mask applied frame by frame):
+  /// `gains` holds n_frames × n_bins real factors in `spectrum`'s order (frame-major; a
+  /// column-major (bins, frames) matrix has this layout); nullptr means all ones.
+  std::vector<float> synthesize(const ComplexSpectrogram& spectrum, const float* gains, long n_samples) const;
 
   /// t_j [s] for j = 0..n_frames-1 and f_k [Hz] for k = 0..n_bins-1.
   std::vector<float> frame_times(long n_frames, double sample_rate) const;
