@@ -844,11 +844,15 @@ void require_valid_input(const Eigen::Ref<const Matrix>& V) {
                      "non-negative values");
 }
 
-void require_shapes(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H) {
-  if (W.rows() != V.rows() || H.cols() != V.cols() || W.cols() != H.rows() || W.cols() < 1)
+void require_shapes(Index v_rows, Index v_cols, const Matrix& W, const Matrix& H) {
+  if (W.rows() != v_rows || H.cols() != v_cols || W.cols() != H.rows() || W.cols() < 1)
     throw Error(ExitCode::failure,
                 fmt::format("classic NMF: shapes do not match: V {} × {}, W {} × {}, H {} × {}",
-                            V.rows(), V.cols(), W.rows(), W.cols(), H.rows(), H.cols()));
+                            v_rows, v_cols, W.rows(), W.cols(), H.rows(), H.cols()));
+}
+
+void require_shapes(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H) {
+  require_shapes(V.rows(), V.cols(), W, H);
 }
 
 void require_rank(Index rank) {
@@ -946,10 +950,20 @@ MuResult fit_activations(const Eigen::Ref<const Matrix>& V, const Matrix& W, Mat
 Loss loss(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H, double beta,
           Kernels kernels) {
   require_shapes(V, W, H);
-  Loss result;
-  result.sum = make_passes(V, beta, kernels)->row_pass(W, H, nullptr, true);
-  result.mean = V.size() > 0 ? result.sum / static_cast<double>(V.size()) : 0.0;
-  return result;
+  return loss_against(V, beta, kernels)(W, H);
+}
+
+std::function<Loss(const Matrix& W, const Matrix& H)> loss_against(const Eigen::Ref<const Matrix>& V, double beta,
+                                                                   Kernels kernels) {
+  std::shared_ptr<Passes> passes = make_passes(V, beta, kernels);
+  const Eigen::Index rows = V.rows(), cols = V.cols();
+  return [passes, rows, cols](const Matrix& W, const Matrix& H) {
+    require_shapes(rows, cols, W, H);
+    Loss result;
+    result.sum = passes->row_pass(W, H, nullptr, true);
+    result.mean = rows * cols > 0 ? result.sum / static_cast<double>(rows * cols) : 0.0;
+    return result;
+  };
 }
 
 namespace {

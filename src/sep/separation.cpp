@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "innmf/core/error.hpp"
@@ -62,17 +63,21 @@ void scale_by_factor(Eigen::ArrayBase<Expression>& target, const Array& factor, 
     target *= factor.pow(static_cast<float>(exponent));
 }
 
-/// V ⊘ max(WH, ε), (bins, frames): for KL (β = 1) the whole gradient but for the constant term.
-Array kl_ratio(const Matrix& V, const Matrix& W, const Matrix& H) {
-  return V.array() / (W * H).array().max(kEpsilon);
+/// ratio = V ⊘ max(WH, ε), (bins, frames): for KL (β = 1) the whole gradient but for the constant
+/// term. `ratio` is the fit's one bins × frames buffer, sized once (a new one per update would
+/// be tens of MB of page faults on a long mixture).
+void kl_ratio(const Matrix& V, const Matrix& W, const Matrix& H, Matrix& ratio) {
+  ratio.noalias() = W * H;
+  ratio.array() = V.array() / ratio.array().max(kEpsilon);
 }
 
-/// One multiplicative update of H (all rows) with W fixed.
-void update_activations(const Matrix& V, const Matrix& W, Matrix& H, double beta) {
+/// One multiplicative update of H (all rows) with W fixed; `ratio`: kl_ratio's buffer.
+void update_activations(const Matrix& V, const Matrix& W, Matrix& H, double beta, Matrix& ratio) {
   if (beta == 1) {
     // KL: the `down` factor is all ones, so Wᵀ·1 is W's column sums, the same for every frame:
     // one product (Wᵀ·ratio) instead of two.
-    const Array numerator = W.transpose() * kl_ratio(V, W, H).matrix();                 // (K, T)
+    kl_ratio(V, W, H, ratio);
+    const Array numerator = W.transpose() * ratio;                                        // (K, T)
     const Eigen::ArrayXf column_sums = W.colwise().sum().transpose().array().max(kEpsilon);  // (K)
     auto h = H.array();
     scale_by_factor(h, numerator.colwise() / column_sums, beta);
@@ -85,12 +90,13 @@ void update_activations(const Matrix& V, const Matrix& W, Matrix& H, double beta
   scale_by_factor(h, numerator / denominator, beta);
 }
 
-/// One multiplicative update of the last `n_free` columns of W with H fixed.
-void update_free_templates(const Matrix& V, Matrix& W, const Matrix& H, int n_free, double beta) {
+/// One multiplicative update of the last `n_free` columns of W with H fixed; `ratio`: kl_ratio's buffer.
+void update_free_templates(const Matrix& V, Matrix& W, const Matrix& H, int n_free, double beta, Matrix& ratio) {
   const auto H_free = H.bottomRows(n_free);
   auto w_free = W.rightCols(n_free).array();
   if (beta == 1) {  // KL: 1·H_freeᵀ is H_free's row sums, the same for every bin
-    const Array numerator = kl_ratio(V, W, H).matrix() * H_free.transpose();                 // (F, n_free)
+    kl_ratio(V, W, H, ratio);
+    const Array numerator = ratio * H_free.transpose();                                       // (F, n_free)
     const Eigen::Array<float, 1, Eigen::Dynamic> row_sums = H_free.rowwise().sum().transpose().array().max(kEpsilon);  // (n_free)
     scale_by_factor(w_free, numerator.rowwise() / row_sums, beta);
     return;
@@ -101,8 +107,11 @@ void update_free_templates(const Matrix& V, Matrix& W, const Matrix& H, int n_fr
   scale_by_factor(w_free, numerator / denominator, beta);
 }
 
-double mean_loss(const Matrix& V, const Matrix& W, const Matrix& H, double beta) {
-  const double loss = model::classic::loss(V, W, H, beta).mean;
+/// D_β(V | WH) against the fit's V, prepared once (model::classic::loss_against).
+using LossOfFit = std::function<model::classic::Loss(const Matrix& W, const Matrix& H)>;
+
+double mean_loss(const LossOfFit& loss_of, const Matrix& W, const Matrix& H) {
+  const double loss = loss_of(W, H).mean;
   if (!std::isfinite(loss))
     throw NumericalError(fmt::format("the fit of the activations diverged (loss {}): with --fit "
                                      "rprop lower --lr, or use --fit mu",
@@ -129,11 +138,17 @@ FitReport fit_multiplicative(const Matrix& V, Matrix& W, Matrix& H, const Separa
     report.loss = result.loss;
     return report;
   }
-  report.loss.push_back(mean_loss(V, W, H, o.beta));
+  const auto loss_of = model::classic::loss_against(V, o.beta);
+  Matrix ratio;  // kl_ratio's buffer (KL only)
+  if (o.beta == 1) {
+    ratio.resize(V.rows(), V.cols());
+    advise_huge_pages(ratio);
+  }
+  report.loss.push_back(mean_loss(loss_of, W, H));
   for (int i = 1; i <= o.iterations; ++i) {
-    update_activations(V, W, H, o.beta);
-    update_free_templates(V, W, H, o.free_templates, o.beta);
-    report.loss.push_back(mean_loss(V, W, H, o.beta));
+    update_activations(V, W, H, o.beta, ratio);
+    update_free_templates(V, W, H, o.free_templates, o.beta, ratio);
+    report.loss.push_back(mean_loss(loss_of, W, H));
     report.iterations = i;
     if (converged(report.loss, o.tolerance)) {
       report.converged = true;
@@ -163,9 +178,10 @@ FitReport fit_rprop(const Matrix& V, Matrix& W, Matrix& H, const SeparationOptio
   };
 
   train::Rprop rprop(theta.size(), o.learning_rate);
+  const auto loss_of = model::classic::loss_against(V, o.beta);
   FitReport report;
   unpack();
-  report.loss.push_back(mean_loss(V, W, H, o.beta));
+  report.loss.push_back(mean_loss(loss_of, W, H));
   for (int i = 1; i <= o.iterations; ++i) {
     const auto parts = gradient_parts(V, W, H, o.beta);
     const Matrix dLambda = (parts.down - parts.up).matrix();  // ∂D/∂Λ (up to the 1/size of the mean)
@@ -177,7 +193,7 @@ FitReport fit_rprop(const Matrix& V, Matrix& W, Matrix& H, const SeparationOptio
     }
     rprop.step(theta.data(), gradient.data());
     unpack();
-    report.loss.push_back(mean_loss(V, W, H, o.beta));
+    report.loss.push_back(mean_loss(loss_of, W, H));
     report.iterations = i;
   }
   return report;

@@ -181,6 +181,24 @@ TEST_P(ClassicNmfBeta, FusedLossMatchesDefinition) {
   EXPECT_NEAR(reported[1], after, 1e-5 * std::abs(after));
 }
 
+// loss_against prepares V once and then gives, for any (W, H), the definition's number, and
+// loss()'s to the bit; a W·H of another shape is an error.
+TEST_P(ClassicNmfBeta, LossAgainstOneVMatchesLossForEveryFactorPair) {
+  const double beta = GetParam();
+  const Matrix V = random_matrix(130, 170, 12, 0.0, 3.0, 0.05);
+  const auto loss_of = loss_against(V, beta);
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    const auto factors = random_init(V, static_cast<int>(2 + seed), seed);
+    const auto l = loss_of(factors.W, factors.H);
+    const double expected = naive_loss_sum(V, factors.W, factors.H, beta);
+    EXPECT_NEAR(l.sum, expected, 1e-5 * std::abs(expected)) << "β = " << beta << ", seed " << seed;
+    EXPECT_EQ(l.sum, loss(V, factors.W, factors.H, beta).sum) << "β = " << beta << ", seed " << seed;
+    EXPECT_DOUBLE_EQ(l.mean, l.sum / static_cast<double>(V.size()));
+  }
+  const auto wrong = random_init(random_matrix(130, 90, 13), 3, 1);  // 90 frames, not 170
+  EXPECT_THROW(loss_of(wrong.W, wrong.H), Error);
+}
+
 // One update of fit() equals the naive triple loop, W then H, to float32 precision.
 TEST_P(ClassicNmfBeta, OneUpdateMatchesNaiveTripleLoop) {
   const double beta = GetParam();

@@ -128,6 +128,12 @@ struct Loss {
 Loss loss(const Eigen::Ref<const Matrix>& V, const Matrix& W, const Matrix& H, double beta,
           Kernels kernels = Kernels::fastest);
 
+/// loss() for many (W, H) against one V, e.g. after every update of a fit: V is prepared (packed
+/// for the fast KL kernels: two copies of V) once, not at every call. The same numbers as
+/// loss(). V must outlive the returned function.
+std::function<Loss(const Matrix& W, const Matrix& H)> loss_against(const Eigen::Ref<const Matrix>& V, double beta,
+                                                                   Kernels kernels = Kernels::fastest);
+
 /// V = |X|^power (n_bins, n_frames) of a (frames, bins) magnitude spectrogram (DESIGN.md §1:
 /// compression, p = 0.5 by default). Throws UsageError naming --power unless power > 0.
 Matrix compressed(const tf::MagnitudeSpectrogram& magnitude, double power);
