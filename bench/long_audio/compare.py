@@ -21,6 +21,8 @@ def commands(work, out):
         # run short (each update of the fit is a fixed cost).
         "separate --free 20 --iters 10": ["separate", mix, *models[:2], "--free", "20", "--iters", "10", "--tol", "0",
                                           "-o", out + "_free", "-q"],
+        "separate --fit rprop --iters 10": ["separate", mix, *models, "--fit", "rprop", "--iters", "10",
+                                            "-o", out + "_rprop", "-q"],
         "eval": ["eval", "--ref", es, "--ref", ru, "--est", os.path.join(out, "es.wav"),
                  "--est", os.path.join(out, "ru.wav"), "-q"],
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Long recordings: wall time and peak memory of `innmf separate` (plain, with --ref, with --free) and
+# Long recordings: wall time and peak memory of `innmf separate` (plain, --ref, --free, --fit rprop) and
 # `innmf eval` on a 3-minute 44.1 kHz speech mixture, for one or two innmf binaries run side by
 # side (interleaved rounds, so that a noisy machine hurts both alike).
 #

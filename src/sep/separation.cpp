@@ -53,6 +53,21 @@ GradientParts gradient_parts(const Matrix& V, const Matrix& W, const Matrix& H, 
   return parts;
 }
 
+/// ∂D/∂Λ = `down` − `up` of gradient_parts (the same operations, so the same bits) into
+/// `gradient` (bins, frames), which the caller sizes once per fit: no other bins × frames array.
+void loss_gradient(const Matrix& V, const Matrix& W, const Matrix& H, double beta, Matrix& gradient) {
+  gradient.noalias() = W * H;
+  auto lambda = gradient.array();
+  lambda = lambda.max(kEpsilon);
+  const auto b = static_cast<float>(beta);
+  if (beta == 1)
+    lambda = 1.0f - V.array() / lambda;
+  else if (beta == 2)
+    lambda = lambda - V.array();
+  else
+    lambda = lambda.pow(b - 1) - V.array() * lambda.pow(b - 2);
+}
+
 /// factor^e elementwise, with e = mm_exponent(β): 1 for β in [1, 2], where the power is skipped.
 template <typename Expression>
 void scale_by_factor(Eigen::ArrayBase<Expression>& target, const Array& factor, double beta) {
@@ -182,9 +197,10 @@ FitReport fit_rprop(const Matrix& V, Matrix& W, Matrix& H, const SeparationOptio
   FitReport report;
   unpack();
   report.loss.push_back(mean_loss(loss_of, W, H));
+  Matrix dLambda(V.rows(), V.cols());  // ∂D/∂Λ (up to the 1/size of the mean)
+  advise_huge_pages(dLambda);
   for (int i = 1; i <= o.iterations; ++i) {
-    const auto parts = gradient_parts(V, W, H, o.beta);
-    const Matrix dLambda = (parts.down - parts.up).matrix();  // ∂D/∂Λ (up to the 1/size of the mean)
+    loss_gradient(V, W, H, o.beta, dLambda);
     const Matrix dH = W.transpose() * dLambda;
     grad_h = dH.reshaped().array() * theta_h.unaryExpr(sigmoid);
     if (o.free_templates > 0) {
