@@ -52,13 +52,16 @@ std::string format_name(int format) {
   return fmt::format("{} / {}", major.name ? major.name : "?", minor.name ? minor.name : "?");
 }
 
-/// libsndfile quietly shortens a WAV/AIFF whose data chunk is cut off; its log says so.
+/// libsndfile quietly shortens a WAV/AIFF whose data chunk is cut off; its log says so with a
+/// chunk size followed by "(should be N)", or with "truncated". Its other "should be" line,
+/// "'data' chunk should be an even number of bytes in length", is about a valid file (mono
+/// 24-bit, 8-bit or u-law audio with an odd sample count, as Python's `wave` writes them) and
+/// must not count.
 bool header_reports_truncation(SNDFILE* file) {
   char log[4096] = {};
   sf_command(file, SFC_GET_LOG_INFO, log, sizeof(log));
   const std::string text(log);
-  return text.find("should be") != std::string::npos ||
-         text.find("ruthlessly truncated") != std::string::npos ||
+  return text.find("(should be") != std::string::npos ||
          text.find("truncated") != std::string::npos;
 }
 
