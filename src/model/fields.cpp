@@ -1,6 +1,7 @@
 #include "innmf/model/fields.hpp"
 
 #include <cmath>
+#include <exception>
 #include <fmt/format.h>
 
 #include "innmf/core/error.hpp"
@@ -48,6 +49,55 @@ void softplus_backward_column(const RowMatrix<Scalar>& pre, const RowMatrix<Scal
 
 }  // namespace
 
+namespace {
+
+/// Rows per block when activations are recomputed: 17 of nn::Mlp's 60-row tiles, so that one
+/// network's activations of a block (1020 × 64 × 3 floats, 780 kB at h = 64) stay in L2 between
+/// the recomputation and the backward pass that reads them.
+constexpr Eigen::Index kRecomputeRows = 1020;
+
+/// One thread's working set for recomputation: a block of the encoded coordinates, the network's
+/// activations on it, its output and the gradient at its output.
+template <typename Scalar>
+struct RecomputeBlock {
+  RowMatrix<Scalar> features;
+  nn::MlpCache<Scalar> cache;
+  RowMatrix<Scalar> pre;
+  RowMatrix<Scalar> d_pre;
+};
+
+template <typename Scalar>
+RecomputeBlock<Scalar>& thread_block() {
+  thread_local RecomputeBlock<Scalar> block;
+  return block;
+}
+
+/// Runs body(k) for networks k in [first, last) (in reverse when `reverse`), over the threads
+/// when there are several networks. An exception (std::bad_alloc for a large batch) must not
+/// leave a parallel region (std::terminate): the first one is rethrown after it.
+template <typename Body>
+void for_each_network(int first, int last, bool reverse, bool parallel, const Body& body) {
+  std::exception_ptr failure;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+  for (int i = first; i < last; ++i) {
+    try {
+      body(reverse ? last - 1 - (i - first) : i);
+    } catch (...) {
+#pragma omp critical(innmf_field_failure)
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+template <typename Scalar>
+bool NeuralField<Scalar>::recomputes(const FieldBatch<Scalar>& batch, int first, int last) const {
+  const auto rows = static_cast<std::size_t>(batch.features.rows());
+  return rows * static_cast<std::size_t>(last - first) * mlp_.cache_bytes_per_row() > batch.cache_limit_bytes;
+}
+
 template <typename Scalar>
 void NeuralField<Scalar>::forward(const Scalar* params, FieldBatch<Scalar>& batch, int first, int last) const {
   const Eigen::Index n = batch.features.rows();
@@ -57,13 +107,25 @@ void NeuralField<Scalar>::forward(const Scalar* params, FieldBatch<Scalar>& batc
   mlp_.size_outputs(n, batch.pre, batch.caches);
   if (batch.value.rows() != n || batch.value.cols() != batch.pre.cols()) batch.value.resize(n, batch.pre.cols());
   const int width = mlp_.network_outputs();
+  const bool recompute = recomputes(batch, first, last);
+  if (recompute) batch.caches.assign(batch.caches.size(), nn::MlpCache<Scalar>{});  // free what a smaller batch kept
   // One parallel region: threads take whole networks one at a time and the softplus of their
   // columns (dynamic, nn::Mlp::forward).
-#pragma omp parallel for schedule(dynamic, 1) if (mlp_.n_networks() > 1)
-  for (int k = first; k < last; ++k) {
-    mlp_.forward_network(params, batch.features, batch.pre, batch.caches, k);
+  for_each_network(first, last, false, mlp_.n_networks() > 1, [&](int k) {
+    if (!recompute) {
+      mlp_.forward_network(params, batch.features, batch.pre, batch.caches, k);
+    } else {
+      auto& block = thread_block<Scalar>();
+      for (Eigen::Index r0 = 0; r0 < n; r0 += kRecomputeRows) {
+        const Eigen::Index rows = std::min(kRecomputeRows, n - r0);
+        block.features = batch.features.middleRows(r0, rows);
+        mlp_.forward_network_rows(params, block.features, block.cache,
+                                  batch.pre.data() + r0 * batch.pre.cols() + static_cast<Eigen::Index>(k) * width,
+                                  batch.pre.cols(), k);
+      }
+    }
     for (int o = k * width; o < (k + 1) * width; ++o) softplus_column(batch.pre, batch.value, o);
-  }
+  });
 }
 
 template <typename Scalar>
@@ -72,16 +134,34 @@ void NeuralField<Scalar>::backward(const Scalar* params, const FieldBatch<Scalar
   if (first < 0 || last < first || last > mlp_.n_networks())
     throw Error(ExitCode::failure, fmt::format("NeuralField: networks [{}, {}) out of the {} networks", first, last,
                                                mlp_.n_networks()));
-  // d_pre = d_value ⊙ softplus'(pre), in the networks' columns only (the others are not read),
-  // each network's column by the thread that back-propagates it.
   const Eigen::Index n = batch.pre.rows();
   const int width = mlp_.network_outputs();
-  RowMatrix<Scalar> d_pre(n, batch.pre.cols());
-#pragma omp parallel for schedule(dynamic, 1) if (mlp_.n_networks() > 1)
-  for (int k = last - 1; k >= first; --k) {
-    for (int o = k * width; o < (k + 1) * width; ++o) softplus_backward_column(batch.pre, d_value, d_pre, o);
-    mlp_.backward_network(params, batch.features, d_pre, batch.caches, grad, k);
+  if (!recomputes(batch, first, last)) {
+    // d_pre = d_value ⊙ softplus'(pre), in the networks' columns only (the others are not read),
+    // each network's column by the thread that back-propagates it.
+    RowMatrix<Scalar> d_pre(n, batch.pre.cols());
+    for_each_network(first, last, true, mlp_.n_networks() > 1, [&](int k) {
+      for (int o = k * width; o < (k + 1) * width; ++o) softplus_backward_column(batch.pre, d_value, d_pre, o);
+      mlp_.backward_network(params, batch.features, d_pre, batch.caches, grad, k);
+    });
+    return;
   }
+  // Recomputation: per block of rows, the network's activations again (its output is not
+  // needed: pre holds it), then back-propagation through them while they are in cache.
+  for_each_network(first, last, true, mlp_.n_networks() > 1, [&](int k) {
+    auto& block = thread_block<Scalar>();
+    for (Eigen::Index r0 = 0; r0 < n; r0 += kRecomputeRows) {
+      const Eigen::Index rows = std::min(kRecomputeRows, n - r0);
+      block.features = batch.features.middleRows(r0, rows);
+      block.pre.resize(rows, width);
+      mlp_.forward_network_rows(params, block.features, block.cache, block.pre.data(), width, k);
+      const auto columns = Eigen::seqN(static_cast<Eigen::Index>(k) * width, width);
+      block.d_pre = (d_value.middleRows(r0, rows)(Eigen::all, columns).array() *
+                     nn::softplus_derivative_array(batch.pre.middleRows(r0, rows)(Eigen::all, columns).array()))
+                        .matrix();
+      mlp_.backward_network_rows(params, block.features, block.d_pre.data(), width, block.cache, grad, k);
+    }
+  });
 }
 
 template <typename Scalar>

@@ -279,6 +279,11 @@ Evaluation InnmfModel<Scalar>::evaluate_factors(const PreparedPoints& points, do
     }
   }
   if (d_templates.rows() != W.rows() || d_templates.cols() != K) d_templates.resize(W.rows(), K);
+  // Every thread's dW (|U_f|, K) is allocated here, not in the parallel region: 10⁶ peak
+  // frequencies make it ~100 MB, and a std::bad_alloc must not leave an OpenMP region
+  // (std::terminate) but reach the caller's "out of memory" report.
+  for (auto& work : workspaces_)
+    if (work.d_templates.rows() != W.rows() || work.d_templates.cols() != K) work.d_templates.resize(W.rows(), K);
   std::fill(activation_grad, activation_grad + activation_params_.size(), Scalar(0));
   std::vector<double> divergence(static_cast<std::size_t>(n_threads), 0.0);
   const Beta beta = beta_;
@@ -308,7 +313,7 @@ Evaluation InnmfModel<Scalar>::evaluate_factors(const PreparedPoints& points, do
     }
     DenseWorkspace& work = workspaces_[static_cast<std::size_t>(thread)];
     RowMatrix<Scalar>& dW = work.d_templates;
-    dW.setZero(W.rows(), K);
+    dW.setZero();
     double local = 0;
 #pragma omp for schedule(static)
     for (long item = 0; item < n_items; ++item) {

@@ -766,6 +766,31 @@ void Mlp<Scalar>::forward_network(const Scalar* params, const RowMatrix<Scalar>&
 }
 
 template <typename Scalar>
+void Mlp<Scalar>::forward_network_rows(const Scalar* params, const RowMatrix<Scalar>& X, MlpCache<Scalar>& cache,
+                                       Scalar* out, Eigen::Index out_stride, int k) const {
+  assert(k >= 0 && k < n_networks());
+  forward_one(params + static_cast<std::size_t>(k) * per_network_, X, cache, out, out_stride, network_outputs());
+}
+
+template <typename Scalar>
+void Mlp<Scalar>::backward_network_rows(const Scalar* params, const RowMatrix<Scalar>& X, const Scalar* d_out,
+                                        Eigen::Index d_stride, const MlpCache<Scalar>& cache, Scalar* grad,
+                                        int k) const {
+  assert(k >= 0 && k < n_networks());
+  const std::size_t offset = static_cast<std::size_t>(k) * per_network_;
+  backward_one(params + offset, X, d_out, d_stride, cache, grad + offset);
+}
+
+template <typename Scalar>
+std::size_t Mlp<Scalar>::cache_bytes_per_row() const {
+  // The fast path keeps packed sin(z_l) for l = 1 … L−1; the Eigen path a_l for every hidden
+  // layer and cos(z_l) for l ≥ 1.
+  const auto per_layer = static_cast<std::size_t>(shape_.hidden) * sizeof(Scalar);
+  const auto layers = static_cast<std::size_t>(shape_.layers);
+  return uses_fast_kernels() ? (layers - 1) * per_layer : (2 * layers - 1) * per_layer;
+}
+
+template <typename Scalar>
 void Mlp<Scalar>::forward(const Scalar* params, const RowMatrix<Scalar>& X, RowMatrix<Scalar>& out,
                           std::vector<MlpCache<Scalar>>& caches, int first, int last) const {
   check_range(first, last);

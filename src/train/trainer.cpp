@@ -279,6 +279,27 @@ void broadcast_doubles(const mpi::Comm& comm, std::vector<double>& values) {
 /// Collective: the union of every rank's unique frequencies [Hz], sorted: the one U_f at which
 /// every rank evaluates the template networks (a rank's own set may lack frequencies of other
 /// ranks' clips, e.g. scattered points).
+/// Sinusoidal peaks sit at continuous frequencies, so U_f grows with the audio (60 s of piano:
+/// 236,000) and every epoch runs the template networks at each one: ~20× the time an STFT's
+/// few thousand bins take. Rounding to 1 Hz (far below any template's detail) bounds U_f by the
+/// Nyquist frequency in Hz; say so when it would at least halve the work. Every rank holds the
+/// same U_f, and only rank 0 logs.
+void warn_about_continuous_frequencies(const std::vector<double>& unique_freqs, double f_quantum) {
+  constexpr std::size_t kManyFrequencies = 10000;
+  if (f_quantum > 0 || unique_freqs.size() < kManyFrequencies) return;
+  std::size_t rounded = 0;
+  double last = -1;
+  for (double f : unique_freqs) {  // increasing, so equal roundings are adjacent
+    const double r = std::round(f);
+    rounded += r != last;
+    last = r;
+  }
+  if (2 * rounded > unique_freqs.size()) return;
+  log::warn("{} distinct frequencies (continuous, as sinusoidal peaks are): every epoch runs the template "
+            "networks at each; --f-quantum 1 rounds them to whole Hz, {} frequencies, {:.0f}× less of that work",
+            unique_freqs.size(), rounded, static_cast<double>(unique_freqs.size()) / static_cast<double>(rounded));
+}
+
 std::vector<double> global_unique_frequencies(const mpi::Comm& comm, const std::vector<double>& local) {
   if (comm.size() == 1) return local;
   std::vector<std::uint64_t> sizes(static_cast<std::size_t>(comm.size()), 0);
@@ -465,6 +486,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   for (std::size_t c = 0; c < prepared.clips.size(); ++c) prepared.clips[c].global_index = global_index[c];
   // One U_f on every rank (the union), at which the template networks are evaluated.
   model::use_unique_frequencies(prepared, global_unique_frequencies(comm, prepared.unique_freqs));
+  warn_about_continuous_frequencies(prepared.unique_freqs, config.f_quantum);
 
   double totals[2] = {prepared.mean_target * static_cast<double>(prepared.n_points),
                       static_cast<double>(prepared.n_points)};

@@ -53,3 +53,22 @@ losses = [json.loads(line)["loss"] for line in open(sys.argv[2])]
 assert len(losses) == 5 and all(math.isfinite(x) for x in losses) and losses[-1] < losses[0], losses
 print(f"OK: trained on sines, loss {losses[0]:.4g} -> {losses[-1]:.4g}")
 PY
+# Noise: peaks at ~60,000 continuous frequencies. train says how many and what --f-quantum 1
+# would leave, and is quiet once it is given.
+"$python" - "$out/noise.wav" <<'PY'
+import sys, wave, numpy as np
+x = (np.random.default_rng(5).standard_normal(8 * 16000) * 3000).astype("<i2")
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000); w.writeframes(x.tobytes())
+PY
+"$innmf" features "$out/noise.wav" -o "$out/noise.h5" --repr sines --n-fft 512 --hop 128 -q
+"$innmf" train "$out/noise.h5" -o "$out/noise_model.h5" --rank 2 --hidden 16 --epochs 1 2> "$out/noise_train.log" ||
+  { cat "$out/noise_train.log"; echo "train on noise peaks failed"; exit 1; }
+grep -Eq "warning: [0-9]{5,} distinct frequencies .*--f-quantum 1 rounds them to whole Hz, [0-9]{4} frequencies" \
+  "$out/noise_train.log" || { cat "$out/noise_train.log"; echo "no advice about distinct frequencies"; exit 1; }
+"$innmf" train "$out/noise.h5" -o "$out/noise_model.h5" --rank 2 --hidden 16 --epochs 1 --f-quantum 1 \
+  2> "$out/noise_train_q.log"
+if grep -q "distinct frequencies" "$out/noise_train_q.log"; then
+  cat "$out/noise_train_q.log"; echo "the advice stays with --f-quantum 1"; exit 1
+fi
+echo "OK: train advises --f-quantum on continuous frequencies"

@@ -17,12 +17,19 @@ namespace innmf::model {
 
 using nn::RowMatrix;
 
+/// Forward activations are kept for backward up to this many bytes (1 GiB); beyond it (10⁵–10⁶
+/// sinusoidal-peak frequencies: 15 kB each for the paper's 20 networks) forward keeps none and
+/// backward recomputes them, a block of rows at a time (one more forward: ~1.3× the time of a
+/// pass through the networks, memory ~100 B per coordinate and network instead of ~800 B).
+inline constexpr std::size_t kDefaultFieldCacheBytes = std::size_t{1} << 30;
+
 template <typename Scalar>
 struct FieldBatch {
   RowMatrix<Scalar> features;                  ///< (n, 2·n_fourier) γ(x / scale), fixed
-  std::vector<nn::MlpCache<Scalar>> caches;    ///< forward activations
+  std::vector<nn::MlpCache<Scalar>> caches;    ///< forward activations (empty when recomputed)
   RowMatrix<Scalar> pre;                       ///< (n, K) before softplus
   RowMatrix<Scalar> value;                     ///< (n, K) the field: softplus(pre)
+  std::size_t cache_limit_bytes = kDefaultFieldCacheBytes;  ///< see kDefaultFieldCacheBytes
 };
 
 template <typename Scalar>
@@ -47,6 +54,9 @@ class NeuralField {
   /// Networks [first, last) only (nn::Mlp::forward): their columns of batch.value (n, K); the
   /// other columns are left as they were, for the caller to fill (trainer.cpp's all-gather).
   void forward(const Scalar* params, FieldBatch<Scalar>& batch, int first, int last) const;
+  /// True when forward over networks [first, last) keeps no activations and backward
+  /// recomputes them (their caches would pass batch.cache_limit_bytes).
+  bool recomputes(const FieldBatch<Scalar>& batch, int first, int last) const;
   /// grad += ∂L/∂params, given d_value = ∂L/∂value (n, K) after forward().
   void backward(const Scalar* params, const FieldBatch<Scalar>& batch,
                 const RowMatrix<Scalar>& d_value, Scalar* grad) const {

@@ -112,6 +112,19 @@ class Mlp {
   void backward_network(const Scalar* params, const RowMatrix<Scalar>& X, const RowMatrix<Scalar>& d_out,
                         const std::vector<MlpCache<Scalar>>& caches, Scalar* grad, int k) const;
 
+  /// Network k alone on all rows of X with the caller's cache, without OpenMP: its output
+  /// column(s) at `out` (row stride `out_stride`). For recomputation a block of rows at a time
+  /// (model::NeuralField), where no cache per network is kept; bit-identical, row for row, to
+  /// forward_network's.
+  void forward_network_rows(const Scalar* params, const RowMatrix<Scalar>& X, MlpCache<Scalar>& cache, Scalar* out,
+                            Eigen::Index out_stride, int k) const;
+  /// Network k alone: adds to its range of `grad` given d_out (X.rows() rows of network_outputs()
+  /// values at row stride `d_stride`) and the cache of forward_network_rows on the same X.
+  void backward_network_rows(const Scalar* params, const RowMatrix<Scalar>& X, const Scalar* d_out,
+                             Eigen::Index d_stride, const MlpCache<Scalar>& cache, Scalar* grad, int k) const;
+  /// Bytes one row of X adds to one network's cache (its activations, as forward keeps them).
+  std::size_t cache_bytes_per_row() const;
+
   /// True when networks run through the register-blocked float kernels (float, AVX2 + FMA,
   /// hidden a multiple of 8, at least 2 hidden layers); otherwise through Eigen.
   bool uses_fast_kernels() const;
