@@ -49,7 +49,9 @@ void write_innmf_model(const std::string& path, const InnmfModelRecord& r) {
   if (!r.activation_phases.empty()) h5::write_vector(activations, "phases", r.activation_phases, "rad");
 
   auto training = h5::create_group(file, "training");
-  h5::write_vector(training, "loss", r.loss_curve, "mean beta-divergence per point");
+  h5::write_vector(training, "loss", r.loss_curve,
+                   "per epoch: mean beta-divergence per point, plus l1 times the sum of the activations when the "
+                   "l1 attribute is above 0");
 }
 
 InnmfModelRecord read_innmf_model(const std::string& path) {

@@ -254,6 +254,10 @@ std::vector<double> ModelFile::training_loss() const {
   }
 }
 
+double ModelFile::l1_penalty() const {
+  return h5::has_attribute(file_, "l1") ? h5::read_double_attribute(file_, "l1") : 0.0;
+}
+
 std::vector<double> ModelFile::training_frequencies() const {
   if (!h5::exists(file_, "templates/training_freqs")) return {};
   try {
@@ -297,6 +301,7 @@ ModelSummary summarize(const ModelFile& file) {
     const auto loss = file.training_loss();
     s.iterations = static_cast<std::int64_t>(loss.size());
     if (!loss.empty()) s.final_loss = loss.back();
+    s.l1 = file.l1_penalty();
     const auto freqs = file.training_frequencies();  // increasing
     s.n_training_freqs = freqs.size();
     if (!freqs.empty()) {
@@ -324,6 +329,7 @@ std::string to_json(const ModelSummary& s) {
          {h.kind == kClassicModelKind ? "sources" : "clips", s.sources},
          {h.kind == kClassicModelKind ? "iterations" : "epochs", s.iterations},
          {"final_loss", std::isfinite(s.final_loss) ? json(s.final_loss) : json(nullptr)},
+         {"l1", s.l1},
          {"created_by", h.created_by}};
   if (h.kind == kClassicModelKind) {
     // Templates at bins and activations at frames exist only for a classic model (an iN-NMF
@@ -369,8 +375,9 @@ std::string to_text(const ModelSummary& s) {
   }
   const std::string steps = classic ? "updates" : "epochs";
   if (std::isfinite(s.final_loss))
-    out += fmt::format("{:<16}{} {}, final loss {:.6g} (mean β-divergence per entry)\n", "training",
-                       s.iterations, steps, s.final_loss);
+    out += fmt::format("{:<16}{} {}, final loss {:.6g} (mean β-divergence per entry{})\n", "training",
+                       s.iterations, steps, s.final_loss,
+                       s.l1 > 0 ? fmt::format(" + {:g} × the sum of the activations (--l1)", s.l1) : "");
   else
     out += fmt::format("{:<16}{} {}, no loss recorded\n", "training", s.iterations, steps);
   out += fmt::format("{:<16}{:.2f} MB on disk, written by {}\n", "size", s.file_bytes / 1e6,

@@ -630,18 +630,19 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   const StopSignals signals;
   // One step (DESIGN.md §2): W at U_f for this rank's networks; the all-gather completes W
   // (split only); loss, ∂L/∂W at U_f and ∂L/∂H over the rank's points; ONE all-reduce of
-  // [∂L/∂W at U_f | loss | stop] (skipped on one rank); back-propagation of ∂L/∂W through the
-  // rank's networks; optimizer steps on the rank's networks and its activations.
+  // [∂L/∂W at U_f | loss | divergence | stop] (skipped on one rank); back-propagation of ∂L/∂W through the
+  // rank's networks; optimizer steps on the rank's networks and its activations. (The loss is
+  // the divergence plus, with --l1, λ·ΣH; the divergence is reduced too, to report both.)
   const std::size_t n_values = prepared.unique_freqs.size() * static_cast<std::size_t>(model_config.rank);
-  std::vector<double> reduced(n_values + 2);  // [∂L/∂W at U_f (|U_f|, K) | loss | stop]
+  std::vector<double> reduced(n_values + 3);  // [∂L/∂W at U_f (|U_f|, K) | loss | divergence | stop]
   nn::RowMatrix<float> d_templates;           // (|U_f|, K)
   if (comm.size() > 1)
-    log::info("{}; per step: {}all-reduce of {} B ([dL/dW at {} frequencies | loss | stop], doubles)",
+    log::info("{}; per step: {}all-reduce of {} B ([dL/dW at {} frequencies | loss | divergence | stop], doubles)",
               split.active() ? fmt::format("template networks split across {} ranks ({} on rank 0)", comm.size(),
                                            split.last() - split.first())
                              : std::string("template network on every rank"),
               split.active() ? fmt::format("all-gather of W ({} B), ", 4 * n_values) : std::string(),
-              8 * (n_values + 2), prepared.unique_freqs.size());
+              8 * (n_values + 3), prepared.unique_freqs.size());
   const bool terminal = comm.is_root() && isatty(fileno(stderr));
   const int log_every = std::max(1, config.epochs / 10);
   Stopwatch training;
@@ -656,17 +657,20 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
     const auto evaluation = model.evaluate_factors(prepared, normalizer, d_templates, activation_grad.data());
     compute += factors.seconds();
     double loss = evaluation.loss;
+    double divergence = evaluation.divergence;
     bool stop = g_stop_requested != 0;
     if (comm.size() > 1) {
       const float* d = d_templates.data();
       for (std::size_t i = 0; i < n_values; ++i) reduced[i] = d[i];
       reduced[n_values] = evaluation.loss;
-      reduced[n_values + 1] = stop ? 1.0 : 0.0;
+      reduced[n_values + 1] = evaluation.divergence;
+      reduced[n_values + 2] = stop ? 1.0 : 0.0;
       Stopwatch communication;
       comm.allreduce_sum(reduced.data(), reduced.size());  // the one all-reduce of the step
       report.allreduce_seconds += communication.seconds();
       loss = reduced[n_values];
-      stop = reduced[n_values + 1] > 0;
+      divergence = reduced[n_values + 1];
+      stop = reduced[n_values + 2] > 0;
     }
     if (!std::isfinite(loss))
       throw NumericalError(fmt::format("epoch {}: the loss is {}: lower --lr (now {}){}", epoch,
@@ -694,16 +698,20 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
 
     const double seconds = step.seconds();
     if (comm.is_root()) {
-      metrics->write({{"epoch", epoch}, {"loss", loss}, {"seconds", seconds},
+      metrics->write({{"epoch", epoch}, {"loss", loss}, {"divergence", divergence}, {"seconds", seconds},
                       {"points_per_second", totals[1] / seconds}});
+      // With --l1 the loss adds λ·ΣH to the mean divergence per point: show the two parts.
+      const std::string parts = model_config.l1_activations > 0
+                                    ? fmt::format(" (divergence {:.6g} + L1 {:.6g})", divergence, loss - divergence)
+                                    : std::string();
       const double elapsed = training.seconds();
       const double eta = elapsed / (epoch - first_epoch + 1) * (config.epochs - epoch);
       if (terminal) {
-        std::fprintf(stderr, "\repoch %d/%d  loss %.6g  %.2f Mpoints/s  ETA %.0f s   ", epoch, config.epochs,
-                     loss, totals[1] / seconds / 1e6, eta);
+        std::fprintf(stderr, "\repoch %d/%d  loss %.6g%s  %.2f Mpoints/s  ETA %.0f s   ", epoch, config.epochs,
+                     loss, parts.c_str(), totals[1] / seconds / 1e6, eta);
         if (epoch == config.epochs || stop) std::fprintf(stderr, "\n");
       } else if (epoch % log_every == 0 || epoch == first_epoch || epoch == config.epochs) {
-        log::info("epoch {}/{}  loss {:.6g}  {:.2f} Mpoints/s  ETA {:.0f} s", epoch, config.epochs, loss,
+        log::info("epoch {}/{}  loss {:.6g}{}  {:.2f} Mpoints/s  ETA {:.0f} s", epoch, config.epochs, loss, parts,
                   totals[1] / seconds / 1e6, eta);
       }
     }

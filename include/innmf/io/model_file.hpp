@@ -101,6 +101,8 @@ class ModelFile {
   std::vector<double> training_loss() const;
   /// For summaries: /templates/training_freqs [Hz] if present (iN-NMF), else empty.
   std::vector<double> training_frequencies() const;
+  /// For summaries: the root `l1` attribute (iN-NMF: λ of the L1 penalty its loss includes), 0 if absent.
+  double l1_penalty() const;
   /// For summaries: the length of a 1-D dataset, 0 if absent.
   std::uint64_t length_or_zero(const std::string& dataset) const;
 
@@ -122,6 +124,7 @@ struct ModelSummary {
   std::size_t sources = 0;               ///< classic: audio files; innmf: clips
   std::int64_t iterations = 0;           ///< updates (classic) or epochs (innmf) recorded
   double final_loss = 0;                 ///< last /training/loss (NaN when there is none)
+  double l1 = 0;                         ///< innmf: λ of the L1 penalty included in the loss (0: none)
   std::size_t n_training_freqs = 0;      ///< innmf: |U_f| the networks were fitted at (0: not stored)
   double min_training_freq = 0, max_training_freq = 0;  ///< innmf: first and last of U_f [Hz]
 };
