@@ -145,6 +145,7 @@ SeparateResult run_separate(SeparateOptions& o) {
                                    path, reference.samples.size(), o.mixture, mixture.samples.size(), rate));
     references.push_back(std::move(reference.samples));
   }
+  sep::check_references(references, o.references);  // silent or unusable: say so before the work
 
   o.stft.n_fft = choose_n_fft(models, o.stft.n_fft);
   if (o.stft.hop == 0) o.stft.hop = std::max(1, o.stft.n_fft / 4);
@@ -193,15 +194,18 @@ SeparateResult run_separate(SeparateOptions& o) {
                         {"free", o.separation.free_templates},
                         {"channels", keep_channels ? n_channels : 1}};
   if (!references.empty()) {
+    // One reference per model, and one more for the free source when given (it comes last).
     std::vector<std::vector<float>> estimates(separation.signals.begin(),
-                                              separation.signals.begin() + static_cast<long>(models.size()));
-    std::vector<std::string> estimate_names;
-    for (const auto& model : models) estimate_names.push_back("the source separated with " + model.path());
+                                              separation.signals.begin() + static_cast<long>(references.size()));
+    std::vector<std::string> estimate_names, outputs;
+    for (std::size_t s = 0; s < references.size(); ++s) {
+      estimate_names.push_back(s < models.size() ? "the source separated with " + models[s].path()
+                                                 : std::string("the free source (--free)"));
+      outputs.push_back((s < models.size() ? models[s].stem() : std::string(kFreeSourceStem)) + ".wav");
+    }
     const auto scores = sep::score_separation(references, estimates, o.references, estimate_names);
     result["references"] = o.references;
     result.update(sep::to_json(scores));
-    std::vector<std::string> outputs;
-    for (const auto& model : models) outputs.push_back(model.stem() + ".wav");
     table = sep::score_table(scores, o.references, outputs);
   }
 
@@ -308,8 +312,9 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
       ->capture_default_str();
   sub->add_option("--seed", s.seed, "Seed of the free templates' initial values")->capture_default_str();
   sub->add_option("--ref", o.references,
-                  "Reference signal of each model's source, in --model order: adds SDR/SIR/SAR "
-                  "(BSS Eval) and SI-SDR to the output, scored on mono mix-downs");
+                  "Reference signal of each model's source, in --model order, and optionally one "
+                  "more for the --free source: adds SDR/SIR/SAR (BSS Eval) and SI-SDR to the "
+                  "output, scored on mono mix-downs");
   sub->add_option("--metrics", o.metrics, "Also write the result (one JSON line) to this file");
   sub->add_flag("--mono", o.mono,
                 "Write mono sources (separated from the mix-down) even when the mixture has several "
@@ -334,10 +339,13 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
     if (o.models.size() + (o.separation.free_templates > 0 ? 1 : 0) < 2)
       throw UsageError("separation needs at least two sources: give another --model, or --free K "
                        "for a source that has no model");
-    if (!o.references.empty() && o.references.size() != o.models.size())
+    const bool with_free = o.separation.free_templates > 0;
+    if (!o.references.empty() && o.references.size() != o.models.size() &&
+        !(with_free && o.references.size() == o.models.size() + 1))
       throw UsageError(fmt::format("{} --ref for {} --model: give one reference per model, in the "
-                                   "same order",
-                                   o.references.size(), o.models.size()));
+                                   "same order{}",
+                                   o.references.size(), o.models.size(),
+                                   with_free ? ", and optionally one for the --free source last" : ""));
     if (std::filesystem::exists(o.output_dir) && !std::filesystem::is_directory(o.output_dir))
       throw UsageError(fmt::format("-o {}: exists and is not a folder", o.output_dir));
     require_creatable_folder(o.output_dir);

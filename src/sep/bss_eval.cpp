@@ -150,6 +150,37 @@ bool silent(const std::vector<float>& x) {
   return std::all_of(x.begin(), x.end(), [](float v) { return v == 0.0f; });
 }
 
+/// One length (that of `first_name`), at least the filters' taps, finite, not silent.
+void check_signals(const std::vector<std::vector<float>>& signals, const std::vector<std::string>& names,
+                   const char* role, const char* why_not_silent, std::size_t length, const std::string& first_name,
+                   int filter_taps) {
+  for (std::size_t i = 0; i < signals.size(); ++i) {
+    const auto& x = signals[i];
+    const auto& name = names[i];
+    if (x.size() != length)
+      throw UsageError(fmt::format(
+          "{} has {} samples but {} has {}: BSS Eval (like mir_eval) needs references and "
+          "estimates of one length; trim or pad them first",
+          name, x.size(), first_name, length));
+    if (x.empty()) throw InputError(fmt::format("{}: the {} has no samples", name, role));
+    // Shorter than the distortion filters, the projections fit almost anything: SAR of 240 dB
+    // on 10 samples of a 20-dB-SNR estimate.
+    if (x.size() < static_cast<std::size_t>(filter_taps))
+      throw InputError(fmt::format("{}: the {} has {} samples, fewer than BSS Eval's {}-tap distortion filters: "
+                                   "the scores would mean nothing; score at least {} samples",
+                                   name, role, x.size(), filter_taps, filter_taps));
+    for (std::size_t k = 0; k < x.size(); ++k)
+      if (!std::isfinite(x[k]))
+        throw InputError(fmt::format("{}: sample {} of the {} is {}", name, k, role,
+                                     std::isnan(x[k]) ? "NaN" : "infinite"));
+    if (silent(x))
+      throw InputError(fmt::format("{}: the {} is silent (every sample is 0): {}", name, role, why_not_silent));
+  }
+}
+
+constexpr const char* kSilentReference =
+    "SDR, SIR, SAR and SI-SDR are undefined against it (mir_eval refuses it too); leave this source out";
+
 /// Inputs of score_separation: counts, lengths, finite and non-silent signals.
 void validate(const std::vector<std::vector<float>>& references,
               const std::vector<std::vector<float>>& estimates,
@@ -165,42 +196,22 @@ void validate(const std::vector<std::vector<float>>& references,
         "give as many of each",
         references.size(), estimates.size()));
   const std::size_t length = references.front().size();
-  const auto check = [&](const std::vector<float>& x, const std::string& name, const char* role) {
-    if (x.size() != length)
-      throw UsageError(fmt::format(
-          "{} has {} samples but {} has {}: BSS Eval (like mir_eval) needs references and "
-          "estimates of one length; trim or pad them first",
-          name, x.size(), reference_names.front(), length));
-    if (x.empty()) throw InputError(fmt::format("{}: the {} has no samples", name, role));
-    // Shorter than the distortion filters, the projections fit almost anything: SAR of 240 dB
-    // on 10 samples of a 20-dB-SNR estimate.
-    if (x.size() < static_cast<std::size_t>(filter_taps))
-      throw InputError(fmt::format("{}: the {} has {} samples, fewer than BSS Eval's {}-tap distortion filters: "
-                                   "the scores would mean nothing; score at least {} samples",
-                                   name, role, x.size(), filter_taps, filter_taps));
-    for (std::size_t k = 0; k < x.size(); ++k)
-      if (!std::isfinite(x[k]))
-        throw InputError(fmt::format("{}: sample {} of the {} is {}", name, k, role,
-                                     std::isnan(x[k]) ? "NaN" : "infinite"));
-  };
-  const auto check_all = [&](const std::vector<std::vector<float>>& signals,
-                             const std::vector<std::string>& names, const char* role,
-                             const char* why) {
-    for (std::size_t i = 0; i < signals.size(); ++i) {
-      check(signals[i], names[i], role);
-      if (silent(signals[i]))
-        throw InputError(fmt::format("{}: the {} is silent (every sample is 0): {}", names[i], role, why));
-    }
-  };
-  check_all(references, reference_names, "reference",
-            "SDR, SIR, SAR and SI-SDR are undefined against it (mir_eval refuses it too); leave "
-            "this source out");
-  check_all(estimates, estimate_names, "estimate",
-            "BSS Eval is undefined for it (its projection problem has no unique answer; mir_eval "
-            "refuses it too)");
+  check_signals(references, reference_names, "reference", kSilentReference, length, reference_names.front(),
+                filter_taps);
+  check_signals(estimates, estimate_names, "estimate",
+                "BSS Eval is undefined for it (its projection problem has no unique answer; mir_eval "
+                "refuses it too)",
+                length, reference_names.front(), filter_taps);
 }
 
 }  // namespace
+
+void check_references(const std::vector<std::vector<float>>& references, const std::vector<std::string>& names) {
+  assert(names.size() == references.size());
+  if (references.empty()) return;
+  check_signals(references, names, "reference", kSilentReference, references.front().size(), names.front(),
+                kDistortionFilterTaps);
+}
 
 double SeparationScores::mean_sdr() const { return mean(sdr); }
 double SeparationScores::mean_sir() const { return mean(sir); }

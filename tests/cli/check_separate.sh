@@ -11,7 +11,9 @@
 # 1b. The stereo mixture: two-channel sources (low keeps its pan left, high right; per channel
 #    they add up to the mixture), `--mono` mono ones; the scores agree.
 # 2. Classic models at their own size 512: SDR above 15 dB; `--fit rprop`: SDR above 12 dB.
-# 3. One model plus `--free 3`: free.wav appears and holds the other source (SDR above 8 dB).
+# 3. One model plus `--free 3`: free.wav appears and holds the other source (SDR above 8 dB),
+#    scored alike by separate's last --ref and by eval; a silent --ref is refused before the
+#    separation runs.
 # 4. `innmf reconstruct` of an iN-NMF model at 512 (its own size: sdr_freq above 20 dB), 384
 #    and 1024 (kl finite and positive); --template-sampling grid and direct give the same kl
 #    at 512 and different ones at 384.
@@ -116,12 +118,37 @@ timeout --kill-after=10 120 "$innmf" separate "$fixture/mix.wav" "${neural[@]}" 
 ! grep -q "trained on frequencies up to" "$out/rprop.err" || fail "band warning for full-band models: $(cat "$out/rprop.err")"
 check_outputs "$out/rprop" "$out/rprop.jsonl" 12 low high
 
+# The free source is scored in separate by a last --ref, as eval scores it afterwards.
 timeout --kill-after=10 120 "$innmf" separate "$fixture/mix.wav" --model "$fixture/low.h5" --free 3 \
-  --iters 300 -o "$out/free" -q >/dev/null || fail "semi-supervised separation exited with $?"
+  --iters 300 -o "$out/free" --ref "$fixture/low.wav" --ref "$fixture/high.wav" \
+  --metrics "$out/free_separate.jsonl" -q >/dev/null || fail "semi-supervised separation exited with $?"
 timeout --kill-after=10 60 "$innmf" eval --ref "$fixture/low.wav" --ref "$fixture/high.wav" \
   --est "$out/free/low.wav" --est "$out/free/free.wav" --metrics "$out/free.jsonl" -q >/dev/null ||
   fail "innmf eval of the semi-supervised separation exited with $?"
 check_outputs "$out/free" "$out/free.jsonl" 8 low free
+"$python" - "$out/free_separate.jsonl" "$out/free.jsonl" <<'PY' || fail "separate --free --ref scores"
+import json, sys
+separate, evaluated = (json.loads(open(path).readline()) for path in sys.argv[1:])
+assert len(separate["per_source"]["sdr"]) == 2, separate
+for key in ("sdr", "sir", "sar"):
+    for a, b in zip(separate["per_source"][key], evaluated["per_source"][key]):
+        assert abs(a - b) < 0.01, (key, separate["per_source"][key], evaluated["per_source"][key])
+print(f"separate --free scores the free source: SDR {separate['per_source']['sdr']}")
+PY
+# A silent reference is refused before the separation runs (its log line never comes).
+"$python" - "$fixture/mix.wav" "$out/silent_ref.wav" <<'PY'
+import sys, wave
+with wave.open(sys.argv[1]) as w:
+    params, frames = w.getparams(), w.getnframes()
+with wave.open(sys.argv[2], "wb") as w:
+    w.setparams(params); w.writeframes(b"\0" * frames * params.sampwidth * params.nchannels)
+PY
+if "$innmf" separate "$fixture/mix.wav" --model "$fixture/low.h5" --free 3 -o "$out/silent" \
+     --ref "$fixture/low.wav" --ref "$out/silent_ref.wav" 2>"$out/silent.err" >/dev/null; then
+  fail "a silent --ref was accepted"
+fi
+grep -q "silent_ref.wav: the reference is silent" "$out/silent.err" || fail "silent --ref: $(cat "$out/silent.err")"
+! grep -q "STFT n_fft" "$out/silent.err" || fail "a silent --ref was found only after the separation"
 
 # A harmonic sound's peaks are as wide as the window's main lobe: templates learned at 512 fit
 # other sizes only roughly (the masks above do not mind), so sdr_freq has a floor at 512 only.

@@ -76,6 +76,11 @@ SeparationScores score_separation(const std::vector<std::vector<float>>& referen
                                   const std::vector<std::string>& reference_names,
                                   const std::vector<std::string>& estimate_names);
 
+/// The checks score_separation makes of the references alone (one length, at least the
+/// filters' taps, finite, not silent), for a caller that reads them before long work
+/// (`separate --ref`): the same InputError/UsageError.
+void check_references(const std::vector<std::vector<float>>& references, const std::vector<std::string>& names);
+
 /// {"sdr": mean, "sir": mean, "sar": mean, "si_sdr": mean,
 ///  "per_source": {"sdr": […], "sir": […], "sar": […], "si_sdr": […]}, "permutation": […]}.
 /// JSON has no infinity: a +inf or -inf value is written as null.
