@@ -4,11 +4,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 
 #include "cli.hpp"
@@ -43,19 +43,11 @@ struct SeparateOptions {
   bool mono = false;                    ///< [--mono] mono sources from a multichannel mixture
 };
 
-/// Every model must fit the analysis: same compression p and β (they are fitted jointly), an
-/// output name of its own, templates that know the sample rate.
-void check_models(const std::vector<sep::SourceModel>& models, double sample_rate, bool rate_given,
-                  bool with_free_source) {
-  std::set<std::string> stems;
-  if (with_free_source) stems.insert(kFreeSourceStem);
+/// Every model must fit the analysis: same compression p and β (they are fitted jointly),
+/// templates that know the sample rate. (Output names: checked with the options.)
+void check_models(const std::vector<sep::SourceModel>& models, double sample_rate, bool rate_given) {
   const auto& first = models.front();
   for (const auto& model : models) {
-    if (!stems.insert(model.stem()).second)
-      throw UsageError(fmt::format("--model {}: another source already writes {}.wav{}: give the "
-                                   "model files different names",
-                                   model.path(), model.stem(),
-                                   model.stem() == kFreeSourceStem ? " (the --free source)" : ""));
     if (model.header().power != first.header().power || model.header().beta != first.header().beta)
       throw UsageError(fmt::format("--model {} approximates |X|^{} with β = {}, but {} |X|^{} with "
                                    "β = {}: sources are fitted jointly, train them alike",
@@ -93,12 +85,17 @@ void require_creatable_folder(const std::string& folder) {
 int choose_n_fft(const std::vector<sep::SourceModel>& models, int requested) {
   if (requested > 0) return requested;
   const int trained = models.front().trained_n_fft();
+  const bool agree = trained > 0 && std::all_of(models.begin(), models.end(), [&](const sep::SourceModel& model) {
+                       return model.trained_n_fft() == trained;
+                     });
+  if (agree) return trained;
+  std::vector<std::string> sizes;
   for (const auto& model : models)
-    if (model.trained_n_fft() != trained || trained == 0)
-      throw UsageError(fmt::format("give --n-fft: the models were not all trained on one STFT size "
-                                   "({} says {})",
-                                   model.path(), model.trained_n_fft() ? std::to_string(model.trained_n_fft()) : "none"));
-  return trained;
+    sizes.push_back(fmt::format("{}: {}", model.path(),
+                                model.trained_n_fft() ? fmt::format("STFT {}", model.trained_n_fft())
+                                                      : std::string("no STFT (cqt, wavelet or sines points)")));
+  throw UsageError(fmt::format("give --n-fft: the models were not all trained on one STFT size ({})",
+                               fmt::join(sizes, "; ")));
 }
 
 /// What a separation reports: the JSON line and, with --ref, the score table.
@@ -133,7 +130,7 @@ SeparateResult run_separate(SeparateOptions& o) {
   }
   const bool keep_channels = mixture_channels.channels.size() > 1 && !o.mono;
   const bool with_free = o.separation.free_templates > 0;
-  check_models(models, rate, rate_given, with_free);
+  check_models(models, rate, rate_given);
 
   // References are checked before any work: their count, rate and length.
   std::vector<std::vector<float>> references;
@@ -354,9 +351,18 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
     std::vector<std::string> inputs = o.models;
     inputs.push_back(o.mixture);
     inputs.insert(inputs.end(), o.references.begin(), o.references.end());
+    // Each source is written to OUTDIR/STEM.wav: two models of one stem (a/piano.h5, b/piano.h5)
+    // or a model named like the free source would overwrite each other.
     std::vector<std::string> stems;
-    for (const auto& model : o.models) stems.push_back(std::filesystem::path(model).stem().string());
     if (o.separation.free_templates > 0) stems.push_back(kFreeSourceStem);
+    for (const auto& model : o.models) {
+      const auto stem = std::filesystem::path(model).stem().string();
+      if (std::find(stems.begin(), stems.end(), stem) != stems.end())
+        throw UsageError(fmt::format("--model {}: another source is also written to {}.wav{}: each source is "
+                                     "named after its model file, so give the model files different names",
+                                     model, stem, stem == kFreeSourceStem ? " (the --free source)" : ""));
+      stems.push_back(stem);
+    }
     std::vector<std::pair<std::string, std::string>> outputs{{"--metrics", o.metrics}};
     for (const auto& stem : stems) {
       const auto path = (std::filesystem::path(o.output_dir) / (stem + ".wav")).string();

@@ -150,10 +150,15 @@ std::string choose_window(const std::vector<SourceModel>& models, const std::str
     if (trained.empty()) {
       trained = window;
     } else if (window != trained) {
-      log::warn("{} was trained with the {} window but an earlier model with {}: analysing with "
-                "{} (give --window to choose)",
-                model.path(), window, trained, requested.empty() ? trained : requested);
-      break;
+      if (requested.empty())
+        log::warn("{} was trained with the {} window but an earlier model with {}: analysing with {} (give "
+                  "--window to choose)",
+                  model.path(), window, trained, trained);
+      else
+        log::warn("{} was trained with the {} window but an earlier model with {}: analysing with --window {}, "
+                  "which fits one of them at most",
+                  model.path(), window, trained, requested);
+      return requested.empty() ? trained : requested;
     }
   }
   if (requested.empty()) return trained.empty() ? "sqrt-hann" : trained;

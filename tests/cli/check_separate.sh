@@ -150,6 +150,21 @@ fi
 grep -q "silent_ref.wav: the reference is silent" "$out/silent.err" || fail "silent --ref: $(cat "$out/silent.err")"
 ! grep -q "STFT n_fft" "$out/silent.err" || fail "a silent --ref was found only after the separation"
 
+# Models of other analyses: a CQT model next to an STFT one needs --n-fft, and the message says
+# which model has which; models of two windows with --window given warn once, without asking
+# for the --window that was given.
+"$innmf" features "$fixture/high.wav" -o "$out/high_cqt_points.h5" --repr cqt -q
+"$innmf" train "$out/high_cqt_points.h5" -o "$out/high_cqt.h5" --rank 2 --hidden 16 --epochs 3 -q
+if "$innmf" separate "$fixture/mix.wav" --model "$fixture/low.h5" --model "$out/high_cqt.h5" -o "$out/cqt" \
+     2>"$out/cqt.err" >/dev/null; then fail "separate chose an STFT size for a CQT model"; fi
+grep -q "give --n-fft: .*low.h5: STFT 512; .*high_cqt.h5: no STFT" "$out/cqt.err" || fail "n_fft message: $(cat "$out/cqt.err")"
+"$innmf" features "$fixture/high.wav" -o "$out/high_hann_points.h5" --n-fft 512 --hop 128 --window hann -q
+"$innmf" train "$out/high_hann_points.h5" -o "$out/high_hann.h5" --rank 3 --epochs 20 -q
+"$innmf" separate "$fixture/mix.wav" --model "$fixture/low.h5" --model "$out/high_hann.h5" --window hann \
+  -o "$out/hann" 2>"$out/hann.err" >/dev/null || fail "separate with two windows exited with $?"
+grep -q "analysing with --window hann" "$out/hann.err" || fail "two windows: $(cat "$out/hann.err")"
+! grep -q "give --window" "$out/hann.err" || fail "asks for the --window it was given: $(cat "$out/hann.err")"
+
 # A harmonic sound's peaks are as wide as the window's main lobe: templates learned at 512 fit
 # other sizes only roughly (the masks above do not mind), so sdr_freq has a floor at 512 only.
 for case in "512 20" "384 -100" "1024 -100"; do
