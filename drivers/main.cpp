@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <memory>
+#include <regex>
+#include <string>
 
 #include "cli.hpp"
 #include "innmf/core/error.hpp"
@@ -22,6 +24,29 @@ void report_error(const innmf::mpi::Comm& comm, const std::string& command, cons
   std::fprintf(stderr, "innmf%s%s: error: %s\n", command.empty() ? "" : " ", command.c_str(),
                message.c_str());
   std::fflush(stderr);
+}
+
+/// CLI11's wording of two common mistakes, in innmf's: which option, what was wrong, where the
+/// value came from (the command line or the --config file), what to do. Other messages pass.
+std::string explain_parse_error(const std::string& message, const CLI::App& app, int argc, char** argv) {
+  static const std::regex conversion(R"(^Could not convert: (\S+) = (.*)$)");
+  static const std::regex repeated(R"(^(\S+): At Most 1 required but received (\d+)$)");
+  std::smatch match;
+  if (std::regex_match(message, match, conversion)) {
+    const std::string option = match[1], value = match[2];
+    bool on_command_line = false;
+    for (int i = 1; i < argc; ++i) {
+      const std::string word = argv[i];
+      on_command_line = on_command_line || word == option || word.rfind(option + "=", 0) == 0;
+    }
+    const auto* config = app.get_config_ptr();
+    const std::string config_path = config && config->count() > 0 ? config->as<std::string>() : std::string();
+    return fmt::format("{} = {}{}: not a valid value for this option", option, value,
+                       on_command_line || config_path.empty() ? std::string() : " in " + config_path);
+  }
+  if (std::regex_match(message, match, repeated))
+    return fmt::format("{} given {} times: give it once", std::string(match[1]), std::string(match[2]));
+  return message;
 }
 
 int run(int argc, char** argv, const innmf::mpi::Comm& comm) {
@@ -64,7 +89,7 @@ int run(int argc, char** argv, const innmf::mpi::Comm& comm) {
     // Every rank parses the same command line, so every rank fails the same way here.
     std::string command;
     for (const auto* sub : app.get_subcommands()) command = sub->get_name();
-    std::string message = e.what();
+    std::string message = explain_parse_error(e.what(), app, argc, argv);
     // A first word that names no subcommand (CLI11 then misses the required one).
     const bool unknown_word = app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-';
     if (unknown_word)

@@ -3,6 +3,7 @@
 #include <sndfile.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -158,6 +159,14 @@ Audio read_audio(const std::string& path) {
   const std::size_t channels = file.channels;
   mix_down(file.samples.size() / channels, channels,
            [&](std::size_t i, std::size_t c) { return file.samples[i * channels + c]; }, audio.samples);
+  // Channels that cancel (left = −right, a polarity-inverted channel) leave a silent mix-down of
+  // audible audio: every command would analyse nothing, silently.
+  const auto zero = [](float v) { return v == 0.0f; };
+  if (channels > 1 && std::all_of(audio.samples.begin(), audio.samples.end(), zero) &&
+      !std::all_of(file.samples.begin(), file.samples.end(), zero))
+    throw InputError(fmt::format("{}: its channels cancel in the mono mix-down (e.g. left = −right), which innmf "
+                                 "analyses: take one channel (e.g. `sox {} left.wav remix 1`)",
+                                 path, path));
   return audio;
 }
 

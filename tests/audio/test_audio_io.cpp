@@ -73,6 +73,25 @@ TEST(AudioIo, StereoIsMixedToTheMeanOfChannels) {
   EXPECT_FLOAT_EQ(mono.samples[50], 0.125f);
 }
 
+TEST(AudioIo, ChannelsThatCancelAreRefusedButSilenceIsRead) {
+  TempDir dir;
+  std::vector<float> opposite, silent(200, 0.0f);
+  for (int i = 0; i < 100; ++i) {
+    const float x = 0.5f * std::sin(0.1f * i);
+    opposite.push_back(x);
+    opposite.push_back(-x);
+  }
+  write_raw(dir / "opposite.wav", opposite, 2, 8000, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  const auto message = message_of([&] { audio::read_audio(dir / "opposite.wav"); });
+  EXPECT_NE(message.find("opposite.wav: its channels cancel in the mono mix-down"), std::string::npos) << message;
+  EXPECT_NE(message.find("remix 1"), std::string::npos) << message;
+  // The channels themselves are readable (separate keeps them apart), and digital silence is
+  // silence, not cancellation.
+  EXPECT_EQ(audio::read_audio_channels(dir / "opposite.wav").channels.size(), 2u);
+  write_raw(dir / "silent.wav", silent, 2, 8000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+  EXPECT_EQ(audio::read_audio(dir / "silent.wav").samples.size(), 100u);
+}
+
 TEST(AudioIo, ChannelsAreReadApartAndWrittenBack) {
   TempDir dir;
   audio::MultichannelAudio original;

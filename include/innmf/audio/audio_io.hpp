@@ -40,7 +40,8 @@ AudioInfo probe_audio(const std::string& path);
 
 /// Reads `path` whole and mixes its channels down to mono (the mean of the channels).
 /// Throws InputError naming the file when it is missing, not audio, truncated (fewer samples
-/// than its header promises), empty, or holds NaN/Inf samples.
+/// than its header promises), empty, holds NaN/Inf samples, or has channels that cancel (a
+/// silent mix-down of channels that are not silent).
 Audio read_audio(const std::string& path);
 
 /// Reads `path` whole, one vector per channel; the same checks and errors as read_audio.
