@@ -57,10 +57,10 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--f-quantum", options->config.f_quantum,
                   "Snap frequencies to multiples of this [Hz] to bound the unique frequencies (0: off)");
   sub->add_option("--metrics", options->config.metrics_path,
-                  "Write one JSON line per epoch (epoch, loss, seconds, points_per_second)");
+                  "Write one JSON line per epoch (epoch, loss, divergence, seconds, points_per_second)");
   sub->add_option("--checkpoint", options->config.checkpoint_path,
                   "Checkpoint file (written atomically every --checkpoint-every epochs, at the end, and "
-                  "on SIGTERM/SIGUSR1; default on a signal: OUTPUT.checkpoint.h5)");
+                  "on SIGTERM/SIGUSR1 or a first Ctrl-C; default on a signal: OUTPUT.checkpoint.h5)");
   sub->add_option("--checkpoint-every", options->config.checkpoint_every,
                   "Epochs between checkpoints (0: only at the end and on a signal)");
   sub->add_option("--resume", options->config.resume_path,

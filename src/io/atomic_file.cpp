@@ -50,7 +50,9 @@ extern "C" void remove_temporaries_and_reraise(int signal_number) {
   std::raise(signal_number);
 }
 
-void install_cleanup_handlers() {
+}  // namespace
+
+void install_signal_cleanup() {
   static std::once_flag once;
   std::call_once(once, [] {
     for (const int signal_number : kCleanupSignals) {
@@ -66,8 +68,10 @@ void install_cleanup_handlers() {
 
 /// The slot that now names `path`, or −1 when every slot is taken or the path is too long
 /// (then a signal leaves that temporary file behind, as before this existed).
+namespace {
+
 int register_temporary(const std::string& path) {
-  install_cleanup_handlers();
+  install_signal_cleanup();
   if (path.size() + 1 > TemporarySlot{}.path.size()) return -1;
   const std::lock_guard<std::mutex> lock(slots_mutex);
   for (std::size_t i = 0; i < temporary_slots.size(); ++i) {

@@ -155,22 +155,37 @@ class MetricsLog {
   std::unique_ptr<std::ofstream> out_;
 };
 
-/// Set by SIGTERM/SIGUSR1 (Slurm's --signal, preemption); read once per epoch and agreed on in
-/// the all-reduce, so that every rank stops after the same epoch.
+/// Set by SIGTERM/SIGUSR1 (Slurm's --signal, preemption) and by a first SIGINT (Ctrl-C); read
+/// once per epoch and agreed on in the all-reduce, so that every rank stops after the same epoch.
 volatile std::sig_atomic_t g_stop_requested = 0;
 extern "C" void request_stop(int) { g_stop_requested = 1; }
+/// SIGINT's handler before training took it: io's cleanup of temporary files, or the default.
+void (*g_previous_interrupt)(int) = SIG_DFL;
+/// Ctrl-C: the first stops after the epoch with a checkpoint; the handler then gives SIGINT back
+/// to the previous handler, so that a second Ctrl-C quits at once (removing temporary files).
+/// (signal() is async-signal-safe.)
+extern "C" void request_stop_interactive(int) {
+  g_stop_requested = 1;
+  std::signal(SIGINT, g_previous_interrupt);
+}
 
-/// Installs the handlers for its lifetime.
+/// Installs the handlers for its lifetime. SIGINT keeps being ignored where it was (a
+/// background job of a non-interactive shell must not stop on its parent's Ctrl-C).
 class StopSignals {
  public:
   StopSignals() {
     g_stop_requested = 0;
+    io::install_signal_cleanup();  // so that the handlers replaced here, and restored, are the cleanup ones
     previous_term_ = std::signal(SIGTERM, request_stop);
     previous_usr1_ = std::signal(SIGUSR1, request_stop);
+    previous_int_ = std::signal(SIGINT, SIG_IGN);
+    g_previous_interrupt = previous_int_;
+    if (previous_int_ != SIG_IGN) std::signal(SIGINT, request_stop_interactive);
   }
   ~StopSignals() {
     std::signal(SIGTERM, previous_term_);
     std::signal(SIGUSR1, previous_usr1_);
+    std::signal(SIGINT, previous_int_);
   }
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
@@ -178,6 +193,7 @@ class StopSignals {
  private:
   void (*previous_term_)(int);
   void (*previous_usr1_)(int);
+  void (*previous_int_)(int);
 };
 
 /// What must match between a checkpoint and the run that resumes from it.

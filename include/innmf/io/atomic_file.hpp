@@ -37,6 +37,12 @@ class AtomicOutput {
   int slot_ = -1;  ///< the temporary file's slot in the signal-time cleanup list (−1: none)
 };
 
+/// Installs (once) the handlers that remove live temporary files on SIGINT, SIGTERM and SIGHUP,
+/// for each of them whose disposition is still the default. AtomicOutput does it when first
+/// made; code that takes one of these signals for itself (`innmf train`'s Ctrl-C and SIGTERM)
+/// calls it first, so that the handler it replaces, and later restores, is the cleanup one.
+void install_signal_cleanup();
+
 /// Throws UsageError naming `option` unless `path` could be created: its folder exists and it
 /// is not itself a folder, nor a device, pipe or socket (rename would replace `/dev/null` with a
 /// regular file). Call on every rank before any collective work.
