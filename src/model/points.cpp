@@ -18,6 +18,34 @@ int index_of(const std::vector<double>& sorted, double value) {
 
 }  // namespace
 
+namespace {
+
+/// Puts a scattered clip's points in time order (a stable counting sort on time_index, so that
+/// points of one time keep their order). The loss visits points in this order and reads and
+/// writes the activation row H[u_t] of each: files of CQT or wavelet points list them bin by
+/// bin, each bin on its own time grid, so in file order every point's row was a cache miss
+/// (10 s of piano at 44.1 kHz: 2.9 M wavelet points over 380 k unique times, a 30 MB H). In
+/// time order the rows stream, and the few hundred template rows W[u_f] stay in cache.
+void order_by_time(PreparedClip& clip) {
+  const std::size_t n = clip.y.size(), n_times = clip.unique_times.size();
+  std::vector<std::size_t> start(n_times + 1, 0);
+  for (int t : clip.time_index) ++start[static_cast<std::size_t>(t) + 1];
+  for (std::size_t t = 0; t < n_times; ++t) start[t + 1] += start[t];
+  std::vector<float> y(n);
+  std::vector<int> time_index(n), freq_index(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t to = start[static_cast<std::size_t>(clip.time_index[i])]++;
+    y[to] = clip.y[i];
+    time_index[to] = clip.time_index[i];
+    freq_index[to] = clip.freq_index[i];
+  }
+  clip.y = std::move(y);
+  clip.time_index = std::move(time_index);
+  clip.freq_index = std::move(freq_index);
+}
+
+}  // namespace
+
 PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
                               std::vector<tf::ClipPoints> clips, double power,
                               double f_quantum) {
@@ -63,6 +91,7 @@ PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
       }
       points.t = {};  // free as we go
       points.f = {};
+      order_by_time(clip);
     }
     prepared.n_points += clip.n_points();
     prepared.clips.push_back(std::move(clip));

@@ -129,8 +129,25 @@ TEST(PreparePoints, UniqueCoordinatesAndIndices) {
   EXPECT_FALSE(points.clips[0].all_frequencies);  // U_f also holds the scattered frequencies
   EXPECT_EQ(points.clips[1].freq_index, (std::vector<int>{4, 6}));
   EXPECT_EQ(points.clips[2].unique_times.size(), 4u);
-  EXPECT_EQ(points.clips[2].time_index, (std::vector<int>{0, 0, 1, 2, 2, 3}));
+  EXPECT_EQ(points.clips[2].time_index, (std::vector<int>{0, 0, 1, 2, 2, 3}));  // (already in time order)
   EXPECT_FLOAT_EQ(points.clips[0].y[1], std::sqrt(small_corpus().clips[0].y[1] * small_corpus().clips[0].y[1]));
+}
+
+TEST(PreparePoints, ScatteredPointsAreOrderedByTimeKeepingEachPointWhole) {
+  // Files of CQT or wavelet points list them bin by bin; the loss wants them in time order (its
+  // activation rows then stream through the cache). Points of one time keep their file order.
+  std::vector<tf::ClipInfo> infos(1);
+  infos[0].duration = 1;
+  std::vector<tf::ClipPoints> clips(1);
+  clips[0].t = {0.3f, 0.1f, 0.2f, 0.1f, 0.3f, 0.0f};
+  clips[0].f = {100.0f, 200.0f, 100.0f, 100.0f, 300.0f, 200.0f};
+  clips[0].m = {1.0f, 4.0f, 9.0f, 16.0f, 25.0f, 36.0f};
+  const auto points = prepare_points(infos, clips, 0.5);
+  const auto& clip = points.clips[0];
+  // (time index, frequency index, y = sqrt(m)) in time order; 0.1 s: 200 Hz before 100 Hz, as in the file.
+  EXPECT_EQ(clip.time_index, (std::vector<int>{0, 1, 1, 2, 3, 3}));
+  EXPECT_EQ(clip.freq_index, (std::vector<int>{1, 1, 0, 0, 0, 2}));
+  EXPECT_EQ(clip.y, (std::vector<float>{6, 2, 4, 3, 1, 5}));
 }
 
 TEST(InnmfModel, FactorisedLossEqualsPerPointReference) {
