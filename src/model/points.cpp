@@ -16,6 +16,22 @@ int index_of(const std::vector<double>& sorted, double value) {
   return static_cast<int>(std::lower_bound(sorted.begin(), sorted.end(), value) - sorted.begin());
 }
 
+/// index_of, starting from the previous answer: points in a file come in runs of one frequency
+/// (a CQT or wavelet bin) with increasing times, so the answer is usually the hint or just after
+/// it (a gallop forward instead of a binary search over 10⁵ times and its cache misses).
+int index_near(const std::vector<double>& sorted, double value, int hint) {
+  const auto n = static_cast<int>(sorted.size());
+  if (hint < 0 || hint >= n || sorted[static_cast<std::size_t>(hint)] > value) return index_of(sorted, value);
+  if (sorted[static_cast<std::size_t>(hint)] == value) return hint;
+  int step = 1, low = hint;  // sorted[low] < value
+  while (low + step < n && sorted[static_cast<std::size_t>(low + step)] < value) {
+    low += step;
+    step *= 2;
+  }
+  const auto end = sorted.begin() + std::min(n, low + step + 1);
+  return static_cast<int>(std::lower_bound(sorted.begin() + low + 1, end, value) - sorted.begin());
+}
+
 }  // namespace
 
 namespace {
@@ -54,7 +70,10 @@ PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
   std::vector<double> freqs;
   for (const auto& clip : clips) {
     const auto& source = clip.is_grid() ? clip.freqs : clip.f;
-    for (float f : source) freqs.push_back(snap(f, f_quantum));
+    for (float f : source) {
+      const double snapped = snap(f, f_quantum);
+      if (freqs.empty() || freqs.back() != snapped) freqs.push_back(snapped);  // a bin's run: once
+    }
   }
   std::sort(freqs.begin(), freqs.end());
   freqs.erase(std::unique(freqs.begin(), freqs.end()), freqs.end());
@@ -85,9 +104,12 @@ PreparedPoints prepare_points(const std::vector<tf::ClipInfo>& infos,
       std::sort(times.begin(), times.end());
       times.erase(std::unique(times.begin(), times.end()), times.end());
       clip.unique_times = times;
+      clip.time_index.resize(points.t.size());
+      clip.freq_index.resize(points.t.size());
+      int time_hint = -1, freq_hint = -1;
       for (std::size_t i = 0; i < points.t.size(); ++i) {
-        clip.time_index.push_back(index_of(times, points.t[i]));
-        clip.freq_index.push_back(index_of(freqs, snap(points.f[i], f_quantum)));
+        clip.time_index[i] = time_hint = index_near(times, points.t[i], time_hint);
+        clip.freq_index[i] = freq_hint = index_near(freqs, snap(points.f[i], f_quantum), freq_hint);
       }
       points.t = {};  // free as we go
       points.f = {};
