@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -222,20 +223,38 @@ SeparateResult run_separate(SeparateOptions& o) {
   } cleanup{o.output_dir, made_folder};
   std::vector<std::unique_ptr<io::AtomicOutput>> outputs;
   std::vector<std::string> written;
+  // Float WAVs keep samples beyond full scale (a loud or clipped mixture's sources can exceed
+  // it); a later conversion to 16-bit would clip them, so say so once.
+  float peak = 0;
+  std::string loudest;
+  const auto note_peak = [&](const std::vector<float>& samples, const std::string& path) {
+    for (float v : samples)
+      if (std::abs(v) > peak) {
+        peak = std::abs(v);
+        loudest = path;
+      }
+  };
   for (std::size_t s = 0; s < separation.signals.size(); ++s) {
     const std::string stem = s < models.size() ? models[s].stem() : kFreeSourceStem;
     const auto path = (std::filesystem::path(o.output_dir) / (stem + ".wav")).string();
     outputs.push_back(std::make_unique<io::AtomicOutput>(path, "-o"));
     if (keep_channels) {
       audio::MultichannelAudio source{{}, rate};
-      for (const auto& channel : mixture_channels.channels)
+      for (const auto& channel : mixture_channels.channels) {
         source.channels.push_back(sep::apply_mask(stft, separation.masks[s], channel.data(), n));
+        note_peak(source.channels.back(), path);
+      }
       audio::write_wav(outputs.back()->temporary_path(), source, "float");
     } else {
+      note_peak(separation.signals[s], path);
       audio::write_wav(outputs.back()->temporary_path(), {std::move(separation.signals[s]), rate}, "float");
     }
     written.push_back(path);
   }
+  if (peak > 1.0f)
+    log::warn("{} peaks at {:.2f}, above full scale (32-bit float WAV keeps it): lower the gain before converting "
+              "to a fixed-point format (e.g. `sox --norm=-1 IN.wav -b 16 OUT.wav`), or it clips",
+              loudest, peak);
   result["outputs"] = written;
   result["seconds"] = watch.seconds();
   for (auto& output : outputs) output->commit();

@@ -150,6 +150,20 @@ fi
 grep -q "silent_ref.wav: the reference is silent" "$out/silent.err" || fail "silent --ref: $(cat "$out/silent.err")"
 ! grep -q "STFT n_fft" "$out/silent.err" || fail "a silent --ref was found only after the separation"
 
+# Sources above full scale (a mixture at 2.5× the fixture's level, as float WAV) are kept and
+# reported once; at the fixture's level nothing is said.
+! grep -q "above full scale" "$out/rprop.err" || fail "full-scale warning at a normal level: $(cat "$out/rprop.err")"
+"$python" - "$fixture/mix.wav" "$out/loud_mix.wav" <<'PY'
+import sys
+import numpy as np
+from scipy.io import wavfile
+rate, x = wavfile.read(sys.argv[1])
+wavfile.write(sys.argv[2], rate, (2.5 * x / 32768.0).astype(np.float32))
+PY
+"$innmf" separate "$out/loud_mix.wav" "${neural[@]}" -o "$out/loud" 2>"$out/loud.err" >/dev/null ||
+  fail "separate of a loud mixture exited with $?"
+grep -q "peaks at [0-9.]*, above full scale" "$out/loud.err" || fail "no full-scale warning: $(cat "$out/loud.err")"
+
 # Models of other analyses: a CQT model next to an STFT one needs --n-fft, and the message says
 # which model has which; models of two windows with --window given warn once, without asking
 # for the --window that was given.
