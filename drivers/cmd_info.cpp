@@ -8,6 +8,7 @@
 #include "innmf/core/error.hpp"
 #include "innmf/io/model_file.hpp"
 #include "innmf/io/point_file.hpp"
+#include "innmf/train/checkpoint.hpp"
 
 namespace innmf::cli {
 
@@ -32,14 +33,15 @@ Command add_info_command(CLI::App& app, CommonOptions& common) {
         // reader explains what is wrong with it.
         std::string text;
         const std::string format = io::peek_format(options->files[i]);
-        if (format == "innmf.export" || format == "innmf.checkpoint") {
+        if (format == "innmf.export") {
           // Files of innmf that are not inputs of other commands: what they are and what reads them.
-          const char* what = format == "innmf.export"
-                                 ? "templates and activations sampled for plotting (scripts/plot_model.py)"
-                                 : "training state for `innmf train --resume`";
           text = options->json ? nlohmann::json{{"file", options->files[i]}, {"format", format}}.dump()
-                               : fmt::format("file            {}\nformat          {}: {}\n", options->files[i],
-                                             format, what);
+                               : fmt::format("file            {}\nformat          {}: templates and activations "
+                                             "sampled for plotting (scripts/plot_model.py)\n",
+                                             options->files[i], format);
+        } else if (format == "innmf.checkpoint") {
+          const auto summary = train::summarize_checkpoint(options->files[i]);
+          text = options->json ? train::to_json(options->files[i], summary) : train::to_text(options->files[i], summary);
         } else if (format == io::kModelFormat) {
           const auto summary = io::summarize(io::ModelFile(options->files[i]));
           text = options->json ? io::to_json(summary) : io::to_text(summary);

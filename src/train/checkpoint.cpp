@@ -1,5 +1,6 @@
 #include "innmf/train/checkpoint.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -73,6 +74,59 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
     write_group(file, "activation", c.activation_params, c.activation_state, c.activation_scalars);
   }
   atomic.commit();
+}
+
+CheckpointSummary summarize_checkpoint(const std::string& path) {
+  CheckpointSummary summary;
+  try {
+    auto file = h5::open_file_read(path);
+    if (!h5::has_attribute(file, "format") || h5::read_string_attribute(file, "format") != kFormat)
+      throw InputError("is not a checkpoint");
+    if (h5::read_int_attribute(file, "format_version") != kVersion)
+      throw InputError("checkpoint of another format version");
+    summary.epoch = static_cast<int>(h5::read_int_attribute(file, "epoch"));
+    summary.compatibility_json = h5::read_string_attribute(file, "compatibility");
+    summary.created_by = h5::has_attribute(file, "created_by") ? h5::read_string_attribute(file, "created_by") : "";
+    const auto loss = h5::read_vector<double>(file, "loss");
+    summary.last_loss = loss.empty() ? std::nan("") : loss.back();
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", path, e.what()));
+  }
+  return summary;
+}
+
+std::string to_text(const std::string& path, const CheckpointSummary& s) {
+  const auto run = nlohmann::json::parse(s.compatibility_json, nullptr, false);
+  std::string out = fmt::format("{:<16}{}\n{:<16}innmf.checkpoint: training state for `innmf train --resume`\n",
+                                "file", path, "format");
+  out += fmt::format("{:<16}{} epoch{} done, loss {:.6g} after the last\n", "training", s.epoch,
+                     s.epoch == 1 ? "" : "s", s.last_loss);
+  if (run.is_object()) {
+    if (run.contains("point_files")) {
+      std::vector<std::string> files;
+      for (const auto& f : run["point_files"]) files.push_back(f.get<std::string>());
+      const int clips = run.value("clips", 0);
+      out += fmt::format("{:<16}{} (file names; {} clip{}, {} points)\n", "point files", fmt::join(files, ", "),
+                         clips, clips == 1 ? "" : "s", run.value("points", std::uint64_t{0}));
+    }
+    if (run.contains("model")) out += fmt::format("{:<16}{}\n", "model", run["model"].dump());
+    out += fmt::format("{:<16}{} lr {}, f_quantum {}\n", "optimizer", run.value("optimizer", std::string("?")),
+                       run.value("lr", 0.0), run.value("f_quantum", 0.0));
+  }
+  out += fmt::format("{:<16}resume with the same options and point files, --resume {} and --epochs above {}\n",
+                     "continue", path, s.epoch);
+  out += fmt::format("{:<16}{}\n", "written by", s.created_by.empty() ? "?" : s.created_by);
+  return out;
+}
+
+std::string to_json(const std::string& path, const CheckpointSummary& s) {
+  return nlohmann::json{{"file", path},
+                        {"format", kFormat},
+                        {"epoch", s.epoch},
+                        {"last_loss", std::isfinite(s.last_loss) ? nlohmann::json(s.last_loss) : nlohmann::json()},
+                        {"run", nlohmann::json::parse(s.compatibility_json, nullptr, false)},
+                        {"created_by", s.created_by}}
+      .dump();
 }
 
 Checkpoint read_checkpoint(const std::string& path, const std::string& compatibility_json) {

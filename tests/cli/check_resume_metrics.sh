@@ -54,6 +54,18 @@ PY
 
 train first --epochs 6 --checkpoint "$out/A.h5"
 expect_epochs 1 6 "$out/first.h5"
+# info on the checkpoint: the epochs done, the last loss (the model's), the run it belongs to.
+"$innmf" info "$out/A.h5" --json > "$out/A_info.json" || fail "info on a checkpoint exited with $?"
+"$python" - "$out/A_info.json" "$out/first.h5" <<'PY' || fail "info on a checkpoint: $(cat "$out/A_info.json")"
+import json, sys, h5py
+info = json.load(open(sys.argv[1]))
+with h5py.File(sys.argv[2], "r") as f:
+    last = float(f["training/loss"][-1])
+assert info["format"] == "innmf.checkpoint" and info["epoch"] == 6, info
+assert info["last_loss"] == last, (info["last_loss"], last)
+assert info["run"]["model"]["rank"] == 3 and len(info["run"]["point_files"]) == 1, info["run"]
+PY
+"$innmf" info "$out/A.h5" | grep -q "^training *6 epochs done" || fail "info text on a checkpoint: $("$innmf" info "$out/A.h5")"
 train overrun --epochs 10 --resume "$out/A.h5" --checkpoint "$out/B.h5"
 expect_epochs 1 10 "$out/overrun.h5"
 train resumed --epochs 12 --resume "$out/A.h5" --checkpoint "$out/C.h5"

@@ -31,4 +31,20 @@ void write_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 /// and the first option that differs, or what is wrong with the file.
 Checkpoint read_checkpoint(const std::string& path, const std::string& compatibility_json);
 
+/// What `innmf info` shows of a checkpoint: the epochs done, the loss after the last, the
+/// options and point files it is valid for (the JSON read_checkpoint compares), its writer.
+struct CheckpointSummary {
+  int epoch = 0;
+  double last_loss = 0;                 ///< NaN when no epoch is recorded
+  std::string compatibility_json;
+  std::string created_by;
+};
+
+/// Reads the summary only (not the parameters). Throws InputError naming the file when it is
+/// not a checkpoint of this format version.
+CheckpointSummary summarize_checkpoint(const std::string& path);
+/// Text for `innmf info` (aligned lines ending in '\n') and JSON (one object).
+std::string to_text(const std::string& path, const CheckpointSummary& summary);
+std::string to_json(const std::string& path, const CheckpointSummary& summary);
+
 }  // namespace innmf::train
