@@ -1,11 +1,14 @@
 // innmf info FILE.h5...: what a file holds.
 
 #include <cstdio>
+#include <filesystem>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "innmf/audio/audio_io.hpp"
 #include "innmf/core/error.hpp"
+#include "innmf/io/hdf5.hpp"
 #include "innmf/io/model_file.hpp"
 #include "innmf/io/point_file.hpp"
 #include "innmf/train/checkpoint.hpp"
@@ -32,7 +35,21 @@ Command add_info_command(CLI::App& app, CommonOptions& common) {
         // Models by their `format` attribute; anything else is read as a point set, whose
         // reader explains what is wrong with it.
         std::string text;
-        const std::string format = io::peek_format(options->files[i]);
+        const std::string& path = options->files[i];
+        const std::string format = io::peek_format(path);
+        // An audio file given by mistake: say what info reads instead of calling it a corrupt point file.
+        if (format.empty() && std::filesystem::is_regular_file(path) && !io::h5::is_hdf5_file(path)) {
+          bool audio = false;
+          try {
+            audio::probe_audio(path);
+            audio = true;
+          } catch (const InputError&) {
+          }
+          if (audio)
+            throw InputError(fmt::format("{}: is audio; info reads innmf's HDF5 files (point sets, models, "
+                                         "checkpoints): for its points run `innmf features {} -o POINTS.h5`",
+                                         path, path));
+        }
         if (format == "innmf.export") {
           // Files of innmf that are not inputs of other commands: what they are and what reads them.
           text = options->json ? nlohmann::json{{"file", options->files[i]}, {"format", format}}.dump()
