@@ -1,6 +1,7 @@
 #include "innmf/sep/bss_eval.hpp"
 
 #include <fftw3.h>
+#include <omp.h>
 
 #include <Eigen/LU>
 #include <Eigen/SVD>
@@ -28,6 +29,10 @@ std::mutex& fftw_double_planner_mutex() {
   return mutex;
 }
 
+/// Transform length [samples] from which RealFft's plans use every OpenMP thread: 2¹⁸, about
+/// 6 s of 44.1 kHz audio.
+constexpr long kThreadedFftLength = 1L << 18;
+
 /// Real FFTs of one length n (double precision), planned once. The transforms run on the
 /// plans' own aligned buffers, so one object serves one thread at a time.
 class RealFft {
@@ -43,8 +48,14 @@ class RealFft {
     }
     const int size = static_cast<int>(n);
     std::lock_guard<std::mutex> lock(fftw_double_planner_mutex());
+    // Minutes of audio make transforms of 2²⁴ doubles, 25 of them for two sources: those run
+    // on the OpenMP threads (FFTW's omp library). Short ones stay on one thread, where threads
+    // would only add their start-up.
+    static const bool threads_ready = fftw_init_threads() != 0;
+    fftw_plan_with_nthreads(threads_ready && n >= kThreadedFftLength ? omp_get_max_threads() : 1);
     forward_ = fftw_plan_dft_r2c_1d(size, real_, complex_, FFTW_ESTIMATE);
     inverse_ = fftw_plan_dft_c2r_1d(size, complex_, real_, FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
+    fftw_plan_with_nthreads(1);
     if (!forward_ || !inverse_) {
       release_plans();
       release();
@@ -73,6 +84,28 @@ class RealFft {
     std::copy(bins, bins + n_ / 2 + 1, spectrum.begin());
     return spectrum;
   }
+
+  /// forward() without the copy: the n/2+1 bins in the plan's own buffer, valid until the next
+  /// transform (a fresh 2²⁴-point spectrum costs more in page faults than its FFT).
+  template <typename T>
+  const std::complex<double>* forward_in_place(const T* x, long count) {
+    assert(count <= n_);
+    std::fill(real_, real_ + n_, 0.0);
+    std::copy(x, x + count, real_);
+    fftw_execute(forward_);
+    return reinterpret_cast<const std::complex<double>*>(complex_);
+  }
+
+  /// n times the circular cross-correlation of the signals whose spectra are `a` and `b`,
+  /// r[k] = Σ_m a[m + k] · b[m], indices mod n (mir_eval: real(ifft(A · conj(B))) without the
+  /// 1/n of ifft: multiply by scale()), in the plan's own buffer until the next transform.
+  const double* correlate_in_place(const Spectrum& a, const Spectrum& b) {
+    auto* bins = reinterpret_cast<std::complex<double>*>(complex_);
+    for (std::size_t k = 0; k < a.size(); ++k) bins[k] = a[k] * std::conj(b[k]);
+    fftw_execute(inverse_);
+    return real_;
+  }
+  double scale() const { return 1.0 / static_cast<double>(n_); }
 
   /// The real signal (length n) whose forward() is `spectrum`: the inverse DFT, scaled by 1/n.
   std::vector<double> inverse(const Spectrum& spectrum) {
@@ -103,14 +136,6 @@ class RealFft {
   fftw_plan forward_ = nullptr;
   fftw_plan inverse_ = nullptr;
 };
-
-/// Circular cross-correlation of the signals whose spectra are `a` and `b`:
-/// r[k] = Σ_m a[m + k] · b[m], indices mod n (mir_eval: real(ifft(A · conj(B)))).
-std::vector<double> correlation(RealFft& fft, const Spectrum& a, const Spectrum& b) {
-  auto product = zeroed_vector_on_huge_pages<std::complex<double>>(a.size());
-  for (std::size_t k = 0; k < a.size(); ++k) product[k] = a[k] * std::conj(b[k]);
-  return fft.inverse(product);
-}
 
 /// The least-squares solver of one Gram system G c = d, factored once: LU with partial
 /// pivoting, as numpy.linalg.solve (LAPACK gesv). Where gesv would stop at an exactly zero
@@ -242,10 +267,12 @@ PairCriteria bss_eval_pairs(const std::vector<std::vector<float>>& references,
   Eigen::MatrixXd gram(size, size);
   for (long i = 0; i < n_ref; ++i) {
     for (long j = 0; j <= i; ++j) {
-      const auto r = correlation(fft, reference_spectra[i], reference_spectra[j]);
+      // r = correlation(reference i, reference j); only its lags −taps < k < taps are read.
+      const double* r = fft.correlate_in_place(reference_spectra[i], reference_spectra[j]);
+      const double scale = fft.scale();
       Eigen::MatrixXd block(taps, taps);
       for (long a = 0; a < taps; ++a)
-        for (long b = 0; b < taps; ++b) block(a, b) = r[static_cast<std::size_t>((b - a + n_fft) % n_fft)];
+        for (long b = 0; b < taps; ++b) block(a, b) = r[(b - a + n_fft) % n_fft] * scale;
       if (i == j) {
         gram.block(i * taps, i * taps, taps, taps) = block.transpose();
       } else {
@@ -263,7 +290,7 @@ PairCriteria bss_eval_pairs(const std::vector<std::vector<float>>& references,
   const auto project = [&](const Eigen::VectorXd& filters, long first, long count) {
     auto sum = zeroed_vector_on_huge_pages<std::complex<double>>(static_cast<std::size_t>(n_fft / 2 + 1));
     for (long k = 0; k < count; ++k) {
-      const auto h = fft.forward(filters.data() + k * taps, taps);
+      const auto* h = fft.forward_in_place(filters.data() + k * taps, taps);
       const auto& s = reference_spectra[static_cast<std::size_t>(first + k)];
       for (std::size_t f = 0; f < sum.size(); ++f) sum[f] += h[f] * s[f];
     }
@@ -280,8 +307,8 @@ PairCriteria bss_eval_pairs(const std::vector<std::vector<float>>& references,
     // ⟨s_i delayed by a, estimate⟩ = r_ie[(-a) mod n_fft].
     Eigen::VectorXd inner(size);
     for (long i = 0; i < n_ref; ++i) {
-      const auto r = correlation(fft, reference_spectra[i], estimate_spectrum);
-      for (long a = 0; a < taps; ++a) inner(i * taps + a) = r[static_cast<std::size_t>((n_fft - a) % n_fft)];
+      const double* r = fft.correlate_in_place(reference_spectra[i], estimate_spectrum);
+      for (long a = 0; a < taps; ++a) inner(i * taps + a) = r[(n_fft - a) % n_fft] * fft.scale();
     }
     const auto on_all = project(all_references.solve(inner), 0, n_ref);
     for (long j = 0; j < n_ref; ++j) {
