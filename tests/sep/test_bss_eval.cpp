@@ -6,7 +6,9 @@
 // (Agreement with mir_eval itself is tests/cli/check_eval_mir_eval.py.)
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -102,6 +104,23 @@ TEST(BssEval, FftGramPathEqualsTheDefinition) {
     // The criteria differ between pairs: the comparison above is not of constants.
     EXPECT_GT(fast.sdr.maxCoeff() - fast.sdr.minCoeff(), 10.0);
   }
+}
+
+TEST(BssEval, LongSignalsScoreAlikeOnOneThreadAndOnSeveral) {
+  // 300,000 samples: transforms of 2^19 points, which run on every OpenMP thread.
+  const long n = 300000;
+  const Signals refs = {coloured(n, 1, 0.05), coloured(n, 2, 0.2)};
+  const Signals ests = {plus(refs[0], refs[1], 0.3), plus(filtered(refs[1], {0.6, 0.3, -0.2}), white(n, 4, 0.02))};
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto one = sep::bss_eval_pairs(refs, ests);
+  omp_set_num_threads(std::max(2, threads));
+  const auto several = sep::bss_eval_pairs(refs, ests);
+  omp_set_num_threads(threads);
+  expect_matrices_near(several.sdr, one.sdr, 1e-9, "SDR");
+  expect_matrices_near(several.sir, one.sir, 1e-9, "SIR");
+  expect_matrices_near(several.sar, one.sar, 1e-9, "SAR");
+  EXPECT_GT(one.sdr.maxCoeff() - one.sdr.minCoeff(), 10.0);
 }
 
 TEST(BssEval, PerfectEstimatesScoreAbove100Db) {
