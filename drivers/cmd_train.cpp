@@ -46,7 +46,9 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
                   "Grid activations: knot spacing [s] (0: from the data: an STFT's hop, a CQT's or "
                   "wavelet's middle bin's hop, the smallest over a hybrid's parts; 0.01 if the point "
                   "file records none)");
-  sub->add_option("--l1", m.l1_activations, "L1 penalty λ on the activations");
+  sub->add_option("--l1", m.l1_activations,
+                  "L1 penalty λ on the activations: adds λ times the sum of every activation value to the "
+                  "mean divergence per point (a sum against a mean: useful values shrink as the audio grows)");
   sub->add_option("--optimizer", options->optimizer, "rprop (full batch, the paper's) or adam");
   sub->add_option("--activation-update", options->activation_update,
                   "How grid activations learn: gradient (by --optimizer, the paper's) or multiplicative "
