@@ -66,7 +66,7 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--checkpoint-every", options->config.checkpoint_every,
                   "Epochs between checkpoints (0: only at the end and on a signal)");
   sub->add_option("--resume", options->config.resume_path,
-                  "Continue from this checkpoint (same options and point files; --epochs may grow)");
+                  "Continue from this checkpoint (same options, same points in the same order, under any file names; --epochs may grow)");
   add_common_options(*sub, common);
 
   Command command;

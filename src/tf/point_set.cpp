@@ -2,8 +2,47 @@
 
 #include <cassert>
 #include <cmath>
+#include <cstring>
 
 namespace innmf::tf {
+
+namespace {
+
+/// One step of a multiply-xorshift mix (the finaliser of SplitMix64): every input bit reaches
+/// every output bit.
+std::uint64_t mix64(std::uint64_t h) {
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+/// Folds the bits of `values` into `h`, two floats (one 64-bit word) at a time, then their count.
+std::uint64_t fold(std::uint64_t h, const std::vector<float>& values) {
+  const std::size_t n = values.size();
+  std::size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    std::uint64_t word;
+    std::memcpy(&word, values.data() + i, sizeof word);
+    h = mix64(h ^ word);
+  }
+  if (i < n) {
+    std::uint32_t last;
+    std::memcpy(&last, values.data() + i, sizeof last);
+    h = mix64(h ^ last);
+  }
+  return mix64(h ^ n);
+}
+
+}  // namespace
+
+std::uint64_t fingerprint(const ClipPoints& points, std::uint64_t salt) {
+  // The layout goes in first, so that a grid and the same points scattered differ.
+  std::uint64_t h = mix64(mix64(salt) ^ (points.is_grid() ? 0x67726964ULL : 0x73636174ULL));
+  for (const auto* values : {&points.times, &points.freqs, &points.t, &points.f, &points.m}) h = fold(h, *values);
+  return h;
+}
 
 ClipPoints grid_points(const MagnitudeSpectrogram& magnitude, std::vector<float> times,
                        std::vector<float> freqs) {

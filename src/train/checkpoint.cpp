@@ -106,8 +106,11 @@ std::string to_text(const std::string& path, const CheckpointSummary& s) {
       std::vector<std::string> files;
       for (const auto& f : run["point_files"]) files.push_back(f.get<std::string>());
       const int clips = run.value("clips", 0);
-      out += fmt::format("{:<16}{} (file names; {} clip{}, {} points)\n", "point files", fmt::join(files, ", "),
-                         clips, clips == 1 ? "" : "s", run.value("points", std::uint64_t{0}));
+      out += fmt::format("{:<16}{} ({} clip{}, {} points{})\n", "point files", fmt::join(files, ", "), clips,
+                         clips == 1 ? "" : "s", run.value("points", std::uint64_t{0}),
+                         run.contains("content")
+                             ? fmt::format(", content digest {}: any file names", run["content"].get<std::string>())
+                             : std::string("; these file names"));
     }
     if (run.contains("model")) out += fmt::format("{:<16}{}\n", "model", run["model"].dump());
     out += fmt::format("{:<16}{} lr {}, f_quantum {}\n", "optimizer", run.value("optimizer", std::string("?")),
@@ -158,8 +161,23 @@ Checkpoint read_checkpoint(const std::string& path, const std::string& compatibi
   if (static_cast<int>(c.loss.size()) != c.epoch)
     throw InputError(fmt::format("--resume {}: {} loss values for {} epochs: the file is damaged", path,
                                  c.loss.size(), c.epoch));
-  const auto stored = nlohmann::json::parse(c.compatibility_json, nullptr, false);
-  const auto now = nlohmann::json::parse(compatibility_json);
+  auto stored = nlohmann::json::parse(c.compatibility_json, nullptr, false);
+  auto now = nlohmann::json::parse(compatibility_json);
+  // "content" is a digest of the points (checkpoints before it existed have none). When both
+  // runs have one, it decides whether the data are the same, and the files' names may differ:
+  // point files get renamed and moved between scratch folders.
+  if (stored.is_object() && now.is_object()) {
+    if (!stored.contains("content")) {
+      now.erase("content");
+    } else if (now.contains("content")) {
+      if (stored["content"] != now["content"])
+        throw InputError(fmt::format("--resume {}: written for other points (content digest {}, these point files' "
+                                     "{}): give the point files of that run, in the same order, or start afresh",
+                                     path, stored["content"].get<std::string>(), now["content"].get<std::string>()));
+      stored.erase("point_files");
+      now.erase("point_files");
+    }
+  }
   const auto difference = first_difference(stored, now);
   if (!difference.empty())
     throw InputError(fmt::format("--resume {}: written for another run ({}): resume with the same "

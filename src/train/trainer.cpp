@@ -198,7 +198,8 @@ class StopSignals {
 
 /// What must match between a checkpoint and the run that resumes from it.
 std::string compatibility_json(const TrainConfig& config, const model::ModelConfig& m,
-                               const std::vector<std::string>& files, const CorpusPlan& plan) {
+                               const std::vector<std::string>& files, const CorpusPlan& plan,
+                               std::uint64_t content_digest) {
   json points = json::array();
   for (const auto& file : files) points.push_back(std::filesystem::path(file).filename().string());
   json compatibility{{"model", {{"rank", m.rank}, {"architecture", nn::architecture_name(m.architecture)},
@@ -214,7 +215,8 @@ std::string compatibility_json(const TrainConfig& config, const model::ModelConf
                         for (const auto& c : plan.clips) n += c.count;
                         return n;
                       }()},
-                     {"representation", plan.representation_json}};
+                     {"representation", plan.representation_json},
+                     {"content", fmt::format("{:016x}", content_digest)}};
   // Only when not the default, so that checkpoints written before the option existed still resume.
   if (config.activation_update != ActivationUpdate::gradient)
     compatibility["activation_update"] = activation_update_name(config.activation_update);
@@ -483,6 +485,8 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   std::vector<tf::ClipInfo> infos;
   std::vector<tf::ClipPoints> points;
   std::vector<std::size_t> global_index;
+  // Identifies the points themselves, so that --resume accepts renamed point files.
+  std::uint64_t content_digest = 0;
   failure = nullptr;
   try {
     std::vector<std::unique_ptr<io::PointFile>> files(point_files.size());
@@ -493,11 +497,14 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
       infos.push_back(files[ref.file]->clips()[ref.index]);
       points.push_back(files[ref.file]->read_clip(ref.index));
       global_index.push_back(g);
+      content_digest += tf::fingerprint(points.back(), g);
     }
   } catch (...) {
     failure = std::current_exception();
   }
   comm.agree_on_failure(failure);
+  // The sum over clips (mod 2⁶⁴) does not depend on which rank read which clip.
+  content_digest = comm.allreduce_sum(content_digest);
   auto prepared = model::prepare_points(infos, std::move(points), config.model.power, config.f_quantum);
   for (std::size_t c = 0; c < prepared.clips.size(); ++c) prepared.clips[c].global_index = global_index[c];
   // One U_f on every rank (the union), at which the template networks are evaluated.
@@ -551,7 +558,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
             optimizer_name(config.optimizer), config.lr, config.epochs);
 
   // 4. Resume from a checkpoint: rank 0 reads and checks it, every rank takes its part.
-  const auto compatibility = compatibility_json(config, model_config, point_files, plan);
+  const auto compatibility = compatibility_json(config, model_config, point_files, plan, content_digest);
   const auto global_sizes = global_activation_sizes(comm, model, global_index, plan.clips.size());
   TrainReport report;
   report.clips = plan.clips.size();

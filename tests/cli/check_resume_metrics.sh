@@ -8,7 +8,9 @@
 #   3. resume from A.h5 again, to 12 epochs: the lines of epochs 7..10 are dropped before the
 #      run appends 7..12, so the file holds 1..12 once each, in order, and its losses are the
 #      model's loss curve (a resumed run is bit-identical, so step 2's 7..10 equal step 3's);
-#   4. a fresh run (no --resume) on the same --metrics file starts it afresh: 1..4.
+#   4. the point file copied under another name (with a space) resumes A.h5 to the same loss
+#      curve as step 3; a copy with one magnitude changed is refused (exit 3, one line);
+#   5. a fresh run (no --resume) on the same --metrics file starts it afresh: 1..4.
 # No temporary `.*.tmp-*` may be left in OUTDIR.
 set -uo pipefail
 if [[ $# -lt 4 ]]; then
@@ -70,8 +72,32 @@ train overrun --epochs 10 --resume "$out/A.h5" --checkpoint "$out/B.h5"
 expect_epochs 1 10 "$out/overrun.h5"
 train resumed --epochs 12 --resume "$out/A.h5" --checkpoint "$out/C.h5"
 expect_epochs 1 12 "$out/resumed.h5"
+# The same points under another name resume (the checkpoint knows them by a digest of their
+# contents); one magnitude changed is other points, refused in one line naming the digests.
+cp "$points" "$out/renamed points.h5" || fail "cannot copy $points"
+timeout --kill-after=10 120 ${launcher[@]+"${launcher[@]}"} "$innmf" train "$out/renamed points.h5" \
+  -o "$out/renamed.h5" --rank 3 --hidden 16 --seed 3 --epochs 12 --resume "$out/A.h5" 2>"$out/renamed.stderr" \
+  || { cat "$out/renamed.stderr"; fail "resuming with the point file renamed failed"; }
+"$python" - "$out/renamed.h5" "$out/resumed.h5" <<'PY' || fail "the run on the renamed points differs from the resumed one"
+import sys, h5py
+curves = [list(h5py.File(p, "r")["training/loss"][:]) for p in sys.argv[1:]]
+assert curves[0] == curves[1], curves
+PY
+"$python" - "$out/renamed points.h5" "$out/changed.h5" <<'PY' || fail "cannot write a changed point file"
+import shutil, sys, h5py
+shutil.copyfile(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    f["points/m"][5] = f["points/m"][5] * 1.5 + 1.0
+PY
+timeout --kill-after=10 120 ${launcher[@]+"${launcher[@]}"} "$innmf" train "$out/changed.h5" \
+  -o "$out/changed_model.h5" --rank 3 --hidden 16 --seed 3 --epochs 12 --resume "$out/A.h5" 2>"$out/changed.stderr"
+status=$?
+[[ $status -eq 3 ]] || { cat "$out/changed.stderr"; fail "resuming on changed points exited with $status, expected 3"; }
+grep -q "written for other points (content digest [0-9a-f]\{16\}" "$out/changed.stderr" \
+  || fail "resuming on changed points: $(cat "$out/changed.stderr")"
+[[ ! -e "$out/changed_model.h5" ]] || fail "a refused resume left $out/changed_model.h5"
 train fresh --epochs 4
 expect_epochs 1 4 "$out/fresh.h5"
 leftovers=$(find "$out" -maxdepth 1 -name '.*.tmp-*')
 [[ -z "$leftovers" ]] || fail "temporary files left behind: $leftovers"
-echo "OK: metrics hold every epoch once across --resume (6 → 10, 6 → 12), restart on a fresh run"
+echo "OK: metrics hold every epoch once across --resume (6 → 10, 6 → 12), renamed points resume, changed ones are refused, restart on a fresh run"

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "innmf/core/error.hpp"
@@ -28,6 +29,14 @@ io::PointSetHeader two_clip_header(tf::ClipPoints& grid, tf::ClipPoints& scatter
   header.clips = {a, b};
   io::assign_offsets(header.clips);
   return header;
+}
+
+/// Writes the two clips of two_clip_header to `path`, deflating m at `compression`.
+void write_two_clips(const std::string& path, tf::ClipPoints& grid, tf::ClipPoints& scattered, int compression) {
+  io::PointFileWriter writer(path, two_clip_header(grid, scattered), compression);
+  writer.write_clip(0, grid);
+  writer.write_clip(1, scattered);
+  writer.close();
 }
 
 std::string input_error_of(const std::function<void()>& f) {
@@ -73,13 +82,40 @@ TEST(PointFile, RoundTripKeepsGridAndScatteredClips) {
   EXPECT_EQ(s.m, scattered.m);
 }
 
+TEST(PointFile, FingerprintSurvivesTheFileAndTellsChangedPointsApart) {
+  // `train --resume` knows its points by these digests, so they must not depend on the file.
+  TempDir dir;
+  tf::ClipPoints grid, scattered;
+  write_two_clips(dir / "p.h5", grid, scattered, 4);
+  const io::PointFile file(dir / "p.h5");
+  EXPECT_EQ(tf::fingerprint(file.read_clip(0)), tf::fingerprint(grid));
+  EXPECT_EQ(tf::fingerprint(file.read_clip(1)), tf::fingerprint(scattered));
+
+  EXPECT_NE(tf::fingerprint(grid), tf::fingerprint(scattered));
+  EXPECT_NE(tf::fingerprint(grid, 0), tf::fingerprint(grid, 1));  // the salt (a clip's index)
+  auto changed = scattered;
+  changed.m[3] = std::nextafter(changed.m[3], 1.0f);  // one ulp
+  EXPECT_NE(tf::fingerprint(changed), tf::fingerprint(scattered));
+  changed = scattered;
+  std::swap(changed.f[0], changed.f[1]);
+  EXPECT_NE(tf::fingerprint(changed), tf::fingerprint(scattered));
+  changed = scattered;
+  changed.t.pop_back(), changed.f.pop_back(), changed.m.pop_back();  // odd length: the tail word
+  EXPECT_NE(tf::fingerprint(changed), tf::fingerprint(scattered));
+  // The same values as a grid and as scattered points are different clips.
+  tf::ClipPoints as_scattered;
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    as_scattered.t.push_back(grid.time_of(i));
+    as_scattered.f.push_back(grid.freq_of(i));
+    as_scattered.m.push_back(grid.m[i]);
+  }
+  EXPECT_NE(tf::fingerprint(as_scattered), tf::fingerprint(grid));
+}
+
 TEST(PointFile, SummaryCountsClipsPointsAndFrequencies) {
   TempDir dir;
   tf::ClipPoints grid, scattered;
-  io::PointFileWriter writer(dir / "p.h5", two_clip_header(grid, scattered), 0);
-  writer.write_clip(0, grid);
-  writer.write_clip(1, scattered);
-  writer.close();
+  write_two_clips(dir / "p.h5", grid, scattered, 0);
   const auto summary = io::summarize(io::PointFile(dir / "p.h5"));
   EXPECT_EQ(summary.clips, 2u);
   EXPECT_EQ(summary.grid_clips, 1u);
@@ -147,10 +183,7 @@ TEST(PointFile, RefusesFilesThatAreNotPointSets) {
 TEST(PointFile, RefusesATruncatedFile) {
   TempDir dir;
   tf::ClipPoints grid, scattered;
-  io::PointFileWriter writer(dir / "p.h5", two_clip_header(grid, scattered), 4);
-  writer.write_clip(0, grid);
-  writer.write_clip(1, scattered);
-  writer.close();
+  write_two_clips(dir / "p.h5", grid, scattered, 4);
   std::ifstream in(dir / "p.h5", std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::ofstream(dir / "cut.h5", std::ios::binary) << bytes.substr(0, bytes.size() / 2);

@@ -47,6 +47,13 @@ struct ClipPoints {
   float freq_of(std::size_t i) const { return is_grid() ? freqs[i % freqs.size()] : f[i]; }
 };
 
+/// A 64-bit digest of a clip's points (coordinates and magnitudes, bit for bit, and the layout).
+/// Equal points give equal digests on every machine; any changed value changes the digest with
+/// probability ≈ 1 − 2⁻⁶⁴. Not cryptographic: it tells files apart, it does not authenticate them.
+/// `salt` enters the digest too (e.g. the clip's place in a corpus, so that a sum of digests
+/// over the clips changes when two clips change places).
+std::uint64_t fingerprint(const ClipPoints& points, std::uint64_t salt = 0);
+
 /// The grid point set of a magnitude spectrogram: frame times × bin frequencies.
 ClipPoints grid_points(const MagnitudeSpectrogram& magnitude, std::vector<float> times,
                        std::vector<float> freqs);
