@@ -358,7 +358,16 @@ std::string to_text(const ModelSummary& s) {
                      h.power);
   out += fmt::format("{:<16}β = {} ({})\n", "loss", h.beta, beta_name(h.beta));
   out += fmt::format("{:<16}{}\n", "representation", tf::describe_representation(json::parse(h.representation_json, nullptr, false)));
-  out += fmt::format("{:<16}{} Hz (f_ref {} Hz)\n", "sample rate", h.sample_rate, h.f_ref);
+  const auto representation = json::parse(h.representation_json, nullptr, false);
+  const auto parts = representation.is_object() ? tf::representation_parts(representation) : std::vector<json>{};
+  const double representation_rate = parts.empty() ? 0.0 : parts.front().value("sample_rate", 0.0);
+  // A model trained on point files of several rates records the first file's representation and
+  // the highest rate (its frequency range).
+  const std::string other_rate =
+      representation_rate > 0 && representation_rate != h.sample_rate
+          ? std::string("; trained on several sample rates, the representation above is the first file's")
+          : std::string();
+  out += fmt::format("{:<16}{} Hz (f_ref {} Hz{})\n", "sample rate", h.sample_rate, h.f_ref, other_rate);
   if (classic) {
     out += fmt::format("{:<16}{} bins, {:.1f} – {:.1f} Hz\n", "templates", s.n_freqs,
                        s.min_frequency, s.max_frequency);

@@ -149,8 +149,11 @@ std::string describe_representation(const json& representation) {
     const double rate = part.value("sample_rate", 0.0);
     if (kind == "stft" || kind == "sines") {
       const int n_fft = part.value("n_fft", 0);
-      texts.push_back(fmt::format("{}, n_fft {} ({:.1f} ms), hop {}, {} window", kind, n_fft,
-                                  rate > 0 ? 1000.0 * n_fft / rate : 0.0, part.value("hop", 0),
+      // The window's duration holds at the representation's own rate, which a model trained on
+      // files of several rates need not share: name it.
+      const std::string duration =
+          rate > 0 ? fmt::format(" ({:.1f} ms at {:g} Hz)", 1000.0 * n_fft / rate, rate) : std::string();
+      texts.push_back(fmt::format("{}, n_fft {}{}, hop {}, {} window", kind, n_fft, duration, part.value("hop", 0),
                                   part.value("window", std::string("?"))));
     } else if (kind == "cqt" || kind == "wavelet") {
       const char* per_octave = kind == "cqt" ? "bins_per_octave" : "scales_per_octave";

@@ -6,7 +6,7 @@
 # With FEATURES-ARGS, first runs `INNMF features FEATURES-ARGS -o POINTS.h5 -q` (exit 0, the
 # file must then exist and no temporary `.*.tmp-*` may be left beside it). Then runs
 # `INNMF info POINTS.h5` and checks exit 0 and that the summary has `points` and `clips` lines
-# with a positive count.
+# with a positive count, and that an STFT's window duration matches its size and rate.
 set -u
 if [[ $# -lt 2 ]]; then
   echo "usage: check_info.sh INNMF POINTS.h5 [FEATURES-ARGS...]" >&2
@@ -40,4 +40,15 @@ grep -Eq '^points[[:space:]]+[1-9][0-9]*' <<<"$summary" \
   || fail "innmf info printed no 'points <count>' line"
 grep -Eq '^clips[[:space:]]+[1-9][0-9]*' <<<"$summary" \
   || fail "innmf info printed no 'clips <count>' line"
+# An STFT's window is given in samples and in ms at the representation's own rate, which is
+# the file's sample rate.
+stft_line=$(grep -E '^representation[[:space:]]+stft' <<<"$summary")
+if [[ -n "$stft_line" ]]; then
+  [[ $stft_line =~ n_fft\ ([0-9]+)\ \(([0-9.]+)\ ms\ at\ ([0-9.]+)\ Hz\) ]] \
+    || fail "representation line without 'n_fft N (D ms at R Hz)': $stft_line"
+  n_fft=${BASH_REMATCH[1]} ms=${BASH_REMATCH[2]} rate=${BASH_REMATCH[3]}
+  awk -v n="$n_fft" -v ms="$ms" -v r="$rate" 'BEGIN { d = 1000 * n / r - ms; exit !(d < 0.051 && d > -0.051) }' \
+    || fail "$n_fft samples at $rate Hz are not $ms ms"
+  grep -Eq "^sample rate[[:space:]]+$rate Hz" <<<"$summary" || fail "the STFT's rate $rate Hz is not the file's"
+fi
 echo "OK: innmf info $points"
