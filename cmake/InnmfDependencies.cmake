@@ -24,6 +24,12 @@ target_compile_options(innmf_build_options INTERFACE
 if(INNMF_NATIVE)
   target_compile_options(innmf_build_options INTERFACE $<$<CXX_COMPILER_ID:GNU,Clang>:-march=native>)
 endif()
+# GCC bug 105593 (false uninitialised warnings from the AVX-512 intrinsics): see the header.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13
+   AND CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|i.86)$")
+  target_compile_options(innmf_build_options INTERFACE
+    $<$<COMPILE_LANGUAGE:CXX>:-include${CMAKE_CURRENT_LIST_DIR}/quiet_immintrin.hpp>)
+endif()
 if(INNMF_SANITIZE)
   target_compile_options(innmf_build_options INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
