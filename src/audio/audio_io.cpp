@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <fmt/format.h>
 
 #include "innmf/core/error.hpp"
@@ -53,17 +56,42 @@ std::string format_name(int format) {
   return fmt::format("{} / {}", major.name ? major.name : "?", minor.name ? minor.name : "?");
 }
 
-/// libsndfile quietly shortens a WAV/AIFF whose data chunk is cut off; its log says so with a
-/// chunk size followed by "(should be N)", or with "truncated". Its other "should be" line,
-/// "'data' chunk should be an even number of bytes in length", is about a valid file (mono
-/// 24-bit, 8-bit or u-law audio with an odd sample count, as Python's `wave` writes them) and
-/// must not count.
+/// libsndfile quietly shortens a WAV/AIFF whose data chunk is cut off. Its log then has a
+/// top-level chunk line "data : 176400 (should be 49920)": the size the header promises, then
+/// what the file holds. Other "should be" remarks are about valid files and must not count:
+/// indented field lines ("  Bytes/sec : 11178 (should be 11177)", which sox writes for ADPCM and
+/// GSM), "'data' chunk should be an even number of bytes" (mono 24-bit or 8-bit audio with an odd
+/// sample count), a promise smaller than the data, and the sizes 0xFFFFFFFF and 0 that streaming
+/// writers put in a header they cannot rewrite.
 bool header_reports_truncation(SNDFILE* file) {
-  char log[4096] = {};
+  char log[8192] = {};
   sf_command(file, SFC_GET_LOG_INFO, log, sizeof(log));
-  const std::string text(log);
-  return text.find("(should be") != std::string::npos ||
-         text.find("truncated") != std::string::npos;
+  std::istringstream lines{std::string(log)};
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("truncated") != std::string::npos) return true;
+    if (line.empty() || std::isspace(static_cast<unsigned char>(line[0]))) continue;
+    const auto colon = line.find(" : "), should = line.find("(should be ");
+    if (colon == std::string::npos || should == std::string::npos || should < colon) continue;
+    const unsigned long long promised = std::strtoull(line.c_str() + colon + 3, nullptr, 10);
+    const unsigned long long held = std::strtoull(line.c_str() + should + 11, nullptr, 10);
+    if (promised > held && promised != 0xFFFFFFFFULL) return true;
+  }
+  return false;
+}
+
+/// Checks the frame count libsndfile found. An Ogg (Vorbis, Opus) stream cut short has no last
+/// page to give its length, and libsndfile then reports SF_COUNT_MAX frames.
+void require_known_length(const std::string& path, const SF_INFO& info) {
+  if (info.frames <= 0 || info.channels <= 0)
+    throw InputError(fmt::format("{}: contains no audio samples: remove it from the inputs", path));
+  if (info.frames == SF_COUNT_MAX)
+    throw InputError(fmt::format("{}: its end is missing (cut short: no length in the stream), so it may be "
+                                 "truncated: re-download or re-encode it",
+                                 path));
+  // 2³⁶ frames are 18 days at 44.1 kHz: a larger count is a corrupt header, not a recording.
+  if (info.frames > (sf_count_t{1} << 36))
+    throw InputError(fmt::format("{}: its header claims {} samples per channel: the file is corrupt", path,
+                                 info.frames));
 }
 
 }  // namespace
@@ -81,8 +109,7 @@ AudioInfo probe_audio(const std::string& path) {
   result.channels = info.channels;
   result.frames = info.frames;
   result.format = format_name(info.format);
-  if (info.frames <= 0 || info.channels <= 0)
-    throw InputError(fmt::format("{}: contains no audio samples: remove it from the inputs", path));
+  require_known_length(path, info);
   if (info.samplerate <= 0)
     throw InputError(fmt::format("{}: header gives sample rate {}: the file is corrupt", path,
                                  info.samplerate));
@@ -107,8 +134,7 @@ InterleavedSamples read_interleaved(const std::string& path) {
   if (!file)
     throw InputError(fmt::format("{}: cannot read as audio ({}): is it a WAV/FLAC/OGG file?",
                                  path, sf_strerror(nullptr)));
-  if (info.frames <= 0 || info.channels <= 0)
-    throw InputError(fmt::format("{}: contains no audio samples: remove it from the inputs", path));
+  require_known_length(path, info);
   if (header_reports_truncation(file.get()))
     throw InputError(fmt::format(
         "{}: truncated (the header promises more data than the file holds): re-export or "

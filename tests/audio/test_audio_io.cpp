@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <limits>
 
 #include "innmf/audio/audio_io.hpp"
@@ -186,6 +187,43 @@ TEST(AudioIo, OddLengthDataChunksAreValidNotTruncated) {
   std::ofstream(dir / "cut.wav", std::ios::binary) << odd_length_wav(8001, true).substr(0, 4000);
   EXPECT_NE(message_of([&] { audio::read_audio(dir / "cut.wav"); }).find("cut.wav: truncated"),
             std::string::npos);
+}
+
+TEST(AudioIo, HeaderRemarksOnValidFilesAreNotTruncation) {
+  TempDir dir;
+  auto patch_u32 = [](std::string bytes, std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>(v >> (8 * i) & 0xff);
+    return bytes;
+  };
+  const std::string wav = odd_length_wav(8000, true);
+  // A byte rate one off ("  Bytes/sec : 8001 (should be 8000)"), as sox writes for IMA ADPCM and
+  // GSM WAVs at 11.025–44.1 kHz: the data are all there.
+  std::ofstream(dir / "byte_rate.wav", std::ios::binary) << patch_u32(wav, 28, 8001);
+  EXPECT_EQ(audio::read_audio(dir / "byte_rate.wav").samples.size(), 8000u);
+  // A streamed WAV: RIFF and data sizes 0xFFFFFFFF, as writers to a pipe leave them.
+  std::ofstream(dir / "streamed.wav", std::ios::binary) << patch_u32(patch_u32(wav, 4, 0xFFFFFFFF), 40, 0xFFFFFFFF);
+  EXPECT_EQ(audio::read_audio(dir / "streamed.wav").samples.size(), 8000u);
+  // A data size larger than the file holds is still truncation.
+  std::ofstream(dir / "promise.wav", std::ios::binary) << patch_u32(wav, 40, 9000);
+  EXPECT_NE(message_of([&] { audio::read_audio(dir / "promise.wav"); }).find("promise.wav: truncated"),
+            std::string::npos);
+}
+
+TEST(AudioIo, OggStreamCutShortIsRefusedNotReadAsEndless) {
+  // Without its last page an Ogg stream has no length: libsndfile reports SF_COUNT_MAX frames,
+  // which once became a vector::reserve failure or an allocation without end.
+  TempDir dir;
+  write_raw(dir / "whole.ogg", innmf::testing::tone(440, 16000, 3 * 16000).samples, 1, 16000,
+            SF_FORMAT_OGG | SF_FORMAT_VORBIS);
+  EXPECT_EQ(audio::read_audio(dir / "whole.ogg").samples.size(), 3u * 16000);
+  std::ifstream whole(dir / "whole.ogg", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+  std::ofstream(dir / "cut.ogg", std::ios::binary) << bytes.substr(0, bytes.size() * 2 / 3);
+  for (const auto& read : std::vector<std::function<void()>>{[&] { audio::read_audio(dir / "cut.ogg"); },
+                                                             [&] { audio::probe_audio(dir / "cut.ogg"); }}) {
+    const auto message = message_of(read);
+    EXPECT_NE(message.find("cut.ogg: its end is missing"), std::string::npos) << message;
+  }
 }
 
 TEST(AudioIo, NanAndInfSamplesAreRefusedWithTheirPosition) {
