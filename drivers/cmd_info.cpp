@@ -31,6 +31,7 @@ Command add_info_command(CLI::App& app, CommonOptions& common) {
   command.run = [options](const mpi::Comm& comm) {
     // Reading is cheap: rank 0 does it and the others wait for the verdict.
     mpi::on_root(comm, [&] {
+      std::string json_output;
       for (std::size_t i = 0; i < options->files.size(); ++i) {
         // Models by their `format` attribute; anything else is read as a point set, whose
         // reader explains what is wrong with it.
@@ -66,13 +67,19 @@ Command add_info_command(CLI::App& app, CommonOptions& common) {
           const auto summary = io::summarize(io::PointFile(options->files[i]));
           text = options->json ? io::to_json(summary) : io::to_text(summary);
         }
-        // Several files with --json: one array, so that a JSON parser reads the whole output.
-        const bool array = options->json && options->files.size() > 1;
-        if (array) std::fputs(i == 0 ? "[\n" : ",\n", stdout);
-        std::fputs(text.c_str(), stdout);
-        if (array && i + 1 == options->files.size()) std::fputs("\n]", stdout);
-        if (options->json || i + 1 < options->files.size()) std::fputs("\n", stdout);
+        if (!options->json) {
+          std::fputs(text.c_str(), stdout);
+          if (i + 1 < options->files.size()) std::fputs("\n", stdout);
+          continue;
+        }
+        // Several files with --json: one array, so that a JSON parser reads the whole output. It
+        // is printed once every file has been read: a bad file leaves stdout empty, not half an array.
+        const bool array = options->files.size() > 1;
+        if (array) json_output += i == 0 ? "[\n" : ",\n";
+        json_output += text;
+        if (array && i + 1 == options->files.size()) json_output += "\n]";
       }
+      if (options->json) std::fputs((json_output + "\n").c_str(), stdout);
       std::fflush(stdout);
     });
     return 0;
