@@ -7,9 +7,9 @@
 #include "innmf/core/error.hpp"
 #include "innmf/core/log.hpp"
 #include "innmf/core/timer.hpp"
-#include "innmf/io/atomic_file.hpp"
 #include "innmf/corpus/feature_extraction.hpp"
 #include "innmf/corpus/inputs.hpp"
+#include "innmf/io/atomic_file.hpp"
 #include "innmf/tf/representation.hpp"
 #include "innmf/tf/stft.hpp"
 
@@ -113,6 +113,7 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
         transform += fmt::format(" (peaks ≥ {} dB, ≤ {} a frame)", config.sines.peak_threshold_db,
                                  config.sines.max_peaks);
     }
+    io::require_writable_path(options->output, "-o");  // before the line that announces it
     log::info("{} file{} → {} ({}, {} rank{} × {} thread{})", files.size(), files.size() == 1 ? "" : "s",
               options->output, transform, comm.size(), comm.size() == 1 ? "" : "s",
               omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s");

@@ -144,12 +144,24 @@ void require_writable_path(const std::string& path, const std::string& option) {
   if (fs::is_directory(target, ec))
     throw UsageError(fmt::format("{} {}: is a folder; give a file name", option, path));
   const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  if (!fs::is_directory(folder, ec))
+  if (!fs::is_directory(folder, ec)) {
+    if (fs::exists(folder, ec))
+      throw UsageError(fmt::format("{} {}: {} is a file, not a folder: give a path in a folder", option, path,
+                                   folder.string()));
     throw UsageError(fmt::format("{} {}: folder {} does not exist; create it first", option, path,
                                  folder.string()));
-  if (::access(folder.c_str(), W_OK) != 0)
-    throw UsageError(fmt::format("{} {}: folder {} is not writable", option, path,
-                                 folder.string()));
+  }
+  // access(W_OK) says yes to root everywhere and knows nothing of read-only or virtual file
+  // systems (/sys, /proc): create and remove a file to find out, before any work is done.
+  const fs::path probe = folder / fmt::format(".innmf-write-probe-{}", ::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 && errno != EEXIST)
+    throw UsageError(fmt::format("{} {}: cannot write in folder {} ({}): give an output path you can write to",
+                                 option, path, folder.string(), std::strerror(errno)));
+  if (fd >= 0) {
+    ::close(fd);
+    ::unlink(probe.c_str());
+  }
   const auto status = fs::status(target, ec);  // (follows a symlink to what it names)
   if (fs::exists(status) && !fs::is_regular_file(status))
     throw UsageError(fmt::format("{} {}: is not a regular file (a device, pipe or socket): give the path of a "
