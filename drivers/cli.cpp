@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -154,10 +156,27 @@ log::Verbosity CommonOptions::verbosity() const {
   return log::Verbosity::normal;
 }
 
+CLI::Validator unsigned_64_bit() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        const bool digits = !value.empty() && value.size() <= 20 &&
+                            std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); });
+        if (!digits || (value.size() == 20 && value > "18446744073709551615"))
+          return fmt::format("'{}' is not a whole number from 0 to 18446744073709551615", value);
+        return "";
+      },
+      "");
+}
+
 void add_common_options(CLI::App& sub, CommonOptions& common) {
   sub.add_option("--threads", common.threads,
                  "OpenMP threads per rank (0: OpenMP's default, i.e. OMP_NUM_THREADS or all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            // (CLI11's NonNegativeNumber names its bound as a 300-digit number)
+            return !value.empty() && value[0] == '-' ? "give 0 (OpenMP's default) or a positive count" : "";
+          },
+          ""))
       ->group("Common options");
   auto* verbose = sub.add_flag("-v,--verbose", common.verbose, "Log more (debug lines: timings per phase, "
                                                                  "updates of a fit)")

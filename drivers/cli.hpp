@@ -31,6 +31,11 @@ struct Command {
 /// Adds --threads, --verbose and --quiet to `sub`.
 void add_common_options(CLI::App& sub, CommonOptions& common);
 
+/// Accepts a whole number from 0 to 2⁶⁴ − 1 written in decimal digits only. CLI11 would read
+/// "-1" into an unsigned option as 2⁶⁴ − 1 and ignore digits past the range; a seed must be
+/// recorded as given.
+CLI::Validator unsigned_64_bit();
+
 /// Adds --config FILE.toml to the main app (call before adding subcommands): a TOML reader
 /// (toml++) that fills the options of whichever subcommand runs. See README, "Config files".
 void add_config_option(CLI::App& app);

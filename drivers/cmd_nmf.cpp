@@ -220,7 +220,7 @@ Command add_nmf_command(CLI::App& app, CommonOptions& common) {
                   "Compute the loss at the start, after every N-th update and after the last (the "
                   "others are null in --metrics); the factors do not depend on N. The loss costs ~10 % "
                   "of an update; scikit-learn checks its tolerance every 10");
-  sub->add_option("--seed", o.seed, "Seed of the random initialisation (std::mt19937_64)");
+  sub->add_option("--seed", o.seed, "Seed of the random initialisation (std::mt19937_64)")->check(unsigned_64_bit());
   sub->add_option("--metrics", o.metrics,
                   "Write one JSON line per update (iter, loss, loss_sum, seconds, elapsed) to this file");
   add_common_options(*sub, common);

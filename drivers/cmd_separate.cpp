@@ -326,7 +326,7 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
                   "Add this many free templates learned on the mixture, for a source without a "
                   "model (written to free.wav)")
       ->capture_default_str();
-  sub->add_option("--seed", s.seed, "Seed of the free templates' initial values")->capture_default_str();
+  sub->add_option("--seed", s.seed, "Seed of the free templates' initial values")->check(unsigned_64_bit())->capture_default_str();
   sub->add_option("--ref", o.references,
                   "Reference signal of each model's source, in --model order, and optionally one "
                   "more for the --free source: adds SDR/SIR/SAR (BSS Eval) and SI-SDR to the "

@@ -55,7 +55,7 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
                   "(classic NMF's exact update, no learning rate; reaches a given loss in fewer epochs)");
   sub->add_option("--lr", options->config.lr, "Learning rate (Rprop: initial step size)");
   sub->add_option("--epochs", options->config.epochs, "Full-batch steps");
-  sub->add_option("--seed", m.seed, "Seed of every random initialisation");
+  sub->add_option("--seed", m.seed, "Seed of every random initialisation")->check(unsigned_64_bit());
   sub->add_option("--f-quantum", options->config.f_quantum,
                   "Snap frequencies to multiples of this [Hz] to bound the unique frequencies (0: off)");
   sub->add_option("--metrics", options->config.metrics_path,

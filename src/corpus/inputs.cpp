@@ -78,6 +78,11 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   if (inputs.empty()) throw UsageError("no input audio given");
   std::vector<std::string> files;
   for (const auto& input : inputs) expand_one(input, files, 0);
+  refuse_repeated_files(files);
+  return files;
+}
+
+void refuse_repeated_files(const std::vector<std::string>& files) {
   std::set<std::string> seen;
   for (const auto& file : files) {
     std::error_code ec;
@@ -86,7 +91,6 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
       throw InputError(fmt::format("{}: listed twice among the inputs: each file may appear once",
                                    file));
   }
-  return files;
 }
 
 std::vector<ClipSpan> split_into_clips(std::int64_t n_samples, std::int64_t max_length) {

@@ -51,9 +51,8 @@ Stft::Stft(const StftConfig& config) : config_(config) {
   if (config.hop < 1) throw UsageError(fmt::format("--hop {}: must be at least 1 sample", config.hop));
   if (config.hop > config.n_fft)
     throw UsageError(fmt::format("--hop {} is longer than --n-fft {}: samples between frames "
-                                 "would be lost; use a hop of at most n_fft (n_fft/2 or n_fft/4 "
-                                 "are usual)",
-                                 config.hop, config.n_fft));
+                                 "would be lost; give --hop {} or less ({} is usual)",
+                                 config.hop, config.n_fft, std::max(1, config.n_fft / 2), std::max(1, config.n_fft / 4)));
   window_ = make_window(config.window, config.n_fft);
   plans_ = std::make_unique<Plans>();
   FftwBuffer<float> real(static_cast<std::size_t>(config.n_fft));

@@ -55,6 +55,7 @@ std::string representation_summary(const std::string& representation_json) {
 }
 
 CorpusPlan plan_corpus(const std::vector<std::string>& files) {
+  corpus::refuse_repeated_files(files);  // (one file twice would weigh its points double)
   CorpusPlan plan;
   for (std::size_t f = 0; f < files.size(); ++f) {
     const io::PointFile file(files[f]);

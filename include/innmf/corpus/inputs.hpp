@@ -20,6 +20,10 @@ const std::vector<std::string>& audio_extensions();
 /// listed twice.
 std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
 
+/// Throws InputError naming the first file of `files` that names the same file as an earlier
+/// one (after resolving ".." and symlinks): each input may appear once.
+void refuse_repeated_files(const std::vector<std::string>& files);
+
 /// One clip cut from a file: samples [begin, begin + length).
 struct ClipSpan {
   std::int64_t begin = 0;
