@@ -8,15 +8,19 @@
 #include <set>
 
 #include "innmf/core/error.hpp"
+#include "innmf/core/log.hpp"
 #include "innmf/io/atomic_file.hpp"
 
 namespace innmf::corpus {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& audio_extensions() {
-  static const std::vector<std::string> extensions = {".wav", ".flac", ".ogg", ".oga", ".opus",
-                                                      ".aif", ".aiff", ".au",  ".caf", ".w64",
-                                                      ".mp3"};
+  // The formats libsndfile reads (SFC_GET_FORMAT_MAJOR) under their usual extensions, less
+  // header-less RAW and MAT4/5 (".mat" is far more often Matlab data than audio).
+  static const std::vector<std::string> extensions = {
+      ".wav", ".wave", ".bwf", ".rf64", ".w64",  ".flac", ".ogg", ".oga", ".opus", ".mp3", ".mp2",
+      ".aif", ".aiff", ".aifc", ".au", ".snd",  ".caf",  ".sph", ".nist", ".sf", ".ircam", ".voc",
+      ".avr", ".htk", ".iff", ".svx", ".paf", ".pvf",  ".sd2", ".sds",  ".xi", ".wve"};
   return extensions;
 }
 
@@ -57,12 +61,21 @@ void expand_one(const std::string& input, std::vector<std::string>& out, int dep
   const auto status = fs::status(input, ec);
   if (!fs::exists(status)) throw InputError(fmt::format("{}: no such file or folder", input));
   if (fs::is_directory(status)) {
-    std::vector<std::string> found;
+    std::vector<std::string> found, skipped;
     for (auto it = fs::recursive_directory_iterator(input, fs::directory_options::follow_directory_symlink, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec) && has_audio_extension(it->path())) found.push_back(it->path().string());
+      if (!it->is_regular_file(ec)) continue;
+      if (has_audio_extension(it->path()))
+        found.push_back(it->path().string());
+      else if (it->path().filename().string().rfind('.', 0) != 0)  // (hidden files go unmentioned)
+        skipped.push_back(it->path().string());
     }
     if (ec) throw InputError(fmt::format("{}: cannot list the folder: {}", input, ec.message()));
+    if (!skipped.empty()) {
+      std::sort(skipped.begin(), skipped.end());
+      log::info("{}: {} skipped, not audio by their extension (e.g. {}); give such a file by name to read it",
+                input, log::counted(skipped.size(), "file"), skipped.front());
+    }
     if (found.empty())
       throw InputError(fmt::format("{}: the folder holds no audio files (.wav, .flac, .ogg, …)", input));
     std::sort(found.begin(), found.end());

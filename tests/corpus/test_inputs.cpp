@@ -24,6 +24,19 @@ TEST(ExpandInputs, FoldersAreSearchedRecursivelyAndSorted) {
   EXPECT_EQ(files[2], dir / "corpus/z.wav");
 }
 
+TEST(ExpandInputs, FoldersFindEveryFormatLibsndfileReads) {
+  // The extensions of libsndfile's formats that once went unnoticed in folders.
+  TempDir dir;
+  fs::create_directories(dir / "corpus");
+  const std::vector<std::string> audio = {"a.aifc", "b.rf64", "c.sph", "d.sf", "e.voc", "f.mp3", "g.opus"};
+  for (const auto& name : audio) std::ofstream(dir / ("corpus/" + name)) << "x";
+  for (const char* name : {"corpus/data.mat", "corpus/take.raw", "corpus/.hidden.wav~"})
+    std::ofstream(dir / name) << "x";
+  const auto files = corpus::expand_inputs({dir / "corpus"});
+  ASSERT_EQ(files.size(), audio.size());
+  for (std::size_t i = 0; i < audio.size(); ++i) EXPECT_EQ(fs::path(files[i]).filename(), audio[i]);
+}
+
 TEST(ExpandInputs, ListFilesResolveRelativeToTheirFolder) {
   TempDir dir;
   fs::create_directories(dir / "lists");
