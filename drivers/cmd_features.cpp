@@ -62,6 +62,9 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
                   "then be the same for all)");
   sub->add_option("--clip-seconds", options->config.clip_seconds,
                   "Cut longer files into equal clips of at most this length [s]");
+  sub->add_flag("--skip-short", options->config.skip_short,
+                "Leave out files shorter than the transform's longest window, with a warning (without it, "
+                "such files are an error that names them)");
   sub->add_option("--compression", options->config.compression,
                   "Deflate level of the magnitudes, 0 (none, fastest) to 9; they shrink only ~1.2× "
                   "(times and frequencies are always compressed, ~300×)");

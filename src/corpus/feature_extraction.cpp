@@ -1,6 +1,7 @@
 #include "innmf/corpus/feature_extraction.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <fmt/format.h>
@@ -66,6 +67,49 @@ std::vector<FilePlan> plan_files(const std::vector<std::string>& paths, const Fe
     plans.push_back(std::move(plan));
   }
   return plans;
+}
+
+/// Rank 0: files shorter than a transform's longest window. A corpus of short prompts may hold
+/// dozens, so one message names how many and a few; with --skip-short they are left out with a
+/// warning instead. A single input is left to cut_into_clips, whose message is about that file.
+void leave_out_short_files(std::vector<FilePlan>& plans, double rate, const FeatureConfig& config,
+                           const std::vector<std::unique_ptr<Frontend>>& frontends) {
+  long longest = 0;
+  std::string window;  // e.g. "the STFT's window", "the CQT's longest window"
+  for (const auto& frontend : frontends)
+    if (frontend->min_samples() > longest) {
+      longest = frontend->min_samples();
+      std::string kind = frontend->describe().value("kind", std::string());
+      const bool one_window = kind == "stft" || kind == "sines";
+      std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::toupper(c); });
+      window = fmt::format("the {}'s {}window", kind, one_window ? "" : "longest ");
+    }
+  std::vector<FilePlan> kept;
+  std::vector<std::string> short_files;
+  for (auto& plan : plans) {
+    if (plan.samples >= longest) {
+      kept.push_back(std::move(plan));
+      continue;
+    }
+    if (short_files.size() < 3)
+      short_files.push_back(fmt::format("{} ({:.3f} s)", plan.path, static_cast<double>(plan.samples) / rate));
+    else if (short_files.size() == 3)
+      short_files.push_back("…");
+  }
+  const std::size_t n_short = plans.size() - kept.size();
+  if (n_short == 0 || (plans.size() == 1 && !config.skip_short)) {
+    if (n_short == 0) plans = std::move(kept);
+    return;
+  }
+  const auto what = fmt::format("{} of the {} files {} shorter than {} ({} samples, {:.3f} s): {}",
+                                n_short, plans.size(), n_short == 1 ? "is" : "are", window, longest,
+                                static_cast<double>(longest) / rate, fmt::join(short_files, ", "));
+  if (!config.skip_short)
+    throw UsageError(what + "; leave them out with --skip-short, or choose a shorter window (--n-fft; for "
+                            "cqt and wavelet a higher --fmin)");
+  if (kept.empty()) throw UsageError(what + "; nothing is left to analyse: choose a shorter window");
+  log::warn("{}; left out (--skip-short)", what);
+  plans = std::move(kept);
 }
 
 void cut_into_clips(std::vector<FilePlan>& plans, double rate, const FeatureConfig& config,
@@ -172,6 +216,7 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
     try {
       plans = plan_files(files, config, rate);
       frontends = make_frontends(config, rate);
+      leave_out_short_files(plans, rate, config, frontends);
       cut_into_clips(plans, rate, config, frontends);
       plan_text = to_json(plans, rate).dump();
     } catch (...) {

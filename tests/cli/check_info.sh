@@ -6,7 +6,8 @@
 # With FEATURES-ARGS, first runs `INNMF features FEATURES-ARGS -o POINTS.h5 -q` (exit 0, the
 # file must then exist and no temporary `.*.tmp-*` may be left beside it). Then runs
 # `INNMF info POINTS.h5` and checks exit 0 and that the summary has `points` and `clips` lines
-# with a positive count, and that an STFT's window duration matches its size and rate.
+# with a positive count (EXPECT_CLIPS=N in the environment: exactly N clips), and that an STFT's
+# window duration matches its size and rate.
 set -u
 if [[ $# -lt 2 ]]; then
   echo "usage: check_info.sh INNMF POINTS.h5 [FEATURES-ARGS...]" >&2
@@ -40,6 +41,9 @@ grep -Eq '^points[[:space:]]+[1-9][0-9]*' <<<"$summary" \
   || fail "innmf info printed no 'points <count>' line"
 grep -Eq '^clips[[:space:]]+[1-9][0-9]*' <<<"$summary" \
   || fail "innmf info printed no 'clips <count>' line"
+if [[ -n ${EXPECT_CLIPS:-} ]]; then  # (set by tests that know how many clips the file holds)
+  grep -Eq "^clips[[:space:]]+$EXPECT_CLIPS " <<<"$summary" || fail "expected $EXPECT_CLIPS clips"
+fi
 # An STFT's window is given in samples and in ms at the representation's own rate, which is
 # the file's sample rate.
 stft_line=$(grep -E '^representation[[:space:]]+stft' <<<"$summary")

@@ -29,6 +29,7 @@ struct FeatureConfig {
   double f_quantum = 0;       ///< [--f-quantum] sines: round peak frequencies to multiples [Hz]; 0: exact
   double sample_rate = 0;     ///< [--sr] resample every file to this rate [Hz]; 0: keep
   double clip_seconds = 30;   ///< [--clip-seconds] longer files are cut into equal clips [s]
+  bool skip_short = false;    ///< [--skip-short] leave out files shorter than a window, with a warning
   int compression = 0;        ///< [--compression] deflate level 0–9 of /points/m
   std::string config_json;    ///< the resolved options, recorded in the file
 };
