@@ -56,7 +56,7 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
                   "Sines: keep at most this many peaks per frame, the strongest (≥ 1)");
   sub->add_option("--f-quantum", options->config.f_quantum,
                   "Sines: round peak frequencies to multiples of this [Hz] so that training "
-                  "evaluates the templates at a bounded set of frequencies (0: exact)");
+                  "evaluates the templates at a bounded set of frequencies (0: exact; at most Nyquist/16)");
   sub->add_option("--sr", options->config.sample_rate,
                   "Resample every file to this rate [Hz] (0: keep the files' rate, which must "
                   "then be the same for all)");

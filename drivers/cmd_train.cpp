@@ -57,7 +57,7 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--epochs", options->config.epochs, "Full-batch steps");
   sub->add_option("--seed", m.seed, "Seed of every random initialisation")->check(unsigned_64_bit());
   sub->add_option("--f-quantum", options->config.f_quantum,
-                  "Snap frequencies to multiples of this [Hz] to bound the unique frequencies (0: off)");
+                  "Snap frequencies to multiples of this [Hz] to bound the unique frequencies (0: off; at most Nyquist/16)");
   sub->add_option("--metrics", options->config.metrics_path,
                   "Write one JSON line per epoch (epoch, loss, divergence, seconds, points_per_second)");
   sub->add_option("--checkpoint", options->config.checkpoint_path,

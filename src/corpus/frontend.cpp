@@ -177,6 +177,7 @@ std::vector<std::unique_ptr<Frontend>> make_frontends(const FeatureConfig& confi
         frontends.push_back(std::make_unique<WaveletFrontend>(config.wavelet, rate));
         break;
       case tf::RepresentationKind::sines:
+        tf::check_frequency_quantum(config.f_quantum, rate);
         frontends.push_back(std::make_unique<SinesFrontend>(part.stft, config.sines, config.f_quantum, rate));
         break;
     }

@@ -113,6 +113,14 @@ class WindowResponse {
 
 }  // namespace
 
+void check_frequency_quantum(double quantum, double sample_rate) {
+  const double nyquist = sample_rate / 2;
+  if (quantum > 0 && nyquist / quantum < kMinQuantisedFrequencies)
+    throw UsageError(fmt::format("--f-quantum {} Hz: fewer than {} steps up to Nyquist ({} Hz), the frequencies "
+                                 "would collapse: give at most {:g} Hz (1 Hz is usual; 0 keeps exact frequencies)",
+                                 quantum, kMinQuantisedFrequencies, nyquist, nyquist / kMinQuantisedFrequencies));
+}
+
 void validate(const SinesConfig& config) {
   if (!std::isfinite(config.peak_threshold_db))
     throw UsageError(fmt::format("--peak-threshold {}: must be a finite level in dB re a "

@@ -22,6 +22,7 @@
 #include "innmf/io/point_file.hpp"
 #include "innmf/model/points.hpp"
 #include "innmf/tf/representation.hpp"
+#include "innmf/tf/sines.hpp"
 #include "innmf/train/checkpoint.hpp"
 
 namespace innmf::train {
@@ -478,6 +479,7 @@ TrainReport train(const std::vector<std::string>& point_files, const TrainConfig
   comm.agree_on_failure(failure);
   comm.broadcast(plan_text);
   const CorpusPlan plan = plan_from_json(plan_text);
+  tf::check_frequency_quantum(config.f_quantum, plan.sample_rate);  // (the same plan on every rank: all throw alike)
 
   // 2. Clips to ranks by point count; each rank reads its own.
   std::vector<std::uint64_t> sizes;

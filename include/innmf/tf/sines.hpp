@@ -61,6 +61,13 @@ struct SinesConfig {
 /// Throws UsageError naming --peak-threshold (non-finite) or --max-peaks (< 1).
 void validate(const SinesConfig& config);
 
+/// Throws UsageError naming --f-quantum when rounding frequencies to multiples of `quantum`
+/// [Hz] (0: no rounding) leaves fewer than kMinQuantisedFrequencies steps between 0 Hz and
+/// Nyquist (sample_rate / 2 [Hz]): the data would collapse onto a handful of frequencies, some
+/// above Nyquist.
+inline constexpr int kMinQuantisedFrequencies = 16;
+void check_frequency_quantum(double quantum, double sample_rate);
+
 /// The sinusoidal point set of `n` samples at `sample_rate` Hz: a scattered clip with, for each
 /// frame j = 0..stft.n_frames(n)−1, up to config.max_peaks peaks (the strongest) whose
 /// 20·log10 A ≥ config.peak_threshold_db, as points t = j·hop/sample_rate [s],
