@@ -146,11 +146,14 @@ InterleavedSamples read_interleaved(const std::string& path) {
   result.sample_rate = info.samplerate;
   result.samples = zeroed_vector_on_huge_pages<float>(static_cast<std::size_t>(info.frames) * result.channels);
   const sf_count_t got = sf_readf_float(file.get(), result.samples.data(), info.frames);
-  if (got != info.frames)
+  if (got != info.frames) {
+    // (libsndfile's error text only when it has one: a stream that simply ends says "No Error.")
+    const std::string reason =
+        sf_error(file.get()) != SF_ERR_NO_ERROR ? fmt::format(" ({})", sf_strerror(file.get())) : std::string();
     throw InputError(fmt::format(
-        "{}: truncated or corrupt: read {} of the {} samples its header promises ({}): "
-        "re-export or re-download it",
-        path, got, info.frames, sf_strerror(file.get())));
+        "{}: truncated or corrupt: read {} of the {} samples its header promises{}: re-export or re-download it",
+        path, got, info.frames, reason));
+  }
   for (std::size_t i = 0; i < result.samples.size(); ++i) {
     if (!std::isfinite(result.samples[i])) {
       const auto frame = i / result.channels;
