@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "innmf/core/log.hpp"
 #include "innmf/io/atomic_file.hpp"
+#include "innmf/io/model_file.hpp"
 #include "innmf/train/export.hpp"
 
 namespace innmf::cli {
@@ -16,7 +17,9 @@ Command add_export_command(CLI::App& app, CommonOptions& common) {
     train::ExportConfig config;
   };
   auto options = std::make_shared<Options>();
-  sub->add_option("model", options->model, "Model file written by `innmf train`")->required();
+  sub->add_option("model", options->model,
+                  "Model file written by `innmf train` (or by `innmf nmf`: its matrices as they are)")
+      ->required();
   sub->add_option("-o,--output", options->output, "Export file to write (HDF5; plot with scripts/plot_model.py)")
       ->required();
   sub->add_option("--n-freqs", options->config.n_freqs, "Template samples from 0 Hz to --fmax");
@@ -30,6 +33,16 @@ Command add_export_command(CLI::App& app, CommonOptions& common) {
   command.run = [options](const mpi::Comm& comm) {
     io::refuse_input_as_output(options->output, "-o", {options->model});
     mpi::on_root(comm, [&] {
+      const io::ModelFile file(options->model);
+      if (file.kind() == io::kClassicModelKind) {
+        const auto model = file.read_classic();
+        train::export_classic_model(model, options->output);
+        log::info("wrote {}: {} templates at the model's {} bins, activations at its {} frames ({} source{}; "
+                  "--n-freqs, --fmax and --time-step apply to iN-NMF models only)",
+                  options->output, model.header.rank, model.W.rows(), model.H.cols(), model.sources.size(),
+                  model.sources.size() == 1 ? "" : "s");
+        return;
+      }
       const auto model = train::TrainedModel::load(options->model);
       train::export_model(model, options->config, options->output);
       log::info("wrote {}: {} templates, activations of {} clip{}", options->output, model.rank(),

@@ -9,6 +9,68 @@
 
 namespace innmf::train {
 
+namespace {
+
+/// What an export file holds, whatever kind of model it came from.
+struct ExportData {
+  std::int64_t rank = 0;
+  double power = 0, beta = 0, f_ref = 0;
+  std::string activations, representation_json, config_json;  ///< model attributes, copied
+  std::vector<double> freqs;     ///< [n_freqs] Hz
+  std::vector<float> W;          ///< [n_freqs × K] row-major
+  std::vector<std::string> clip_names;
+  std::vector<std::uint64_t> offsets, counts;  ///< per clip: rows of times/H
+  std::vector<double> times;     ///< [rows] s from the clip's start
+  std::vector<float> H;          ///< [rows × K] row-major
+};
+
+/// The model attributes every export carries.
+struct ModelAttributes {
+  std::int64_t rank;
+  double power, beta, f_ref;
+  std::string representation_json, config_json;
+};
+
+template <typename Attributes>
+void copy_attributes(ExportData& e, const Attributes& a) {
+  e.rank = a.rank;
+  e.power = a.power;
+  e.beta = a.beta;
+  e.f_ref = a.f_ref;
+  e.representation_json = a.representation_json;
+  e.config_json = a.config_json;
+}
+
+void write_export(const ExportData& e, const std::string& output) {
+  io::AtomicOutput atomic(output);
+  auto file = io::h5::create_file(atomic.temporary_path());
+  io::h5::write_attribute(file, "format", std::string("innmf.export"));
+  io::h5::write_attribute(file, "format_version", std::int64_t{1});
+  io::h5::write_attribute(file, "rank", e.rank);
+  io::h5::write_attribute(file, "power", e.power);
+  io::h5::write_attribute(file, "beta", e.beta);
+  io::h5::write_attribute(file, "f_ref", e.f_ref);
+  io::h5::write_attribute(file, "activations", e.activations);
+  io::h5::write_attribute(file, "representation", e.representation_json);
+  io::h5::write_attribute(file, "config", e.config_json);
+  {
+    const auto rank = static_cast<std::uint64_t>(e.rank);
+    auto templates = io::h5::create_group(file, "templates");
+    io::h5::write_vector(templates, "freqs", e.freqs, "Hz");
+    io::h5::write_matrix(templates, "W", e.W, e.freqs.size(), rank, "magnitude^power");
+    auto activations = io::h5::create_group(file, "activations");
+    io::h5::write_strings(activations, "name", e.clip_names);
+    io::h5::write_vector(activations, "offset", e.offsets, "rows");
+    io::h5::write_vector(activations, "count", e.counts, "rows");
+    io::h5::write_vector(activations, "times", e.times, "s");
+    io::h5::write_matrix(activations, "H", e.H, e.times.size(), rank, "");
+  }
+  file.reset();
+  atomic.commit();
+}
+
+}  // namespace
+
 void export_model(const TrainedModel& model, const ExportConfig& config, const std::string& output) {
   const auto& r = model.record();
   if (config.n_freqs < 2) throw UsageError(fmt::format("--n-freqs {}: must be at least 2", config.n_freqs));
@@ -24,51 +86,53 @@ void export_model(const TrainedModel& model, const ExportConfig& config, const s
                                  "at most {:.3g}); raise --time-step (the model's knots are {} s apart) or lower "
                                  "--n-freqs",
                                  step, config.n_freqs, values, values * 4 / 1e9, kMaxValues, r.knot_spacing));
-  io::AtomicOutput atomic(output);
+  io::require_writable_path(output, "-o");
+  ExportData e;
+  copy_attributes(e, ModelAttributes{r.rank, r.power, r.beta, r.f_ref, r.representation_json, r.config_json});
+  e.activations = r.activations;
   const double fmax = config.fmax > 0 ? config.fmax : r.f_ref;
-  std::vector<double> freqs(static_cast<std::size_t>(config.n_freqs));
-  for (std::size_t i = 0; i < freqs.size(); ++i) freqs[i] = fmax * static_cast<double>(i) / (freqs.size() - 1);
-  const auto W = model.templates_at(freqs);
-
-  std::vector<double> all_times;
-  std::vector<float> all_h;
-  std::vector<std::uint64_t> offsets, counts;
+  e.freqs.resize(static_cast<std::size_t>(config.n_freqs));
+  for (std::size_t i = 0; i < e.freqs.size(); ++i) e.freqs[i] = fmax * static_cast<double>(i) / (e.freqs.size() - 1);
+  const auto W = model.templates_at(e.freqs);
+  e.W.assign(W.data(), W.data() + W.size());
+  e.clip_names = r.clip_names;
   for (std::size_t c = 0; c < model.n_clips(); ++c) {
     std::vector<double> times;
     const auto n = static_cast<std::size_t>(std::floor(r.clip_durations[c] / step + 1e-9)) + 1;
     for (std::size_t j = 0; j < n; ++j) times.push_back(static_cast<double>(j) * step);
     const auto H = model.activations_at(c, times);
-    offsets.push_back(all_times.size());
-    counts.push_back(times.size());
-    all_times.insert(all_times.end(), times.begin(), times.end());
-    all_h.insert(all_h.end(), H.data(), H.data() + H.size());
+    e.offsets.push_back(e.times.size());
+    e.counts.push_back(times.size());
+    e.times.insert(e.times.end(), times.begin(), times.end());
+    e.H.insert(e.H.end(), H.data(), H.data() + H.size());
   }
+  write_export(e, output);
+}
 
-  auto file = io::h5::create_file(atomic.temporary_path());
-  io::h5::write_attribute(file, "format", std::string("innmf.export"));
-  io::h5::write_attribute(file, "format_version", std::int64_t{1});
-  io::h5::write_attribute(file, "rank", r.rank);
-  io::h5::write_attribute(file, "power", r.power);
-  io::h5::write_attribute(file, "beta", r.beta);
-  io::h5::write_attribute(file, "f_ref", r.f_ref);
-  io::h5::write_attribute(file, "activations", r.activations);
-  io::h5::write_attribute(file, "representation", r.representation_json);
-  io::h5::write_attribute(file, "config", r.config_json);
-  {
-    auto templates = io::h5::create_group(file, "templates");
-    io::h5::write_vector(templates, "freqs", freqs, "Hz");
-    io::h5::write_matrix(templates, "W", std::vector<float>(W.data(), W.data() + W.size()),
-                         static_cast<std::uint64_t>(W.rows()), static_cast<std::uint64_t>(W.cols()),
-                         "magnitude^power");
-    auto activations = io::h5::create_group(file, "activations");
-    io::h5::write_strings(activations, "name", r.clip_names);
-    io::h5::write_vector(activations, "offset", offsets, "rows");
-    io::h5::write_vector(activations, "count", counts, "rows");
-    io::h5::write_vector(activations, "times", all_times, "s");
-    io::h5::write_matrix(activations, "H", all_h, all_times.size(), static_cast<std::uint64_t>(r.rank), "");
+void export_classic_model(const io::ClassicModel& model, const std::string& output) {
+  const auto& h = model.header;
+  const auto K = static_cast<Eigen::Index>(h.rank);
+  ExportData e;
+  copy_attributes(e, h);
+  e.activations = "frames";
+  e.freqs.assign(model.freqs.begin(), model.freqs.end());
+  e.W.reserve(static_cast<std::size_t>(model.W.size()));
+  for (Eigen::Index i = 0; i < model.W.rows(); ++i)
+    for (Eigen::Index k = 0; k < K; ++k) e.W.push_back(model.W(i, k));
+  // One clip per source file, its frames' times from the file's start.
+  const auto n_frames = static_cast<std::uint64_t>(model.H.cols());
+  for (std::size_t s = 0; s < model.sources.size(); ++s) {
+    const std::uint64_t first = model.first_frame[s];
+    const std::uint64_t end = s + 1 < model.sources.size() ? model.first_frame[s + 1] : n_frames;
+    e.clip_names.push_back(model.sources[s]);
+    e.offsets.push_back(first);
+    e.counts.push_back(end - first);
+    for (std::uint64_t j = first; j < end; ++j) {
+      e.times.push_back(static_cast<double>(model.times[j]) - static_cast<double>(model.times[first]));
+      for (Eigen::Index k = 0; k < K; ++k) e.H.push_back(model.H(k, static_cast<Eigen::Index>(j)));
+    }
   }
-  file.reset();
-  atomic.commit();
+  write_export(e, output);
 }
 
 }  // namespace innmf::train

@@ -11,7 +11,8 @@
 # 2. `INNMF reconstruct OUTDIR/model.h5 TEST.wav --n-fft 1000 --hop 500 --metrics
 #    OUTDIR/reconstruct.jsonl`: exit 0; the JSON line on stdout is the file's; kl is finite and
 #    positive; sdr_freq is above MIN_SDR_DB.
-# 3. `INNMF info OUTDIR/model.h5` names the kind, the rank and the 501 bins.
+# 3. `INNMF info OUTDIR/model.h5` names the kind, the rank and the 501 bins; `INNMF export`
+#    writes its W and H unchanged (H transposed to the export's rows of frames).
 # 4. With MPIRUN (e.g. `mpirun -np 2 --oversubscribe`), step 1 again under it: the model's W, H
 #    and loss curve must be the same bits as on one rank (rank 0 computes, the others wait).
 set -u
@@ -97,6 +98,20 @@ for expected in "kind 'nmf'" "^rank +20$" "501 bins"; do
 $summary"
 done
 
+# export: the classic model's W and H as they are (one clip: the one training file).
+timeout --kill-after=10 60 "$innmf" export "$model" -o "$out/export.h5" -q || fail "innmf export of a classic model failed"
+"$python" - "$model" "$out/export.h5" <<'PY' || fail "the export of the classic model differs from it"
+import sys
+import h5py, numpy as np
+with h5py.File(sys.argv[1]) as m, h5py.File(sys.argv[2]) as e:
+    assert e.attrs["format"] == "innmf.export" and e.attrs["activations"] == "frames", dict(e.attrs)
+    assert np.array_equal(e["templates/W"][()], m["templates/W"][()]), "W"
+    assert np.allclose(e["templates/freqs"][()], m["templates/freqs"][()]), "freqs"
+    assert np.array_equal(e["activations/H"][()], m["activations/H"][()].T), "H"
+    times = m["activations/times"][()]
+    assert np.allclose(e["activations/times"][()], times - times[0]), "times"
+    assert list(e["activations/count"][()]) == [times.size], "one clip of every frame"
+PY
 if [[ ${#mpirun[@]} -gt 0 ]]; then
   timeout --kill-after=10 120 "${mpirun[@]}" "$innmf" nmf "$train" -o "$out/model_mpi.h5" --rank 20 \
     "${stft[@]}" --iters 100 -q

@@ -1,5 +1,6 @@
 #pragma once
-// `innmf export`: a trained model's fields sampled on grids, for plots and other tools.
+// `innmf export`: a trained model's fields sampled on grids, for plots and other tools (a
+// classic NMF model's matrices as they are).
 //
 // Output (HDF5, format "innmf.export", version 1):
 //   /templates/freqs   [n_freqs] float64 Hz
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "innmf/io/model_file.hpp"
 #include "innmf/train/trained_model.hpp"
 
 namespace innmf::train {
@@ -25,5 +27,9 @@ struct ExportConfig {
 
 /// Writes the export of `model` to `output` atomically.
 void export_model(const TrainedModel& model, const ExportConfig& config, const std::string& output);
+
+/// The same file for a classic NMF model: its templates at its own bins and its activations at
+/// its frames, one clip per source file (activations attribute "frames"); nothing is resampled.
+void export_classic_model(const io::ClassicModel& model, const std::string& output);
 
 }  // namespace innmf::train
