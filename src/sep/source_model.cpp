@@ -21,6 +21,19 @@ nlohmann::json representation_of(const io::ModelHeader& header) {
   return representation.is_object() ? representation : nlohmann::json::object();
 }
 
+/// Whether the model's training representation analysed frequency `f` [Hz] everywhere, not just
+/// at its points: an STFT or sines part looks at every frequency from 0 Hz to its Nyquist. (A CQT
+/// or wavelet part looks only around its centres, which are the training frequencies: beyond
+/// the extreme centres it knows nothing.)
+bool representation_analyses(const nlohmann::json& representation, double f) {
+  constexpr double kSlack = 1e-6;  // relative: rates and frequencies pass through float32
+  for (const auto& part : tf::representation_parts(representation)) {
+    const auto kind = part.value("kind", std::string());
+    if ((kind == "stft" || kind == "sines") && f <= part.value("sample_rate", 0.0) / 2 * (1 + kSlack)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 SourceModel SourceModel::load(const std::string& path) {
@@ -104,7 +117,22 @@ model::classic::Matrix SourceModel::templates_at_bins(int n_fft, double sample_r
   // part of a hybrid) are evaluated where they are: the values interpolation gives there, without
   // the float32 rounding of the stored frequencies.
   if (knots.size() < 2 || all_at_knots(knots, freqs)) return neural_->templates_at(freqs);
-  return interpolate_rows(knots, neural_->templates_at(knots), freqs);
+  auto templates = interpolate_rows(knots, neural_->templates_at(knots), freqs);
+  // Beyond the training frequencies but inside the band the training representation analysed,
+  // the source was quiet: sines find no peak there (a bass above its highest partial). Zero,
+  // not the edge value held across the band, which gave such a model a share of every other
+  // source's high partials (bass + flute, sines models: 8.3 → 9.7 dB SDR; RESULTS.md).
+  // Outside the analysed band (beyond a CQT's extreme centres, above the Nyquist of audio of a
+  // lower rate) nothing is known and the edge value stays.
+  const auto representation = representation_of(header_);
+  for (std::size_t i = 0; i < freqs.size(); ++i)
+    if ((freqs[i] < knots.front() || freqs[i] > knots.back()) && representation_analyses(representation, freqs[i]))
+      templates.row(static_cast<Eigen::Index>(i)).setZero();
+  return templates;
+}
+
+bool SourceModel::analysed_at(double frequency) const {
+  return representation_analyses(representation_of(header_), frequency);
 }
 
 std::vector<double> SourceModel::training_frequencies() const {
@@ -125,7 +153,9 @@ void warn_if_band_not_covered(const SourceModel& model, double sample_rate) {
   // a model counts as covering the band when it reaches within 2 % of the Nyquist.
   constexpr double kCovered = 0.98;
   const double nyquist = sample_rate / 2, top = model.highest_trained_frequency();
-  if (model.kind() == io::kClassicModelKind || top >= kCovered * nyquist) return;
+  // A representation that analysed the band and found nothing above `top` (sines beyond the
+  // highest peak) knows the source is quiet there: nothing is guessed.
+  if (model.kind() == io::kClassicModelKind || top >= kCovered * nyquist || model.analysed_at(nyquist)) return;
   log::warn("{} was trained on frequencies up to {:.0f} Hz but the analysis reaches {:.0f} Hz: its templates "
             "above {:.0f} Hz are guesses (held at their {:.0f} Hz values; extrapolated with --template-sampling "
             "direct); train on the whole band (audio at this rate; --fmax {:.0f} for cqt or wavelet points)",

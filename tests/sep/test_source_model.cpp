@@ -190,6 +190,44 @@ TEST_F(SeparationTemplateSampling, FilesWithoutTrainingFrequenciesFallBack) {
   EXPECT_TRUE(stft.templates_at_bins(512, kRate) == stft.templates_at_bins(512, kRate, sep::TemplateSampling::direct));
 }
 
+TEST_F(SeparationTemplateSampling, SinesModelsAreSilentBeyondTheirExtremePeaks) {
+  // The same networks said to be trained on sinusoidal peaks of 8 kHz audio: that analysis saw
+  // 0–4 kHz and found peaks only at the knots (125 Hz – 2.9 kHz), so beyond them the source was
+  // quiet and grid sampling gives 0; between them, the interpolation as for the CQT.
+  auto record = io::read_innmf_model(model_);
+  record.representation_json =
+      R"({"kind":"sines","n_fft":1024,"hop":256,"window":"sqrt-hann","sample_rate":8000,"f_quantum":0})";
+  const auto sines_path = dir_ / "sines.h5";
+  io::write_innmf_model(sines_path, record);
+  const auto sines = sep::SourceModel::load(sines_path);
+  const auto knots = record.training_freqs;
+  const auto at_knots = train::TrainedModel::load(sines_path).templates_at(knots);
+  const auto freqs = bins(kNfft);
+  const auto grid = sines.templates_at_bins(kNfft, kRate);
+  std::vector<double> inside;
+  model::classic::Matrix grid_inside(grid.rows(), grid.cols());
+  Eigen::Index rows = 0;
+  for (std::size_t i = 0; i < freqs.size(); ++i) {
+    const bool beyond = freqs[i] < knots.front() || freqs[i] > knots.back();
+    if (beyond) {
+      EXPECT_EQ(grid.row(static_cast<Eigen::Index>(i)).cwiseAbs().maxCoeff(), 0.0f) << freqs[i] << " Hz";
+    } else {
+      inside.push_back(freqs[i]);
+      grid_inside.row(rows++) = grid.row(static_cast<Eigen::Index>(i));
+    }
+  }
+  ASSERT_GT(inside.size(), 300u);
+  EXPECT_EQ(mismatches(grid_inside.topRows(rows), knots, at_knots, inside), 0);
+  EXPECT_TRUE(sines.analysed_at(4000));
+  // Mixture bins above the Nyquist of the training audio were never analysed: held, not 0.
+  const auto wider = sines.templates_at_bins(kNfft, 2 * kRate);
+  const Eigen::Index top = kNfft / 2;  // 8 kHz
+  EXPECT_FALSE(sines.analysed_at(8000));
+  for (int k = 0; k < 2; ++k) EXPECT_FLOAT_EQ(wider(top, k), at_knots(static_cast<Eigen::Index>(knots.size()) - 1, k));
+  // The CQT model itself keeps its edge values below its lowest centre (the test above).
+  EXPECT_FALSE(sep::SourceModel::load(model_).analysed_at(100));
+}
+
 TEST_F(SeparationTemplateSampling, UnorderedTrainingFrequenciesAreRefused) {
   auto record = io::read_innmf_model(model_);
   record.training_freqs = {500, 250};

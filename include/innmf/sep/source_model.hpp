@@ -68,8 +68,14 @@ class SourceModel {
   /// training_frequencies() (an STFT's Nyquist, a CQT's or wavelet's top centre frequency ≤
   /// --fmax, the highest peak of sines); without them (classic models, older files) the
   /// training audio's Nyquist. Above it an iN-NMF template is held at its value there (grid
-  /// sampling) or extrapolated by the networks (direct).
+  /// sampling; 0 where analysed_at() says the band was looked at) or extrapolated by the
+  /// networks (direct).
   double highest_trained_frequency() const;
+  /// Whether the training representation looked at every frequency around `frequency` [Hz]:
+  /// STFT and sines parts analyse 0 Hz to their Nyquist (CQT and wavelet parts only around their
+  /// centres). Grid sampling sets templates to 0 where the model analysed the band but has no
+  /// training frequency (beyond the extreme peaks of sines: the source was quiet there).
+  bool analysed_at(double frequency) const;
   /// The STFT size the model was trained on, 0 if its representation is not a single STFT.
   int trained_n_fft() const;
 
