@@ -29,31 +29,30 @@ double mm_exponent(double beta) {
   return 1.0;
 }
 
-/// The two factors of the β-divergence's gradient with respect to Λ = WH, floored at ε:
-/// ∂D/∂Λ = Λ^(β−1) − V ⊙ Λ^(β−2) = `down` − `up`.
-struct GradientParts {
-  Array up;    ///< V ⊙ Λ^(β−2)
-  Array down;  ///< Λ^(β−1)
+/// The fit's bins × frames buffers, sized once (a new array per update would be tens of MB of
+/// page faults on a long mixture): `ratio` for KL (β = 1), `up` and `down` for other β.
+struct FitBuffers {
+  Matrix ratio;  ///< V ⊘ max(WH, ε)
+  Matrix up;     ///< V ⊙ Λ^(β−2)
+  Matrix down;   ///< Λ^(β−1)
 };
 
-GradientParts gradient_parts(const Matrix& V, const Matrix& W, const Matrix& H, double beta) {
-  const Array lambda = (W * H).array().max(kEpsilon);
-  const auto b = static_cast<float>(beta);
-  GradientParts parts;
-  if (beta == 1) {
-    parts.up = V.array() / lambda;
-    parts.down = Array::Ones(lambda.rows(), lambda.cols());
-  } else if (beta == 2) {
-    parts.up = V.array();
-    parts.down = lambda;
-  } else {
-    parts.up = V.array() * lambda.pow(b - 2);
-    parts.down = lambda.pow(b - 1);
+/// The two factors of the β-divergence's gradient with respect to Λ = WH, floored at ε, for
+/// β ≠ 1: ∂D/∂Λ = Λ^(β−1) − V ⊙ Λ^(β−2) = `down` − `up`, into the buffers.
+void gradient_parts(const Matrix& V, const Matrix& W, const Matrix& H, double beta, FitBuffers& buffers) {
+  buffers.down.noalias() = W * H;
+  auto lambda = buffers.down.array();
+  lambda = lambda.max(kEpsilon);
+  if (beta == 2) {
+    buffers.up = V;  // and down = Λ
+    return;
   }
-  return parts;
+  const auto b = static_cast<float>(beta);
+  buffers.up.array() = V.array() * lambda.pow(b - 2);
+  lambda = lambda.pow(b - 1);
 }
 
-/// ∂D/∂Λ = `down` − `up` of gradient_parts (the same operations, so the same bits) into
+/// ∂D/∂Λ = `down` − `up` (the operations of gradient_parts, so the same bits) into
 /// `gradient` (bins, frames), which the caller sizes once per fit: no other bins × frames array.
 void loss_gradient(const Matrix& V, const Matrix& W, const Matrix& H, double beta, Matrix& gradient) {
   gradient.noalias() = W * H;
@@ -79,46 +78,45 @@ void scale_by_factor(Eigen::ArrayBase<Expression>& target, const Array& factor, 
 }
 
 /// ratio = V ⊘ max(WH, ε), (bins, frames): for KL (β = 1) the whole gradient but for the constant
-/// term. `ratio` is the fit's one bins × frames buffer, sized once (a new one per update would
-/// be tens of MB of page faults on a long mixture).
+/// term.
 void kl_ratio(const Matrix& V, const Matrix& W, const Matrix& H, Matrix& ratio) {
   ratio.noalias() = W * H;
   ratio.array() = V.array() / ratio.array().max(kEpsilon);
 }
 
-/// One multiplicative update of H (all rows) with W fixed; `ratio`: kl_ratio's buffer.
-void update_activations(const Matrix& V, const Matrix& W, Matrix& H, double beta, Matrix& ratio) {
+/// One multiplicative update of H (all rows) with W fixed.
+void update_activations(const Matrix& V, const Matrix& W, Matrix& H, double beta, FitBuffers& buffers) {
   if (beta == 1) {
     // KL: the `down` factor is all ones, so Wᵀ·1 is W's column sums, the same for every frame:
     // one product (Wᵀ·ratio) instead of two.
-    kl_ratio(V, W, H, ratio);
-    const Array numerator = W.transpose() * ratio;                                        // (K, T)
+    kl_ratio(V, W, H, buffers.ratio);
+    const Array numerator = W.transpose() * buffers.ratio;                                // (K, T)
     const Eigen::ArrayXf column_sums = W.colwise().sum().transpose().array().max(kEpsilon);  // (K)
     auto h = H.array();
     scale_by_factor(h, numerator.colwise() / column_sums, beta);
     return;
   }
-  const auto parts = gradient_parts(V, W, H, beta);
-  const Array numerator = W.transpose() * parts.up.matrix();
-  const Array denominator = (W.transpose() * parts.down.matrix()).array().max(kEpsilon);
+  gradient_parts(V, W, H, beta, buffers);
+  const Array numerator = W.transpose() * buffers.up;
+  const Array denominator = (W.transpose() * buffers.down).array().max(kEpsilon);
   auto h = H.array();
   scale_by_factor(h, numerator / denominator, beta);
 }
 
-/// One multiplicative update of the last `n_free` columns of W with H fixed; `ratio`: kl_ratio's buffer.
-void update_free_templates(const Matrix& V, Matrix& W, const Matrix& H, int n_free, double beta, Matrix& ratio) {
+/// One multiplicative update of the last `n_free` columns of W with H fixed.
+void update_free_templates(const Matrix& V, Matrix& W, const Matrix& H, int n_free, double beta, FitBuffers& buffers) {
   const auto H_free = H.bottomRows(n_free);
   auto w_free = W.rightCols(n_free).array();
   if (beta == 1) {  // KL: 1·H_freeᵀ is H_free's row sums, the same for every bin
-    kl_ratio(V, W, H, ratio);
-    const Array numerator = ratio * H_free.transpose();                                       // (F, n_free)
+    kl_ratio(V, W, H, buffers.ratio);
+    const Array numerator = buffers.ratio * H_free.transpose();                                       // (F, n_free)
     const Eigen::Array<float, 1, Eigen::Dynamic> row_sums = H_free.rowwise().sum().transpose().array().max(kEpsilon);  // (n_free)
     scale_by_factor(w_free, numerator.rowwise() / row_sums, beta);
     return;
   }
-  const auto parts = gradient_parts(V, W, H, beta);
-  const Array numerator = parts.up.matrix() * H_free.transpose();
-  const Array denominator = (parts.down.matrix() * H_free.transpose()).array().max(kEpsilon);
+  gradient_parts(V, W, H, beta, buffers);
+  const Array numerator = buffers.up * H_free.transpose();
+  const Array denominator = (buffers.down * H_free.transpose()).array().max(kEpsilon);
   scale_by_factor(w_free, numerator / denominator, beta);
 }
 
@@ -154,15 +152,15 @@ FitReport fit_multiplicative(const Matrix& V, Matrix& W, Matrix& H, const Separa
     return report;
   }
   const auto loss_of = model::classic::loss_against(V, o.beta);
-  Matrix ratio;  // kl_ratio's buffer (KL only)
-  if (o.beta == 1) {
-    ratio.resize(V.rows(), V.cols());
-    advise_huge_pages(ratio);
+  FitBuffers buffers;
+  for (Matrix* buffer : o.beta == 1 ? std::vector<Matrix*>{&buffers.ratio} : std::vector<Matrix*>{&buffers.up, &buffers.down}) {
+    buffer->resize(V.rows(), V.cols());
+    advise_huge_pages(*buffer);
   }
   report.loss.push_back(mean_loss(loss_of, W, H));
   for (int i = 1; i <= o.iterations; ++i) {
-    update_activations(V, W, H, o.beta, ratio);
-    update_free_templates(V, W, H, o.free_templates, o.beta, ratio);
+    update_activations(V, W, H, o.beta, buffers);
+    update_free_templates(V, W, H, o.free_templates, o.beta, buffers);
     report.loss.push_back(mean_loss(loss_of, W, H));
     report.iterations = i;
     if (converged(report.loss, o.tolerance)) {

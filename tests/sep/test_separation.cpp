@@ -59,6 +59,19 @@ class SeparationTest : public ::testing::Test {
     mixture_.resize(kSamples);
     for (long n = 0; n < kSamples; ++n) mixture_[n] = low_[n] + high_[n];
   }
+  /// The fit of the mixture with the low source's 2 templates and 2 free ones, at β, after one
+  /// and after two multiplicative updates.
+  std::pair<Separation, Separation> first_two_updates(double beta) const {
+    const std::vector<Matrix> templates{learn_templates(low_, stft_, 2)};
+    SeparationOptions options;
+    options.beta = beta;
+    options.tolerance = 0;
+    options.free_templates = 2;
+    options.iterations = 1;
+    auto one = separate(mixture_.data(), kSamples, stft_, templates, options);
+    options.iterations = 2;
+    return {std::move(one), separate(mixture_.data(), kSamples, stft_, templates, options)};
+  }
   tf::Stft stft_;
   std::vector<float> low_, high_, mixture_;
 };
@@ -160,17 +173,9 @@ TEST_F(SeparationTest, KlUpdatesWithFreeTemplatesFollowTheMultiplicativeRule) {
   // β = 1 takes a shortcut (Wᵀ·1 and 1·H_freeᵀ as column and row sums). The second update of a
   // fit, redone here from the first one's state by the rule's general form (Févotte & Idier:
   // up = V ⊘ WH, down = 1, exponent 1), must give the fit's W and H after two updates.
-  const std::vector<Matrix> templates{learn_templates(low_, stft_, 2)};
-  SeparationOptions options;
-  options.tolerance = 0;
-  options.free_templates = 2;
-  options.iterations = 1;
-  const auto one = separate(mixture_.data(), kSamples, stft_, templates, options);
-  options.iterations = 2;
-  const auto two = separate(mixture_.data(), kSamples, stft_, templates, options);
-
+  const auto [one, two] = first_two_updates(1.0);
   const auto eps = static_cast<float>(model::kBetaEpsilon);
-  const Matrix V = model::classic::compressed(stft_.magnitude(mixture_.data(), kSamples), options.power);
+  const Matrix V = model::classic::compressed(stft_.magnitude(mixture_.data(), kSamples), SeparationOptions{}.power);
   const Matrix ones = Matrix::Ones(V.rows(), V.cols());
   Matrix W = one.W, H = one.H;
   Matrix ratio = (V.array() / (W * H).array().max(eps)).matrix();
@@ -178,6 +183,34 @@ TEST_F(SeparationTest, KlUpdatesWithFreeTemplatesFollowTheMultiplicativeRule) {
   ratio = (V.array() / (W * H).array().max(eps)).matrix();
   const Matrix H_free = H.bottomRows(2);
   W.rightCols(2).array() *= (ratio * H_free.transpose()).array() / (ones * H_free.transpose()).array().max(eps);
+
+  EXPECT_LT((two.H - H).cwiseAbs().maxCoeff(), 1e-4f * H.cwiseAbs().maxCoeff());
+  EXPECT_LT((two.W - W).cwiseAbs().maxCoeff(), 1e-4f * W.cwiseAbs().maxCoeff());
+  EXPECT_GT((two.W - one.W).cwiseAbs().maxCoeff(), 1e-3f * W.cwiseAbs().maxCoeff());  // it did move
+}
+
+TEST_F(SeparationTest, BetaHalfUpdatesWithFreeTemplatesFollowTheMultiplicativeRule) {
+  // β ≠ 1 takes the general form in buffers the fit sizes once. The second update, redone here
+  // from the first one's state (up = V ⊙ Λ^(β−2), down = Λ^(β−1), exponent 1/(2 − β) for β < 1),
+  // must give the fit's W and H after two updates.
+  const double beta = 0.5;
+  const auto [one, two] = first_two_updates(beta);
+  const auto eps = static_cast<float>(model::kBetaEpsilon);
+  const auto b = static_cast<float>(beta), exponent = static_cast<float>(1 / (2 - beta));
+  const Matrix V = model::classic::compressed(stft_.magnitude(mixture_.data(), kSamples), SeparationOptions{}.power);
+  Matrix W = one.W, H = one.H;
+  auto parts = [&](Matrix& up, Matrix& down) {
+    const Eigen::ArrayXXf lambda = (W * H).array().max(eps);
+    up = (V.array() * lambda.pow(b - 2)).matrix();
+    down = lambda.pow(b - 1).matrix();
+  };
+  Matrix up, down;
+  parts(up, down);
+  H.array() *= ((W.transpose() * up).array() / (W.transpose() * down).array().max(eps)).pow(exponent);
+  parts(up, down);
+  const Matrix H_free = H.bottomRows(2);
+  W.rightCols(2).array() *=
+      ((up * H_free.transpose()).array() / (down * H_free.transpose()).array().max(eps)).pow(exponent);
 
   EXPECT_LT((two.H - H).cwiseAbs().maxCoeff(), 1e-4f * H.cwiseAbs().maxCoeff());
   EXPECT_LT((two.W - W).cwiseAbs().maxCoeff(), 1e-4f * W.cwiseAbs().maxCoeff());
