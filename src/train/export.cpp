@@ -24,13 +24,8 @@ struct ExportData {
   std::vector<float> H;          ///< [rows × K] row-major
 };
 
-/// The model attributes every export carries.
-struct ModelAttributes {
-  std::int64_t rank;
-  double power, beta, f_ref;
-  std::string representation_json, config_json;
-};
-
+/// The model attributes every export carries, from an iN-NMF model's record or a classic
+/// model's header (both name them alike).
 template <typename Attributes>
 void copy_attributes(ExportData& e, const Attributes& a) {
   e.rank = a.rank;
@@ -88,7 +83,7 @@ void export_model(const TrainedModel& model, const ExportConfig& config, const s
                                  step, config.n_freqs, values, values * 4 / 1e9, kMaxValues, r.knot_spacing));
   io::require_writable_path(output, "-o");
   ExportData e;
-  copy_attributes(e, ModelAttributes{r.rank, r.power, r.beta, r.f_ref, r.representation_json, r.config_json});
+  copy_attributes(e, r);
   e.activations = r.activations;
   const double fmax = config.fmax > 0 ? config.fmax : r.f_ref;
   e.freqs.resize(static_cast<std::size_t>(config.n_freqs));
