@@ -357,8 +357,8 @@ std::string to_text(const ModelSummary& s) {
   out += fmt::format("{:<16}p = {} (the model approximates magnitude^{})\n", "compression", h.power,
                      h.power);
   out += fmt::format("{:<16}β = {} ({})\n", "loss", h.beta, beta_name(h.beta));
-  out += fmt::format("{:<16}{}\n", "representation", tf::describe_representation(json::parse(h.representation_json, nullptr, false)));
   const auto representation = json::parse(h.representation_json, nullptr, false);
+  out += fmt::format("{:<16}{}\n", "representation", tf::describe_representation(representation));
   const auto parts = representation.is_object() ? tf::representation_parts(representation) : std::vector<json>{};
   const double representation_rate = parts.empty() ? 0.0 : parts.front().value("sample_rate", 0.0);
   // A model trained on point files of several rates records the first file's representation and
