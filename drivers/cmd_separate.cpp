@@ -42,6 +42,7 @@ struct SeparateOptions {
   std::vector<std::string> references;  ///< [--ref] one per model, same order
   std::string metrics;                  ///< [--metrics] one JSON line
   bool mono = false;                    ///< [--mono] mono sources from a multichannel mixture
+  double block_seconds = 60;            ///< [--block] seconds of the mixture fitted and written at a time
 };
 
 /// Every model must fit the analysis: same compression p and β (they are fitted jointly),
@@ -111,9 +112,14 @@ SeparateResult run_separate(SeparateOptions& o) {
   for (const auto& path : o.models) models.push_back(sep::SourceModel::load(path));
   const bool rate_given = o.sample_rate > 0;
   // The activations are fitted on the mono mix-down; its masks then filter every channel.
-  const auto mixture_channels = read_audio_channels_at_rate(
+  auto mixture_channels = read_audio_channels_at_rate(
       o.mixture, rate_given ? o.sample_rate : audio::probe_audio(o.mixture).sample_rate, rate_given, "--sr");
-  const auto mixture = mixture_channels.mono_mixdown();
+  const std::size_t n_channels = mixture_channels.channels.size();
+  // A mono file's one channel is its mix-down: moved rather than copied (on a long recording the
+  // samples are the largest buffer a separation in blocks holds).
+  const auto mixture = n_channels == 1 ? audio::Audio{std::move(mixture_channels.channels.front()),
+                                                      mixture_channels.sample_rate}
+                                       : mixture_channels.mono_mixdown();
   const double rate = mixture.sample_rate;
   // The fit sees the mix-down only: if it is silent there is nothing to separate, even where
   // the channels are not (L = −R cancels).
@@ -121,7 +127,8 @@ SeparateResult run_separate(SeparateOptions& o) {
     return std::all_of(samples.begin(), samples.end(), [](float v) { return v == 0.0f; });
   };
   if (silent(mixture.samples)) {
-    const bool channels_silent = std::all_of(mixture_channels.channels.begin(), mixture_channels.channels.end(), silent);
+    const bool channels_silent =
+        n_channels == 1 || std::all_of(mixture_channels.channels.begin(), mixture_channels.channels.end(), silent);
     throw InputError(channels_silent
                          ? fmt::format("{}: the mixture is silent: nothing to separate", o.mixture)
                          : fmt::format("{}: its channels cancel in the mono mix-down (e.g. left = −right), on which "
@@ -129,7 +136,7 @@ SeparateResult run_separate(SeparateOptions& o) {
                                        "remix 1`)",
                                        o.mixture, o.mixture));
   }
-  const bool keep_channels = mixture_channels.channels.size() > 1 && !o.mono;
+  const bool keep_channels = n_channels > 1 && !o.mono;
   const bool with_free = o.separation.free_templates > 0;
   check_models(models, rate, rate_given);
 
@@ -159,53 +166,20 @@ SeparateResult run_separate(SeparateOptions& o) {
   o.separation.power = models.front().header().power;
   o.separation.beta = models.front().header().beta;
   o.separation.fit = sep::parse_fit_method(o.fit);
-  const std::size_t n_channels = mixture_channels.channels.size();
   const std::string channels_note =
       n_channels == 1 ? "mono"
                       : fmt::format("{} channels ({})", n_channels,
                                     keep_channels ? "the mix-down's masks filter each" : "sources mixed to mono");
-  log::info("{}: {}{}, STFT n_fft {} hop {} {}, {} Hz, {}, fit {} ({} updates at most)", o.mixture,
+  // Frames per block: the fit and the resynthesis hold this many frames' spectra at a time.
+  if (o.block_seconds > 0)
+    o.separation.block_frames = static_cast<long>(std::ceil(o.block_seconds * rate / o.stft.hop));
+  const bool in_blocks = o.separation.block_frames > 0 && o.separation.block_frames < stft.n_frames(n);
+  log::info("{}: {}{}, STFT n_fft {} hop {} {}, {} Hz, {}, fit {} ({} updates at most{})", o.mixture,
             log::counted(models.size(), "source"), with_free ? fmt::format(" + {} free templates", o.separation.free_templates) : "",
             o.stft.n_fft, o.stft.hop, tf::window_name(o.stft.window), rate, channels_note, o.fit,
-            o.separation.iterations);
-  auto separation = sep::separate(mixture.samples.data(), n, stft, templates, o.separation);
-  const auto& fit_loss = separation.fit.loss;
-  if (fit_loss.size() > 1 && fit_loss.back() > fit_loss.front())
-    log::warn("the fit's loss rose from {:.4g} to {:.4g}: the activations diverged and the sources are likely "
-              "poor{}",
-              fit_loss.front(), fit_loss.back(),
-              o.fit == "rprop" ? fmt::format("; lower --lr (now {})", o.separation.learning_rate) : std::string());
-
-  std::string table;
-  nlohmann::json result{{"mixture", o.mixture},
-                        {"models", o.models},
-                        {"sample_rate", rate},
-                        {"n_fft", o.stft.n_fft},
-                        {"hop", o.stft.hop},
-                        {"window", tf::window_name(o.stft.window)},
-                        {"fit", o.fit},
-                        {"template_sampling", o.template_sampling},
-                        {"iters", separation.fit.iterations},
-                        {"converged", separation.fit.converged},
-                        {"loss", separation.fit.loss.back()},
-                        {"mask_power", o.separation.mask_power},
-                        {"free", o.separation.free_templates},
-                        {"channels", keep_channels ? n_channels : 1}};
-  if (!references.empty()) {
-    // One reference per model, and one more for the free source when given (it comes last).
-    std::vector<std::vector<float>> estimates(separation.signals.begin(),
-                                              separation.signals.begin() + static_cast<long>(references.size()));
-    std::vector<std::string> estimate_names, outputs;
-    for (std::size_t s = 0; s < references.size(); ++s) {
-      estimate_names.push_back(s < models.size() ? "the source separated with " + models[s].path()
-                                                 : std::string("the free source (--free)"));
-      outputs.push_back((s < models.size() ? models[s].stem() : std::string(kFreeSourceStem)) + ".wav");
-    }
-    const auto scores = sep::score_separation(references, estimates, o.references, estimate_names);
-    result["references"] = o.references;
-    result.update(sep::to_json(scores));
-    table = sep::score_table(scores, o.references, outputs);
-  }
+            o.separation.iterations,
+            in_blocks ? fmt::format(", in blocks of {} s", o.block_seconds) : std::string());
+  if (!keep_channels) mixture_channels.channels = {};  // the mix-down is all that is read: free the rest
 
   // Every output goes to a temporary first and appears only once all are written; a folder
   // made here is removed again if that fails.
@@ -221,40 +195,91 @@ SeparateResult run_separate(SeparateOptions& o) {
       if (armed && std::filesystem::is_empty(folder, ignored)) std::filesystem::remove(folder, ignored);
     }
   } cleanup{o.output_dir, made_folder};
+  const std::size_t n_sources = models.size() + (with_free ? 1 : 0);
   std::vector<std::unique_ptr<io::AtomicOutput>> outputs;
+  std::vector<std::unique_ptr<audio::WavWriter>> writers;
   std::vector<std::string> written;
+  for (std::size_t s = 0; s < n_sources; ++s) {
+    const std::string stem = s < models.size() ? models[s].stem() : kFreeSourceStem;
+    written.push_back((std::filesystem::path(o.output_dir) / (stem + ".wav")).string());
+    outputs.push_back(std::make_unique<io::AtomicOutput>(written.back(), "-o"));
+    writers.push_back(std::make_unique<audio::WavWriter>(outputs.back()->temporary_path(),
+                                                         keep_channels ? static_cast<int>(n_channels) : 1, rate,
+                                                         "float", static_cast<std::uint64_t>(n)));
+  }
   // Float WAVs keep samples beyond full scale (a loud or clipped mixture's sources can exceed
   // it); a later conversion to 16-bit would clip them, so say so once.
   float peak = 0;
   std::string loudest;
-  const auto note_peak = [&](const std::vector<float>& samples, const std::string& path) {
-    for (float v : samples)
-      if (std::abs(v) > peak) {
-        peak = std::abs(v);
-        loudest = path;
+  // With --ref, the scored estimates: each source's mono mix-down, kept whole.
+  std::vector<std::vector<float>> estimates(references.size());
+  const auto write_block = [&](long begin, long count, const std::vector<std::vector<std::vector<float>>>& sources) {
+    for (std::size_t s = 0; s < sources.size(); ++s) {
+      std::vector<const float*> channels;
+      for (const auto& channel : sources[s]) {
+        channels.push_back(channel.data());
+        for (float v : channel)
+          if (std::abs(v) > peak) {
+            peak = std::abs(v);
+            loudest = written[s];
+          }
       }
-  };
-  for (std::size_t s = 0; s < separation.signals.size(); ++s) {
-    const std::string stem = s < models.size() ? models[s].stem() : kFreeSourceStem;
-    const auto path = (std::filesystem::path(o.output_dir) / (stem + ".wav")).string();
-    outputs.push_back(std::make_unique<io::AtomicOutput>(path, "-o"));
-    if (keep_channels) {
-      audio::MultichannelAudio source{{}, rate};
-      for (const auto& channel : mixture_channels.channels) {
-        source.channels.push_back(sep::apply_mask(stft, separation.masks[s], channel.data(), n));
-        note_peak(source.channels.back(), path);
+      writers[s]->write(channels, static_cast<std::size_t>(count));
+      if (s >= estimates.size()) continue;
+      estimates[s].resize(static_cast<std::size_t>(begin + count));
+      const float share = 1.0f / static_cast<float>(channels.size());
+      for (long i = 0; i < count; ++i) {
+        float sum = 0;
+        for (const float* channel : channels) sum += channel[i];
+        estimates[s][static_cast<std::size_t>(begin + i)] = channels.size() == 1 ? sum : sum * share;
       }
-      audio::write_wav(outputs.back()->temporary_path(), source, "float");
-    } else {
-      note_peak(separation.signals[s], path);
-      audio::write_wav(outputs.back()->temporary_path(), {std::move(separation.signals[s]), rate}, "float");
     }
-    written.push_back(path);
-  }
+  };
+  sep::MixtureSignals signals{mixture.samples.data(), {}, n};
+  if (keep_channels)
+    for (const auto& channel : mixture_channels.channels) signals.filtered.push_back(channel.data());
+  const auto separation = sep::separate_blocks(signals, stft, templates, o.separation, write_block);
+  for (auto& writer : writers) writer->finish();
+  const auto& fit_loss = separation.fit.loss;
+  if (fit_loss.size() > 1 && fit_loss.back() > fit_loss.front())
+    log::warn("the fit's loss rose from {:.4g} to {:.4g}: the activations diverged and the sources are likely "
+              "poor{}",
+              fit_loss.front(), fit_loss.back(),
+              o.fit == "rprop" ? fmt::format("; lower --lr (now {})", o.separation.learning_rate) : std::string());
   if (peak > 1.0f)
     log::warn("{} peaks at {:.2f}, above full scale (32-bit float WAV keeps it): lower the gain before converting "
               "to a fixed-point format (e.g. `sox --norm=-1 IN.wav -b 16 OUT.wav`), or it clips",
               loudest, peak);
+
+  std::string table;
+  nlohmann::json result{{"mixture", o.mixture},
+                        {"models", o.models},
+                        {"sample_rate", rate},
+                        {"n_fft", o.stft.n_fft},
+                        {"hop", o.stft.hop},
+                        {"window", tf::window_name(o.stft.window)},
+                        {"fit", o.fit},
+                        {"template_sampling", o.template_sampling},
+                        {"iters", separation.fit.iterations},
+                        {"converged", separation.fit.converged},
+                        {"loss", separation.fit.loss.back()},
+                        {"blocks", separation.fit.blocks},
+                        {"mask_power", o.separation.mask_power},
+                        {"free", o.separation.free_templates},
+                        {"channels", keep_channels ? n_channels : 1}};
+  if (!references.empty()) {
+    // One reference per model, and one more for the free source when given (it comes last).
+    std::vector<std::string> estimate_names, names;
+    for (std::size_t s = 0; s < references.size(); ++s) {
+      estimate_names.push_back(s < models.size() ? "the source separated with " + models[s].path()
+                                                 : std::string("the free source (--free)"));
+      names.push_back(std::filesystem::path(written[s]).filename().string());
+    }
+    const auto scores = sep::score_separation(references, estimates, o.references, estimate_names);
+    result["references"] = o.references;
+    result.update(sep::to_json(scores));
+    table = sep::score_table(scores, o.references, names);
+  }
   result["outputs"] = written;
   result["seconds"] = watch.seconds();
   for (auto& output : outputs) output->commit();
@@ -332,6 +357,11 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
                   "more for the --free source: adds SDR/SIR/SAR (BSS Eval) and SI-SDR to the "
                   "output, scored on mono mix-downs");
   sub->add_option("--metrics", o.metrics, "Also write the result (one JSON line) to this file");
+  sub->add_option("--block", o.block_seconds,
+                  "Seconds of the mixture whose spectrogram is held at a time (0: all): bounds memory on "
+                  "long recordings; with fixed templates each block is fitted on its own (--tol judged per "
+                  "block), with --free the fit still holds the whole spectrogram")
+      ->capture_default_str();
   sub->add_flag("--mono", o.mono,
                 "Write mono sources (separated from the mix-down) even when the mixture has several "
                 "channels");
@@ -352,6 +382,9 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
       const tf::Stft validated(check);
     }
     if (o.sample_rate < 0) throw UsageError(fmt::format("--sr {}: must be positive", o.sample_rate));
+    if (!(o.block_seconds == 0 || (o.block_seconds >= 1 && std::isfinite(o.block_seconds))))
+      throw UsageError(fmt::format("--block {}: give 0 (the whole mixture at once) or at least 1 second",
+                                   o.block_seconds));
     if (o.models.size() + (o.separation.free_templates > 0 ? 1 : 0) < 2)
       throw UsageError("separation needs at least two sources: give another --model, or --free K "
                        "for a source that has no model");

@@ -200,9 +200,13 @@ Audio read_audio(const std::string& path) {
 }
 
 MultichannelAudio read_audio_channels(const std::string& path) {
-  const auto file = read_interleaved(path);
+  auto file = read_interleaved(path);
   MultichannelAudio audio;
   audio.sample_rate = file.sample_rate;
+  if (file.channels == 1) {  // already one channel's samples: moved, not copied (hours of audio are GBs)
+    audio.channels.push_back(std::move(file.samples));
+    return audio;
+  }
   const std::size_t channels = file.channels, frames = file.samples.size() / channels;
   for (std::size_t c = 0; c < channels; ++c) audio.channels.push_back(zeroed_vector_on_huge_pages<float>(frames));
   for (std::size_t i = 0; i < frames; ++i)
@@ -227,39 +231,73 @@ void check_finite(const std::string& path, const Audio& audio) {
   }
 }
 
-namespace {
-
-/// Writes `frames` frames of `channels` interleaved channels.
-void write_interleaved(const std::string& path, const float* interleaved, std::size_t frames, int channels,
-                       double sample_rate, const std::string& subtype) {
+WavWriter::WavWriter(const std::string& path, int channels, double sample_rate, const std::string& subtype,
+                     std::uint64_t expected_frames)
+    : path_(path), channels_(channels) {
+  if (channels < 1) throw UsageError(fmt::format("{}: no channels to write", path));
   SF_INFO info{};
   info.samplerate = static_cast<int>(std::lround(sample_rate));
   info.channels = channels;
-  if (subtype == "pcm16")
-    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-  else if (subtype == "float")
-    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-  else
+  int bytes_per_sample = 0;
+  if (subtype == "pcm16") {
+    info.format = SF_FORMAT_PCM_16;
+    bytes_per_sample = 2;
+  } else if (subtype == "float") {
+    info.format = SF_FORMAT_FLOAT;
+    bytes_per_sample = 4;
+  } else {
     throw UsageError(fmt::format("WAV subtype '{}' is not one of pcm16, float", subtype));
-  SoundFile file(path, SFM_WRITE, info);
-  if (!file)
+  }
+  // WAV's sizes are 32-bit: a separated hour of 48 kHz stereo float is 1.4 GB, three hours
+  // would overflow them. RF64 only then, since some readers (scipy) warn at its JUNK chunk.
+  const std::uint64_t data_bytes = expected_frames * static_cast<std::uint64_t>(channels) * bytes_per_sample;
+  const bool large = data_bytes > 0xFFFFFFFFull - 1024;  // less the header's chunks
+  info.format |= large ? SF_FORMAT_RF64 : SF_FORMAT_WAV;
+  file_ = sf_open(path.c_str(), SFM_WRITE, &info);
+  if (!file_)
     throw InputError(fmt::format("{}: cannot create ({}): check that the folder exists and is "
                                  "writable",
                                  path, sf_strerror(nullptr)));
   // Clip instead of wrapping around when converting float to integer PCM.
-  sf_command(file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  sf_command(file_, SFC_SET_CLIPPING, nullptr, SF_TRUE);
   // No PEAK chunk in float files: it holds a timestamp, and equal samples must give equal files.
-  sf_command(file.get(), SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
-  const auto n = static_cast<sf_count_t>(frames);
-  if (sf_writef_float(file.get(), interleaved, n) != n)
-    throw InputError(fmt::format("{}: write failed ({}): is the disk full?", path,
-                                 sf_strerror(file.get())));
+  sf_command(file_, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
 }
 
-}  // namespace
+WavWriter::~WavWriter() {
+  if (file_) sf_close(file_);
+}
+
+void WavWriter::write_interleaved(const float* interleaved, std::size_t frames) {
+  if (!file_) throw Error(ExitCode::failure, fmt::format("{}: written after it was finished", path_));
+  const auto n = static_cast<sf_count_t>(frames);
+  if (sf_writef_float(file_, interleaved, n) != n)
+    throw InputError(fmt::format("{}: write failed ({}): is the disk full?", path_, sf_strerror(file_)));
+}
+
+void WavWriter::write(const std::vector<const float*>& channels, std::size_t frames) {
+  if (channels.size() != static_cast<std::size_t>(channels_))
+    throw Error(ExitCode::failure, fmt::format("{}: {} channels given for a file of {}", path_, channels.size(), channels_));
+  if (channels_ == 1) return write_interleaved(channels.front(), frames);
+  std::vector<float> interleaved(frames * channels.size());
+  for (std::size_t i = 0; i < frames; ++i)
+    for (std::size_t c = 0; c < channels.size(); ++c) interleaved[i * channels.size() + c] = channels[c][i];
+  write_interleaved(interleaved.data(), frames);
+}
+
+void WavWriter::finish() {
+  if (!file_) return;
+  SNDFILE* file = file_;
+  file_ = nullptr;
+  // The header's sizes are written on closing: a full disk can fail here.
+  if (sf_close(file) != 0)
+    throw InputError(fmt::format("{}: closing failed ({}): is the disk full?", path_, sf_strerror(nullptr)));
+}
 
 void write_wav(const std::string& path, const Audio& audio, const std::string& subtype) {
-  write_interleaved(path, audio.samples.data(), audio.samples.size(), 1, audio.sample_rate, subtype);
+  WavWriter writer(path, 1, audio.sample_rate, subtype);
+  writer.write_interleaved(audio.samples.data(), audio.samples.size());
+  writer.finish();
 }
 
 void write_wav(const std::string& path, const MultichannelAudio& audio, const std::string& subtype) {
@@ -269,10 +307,11 @@ void write_wav(const std::string& path, const MultichannelAudio& audio, const st
     if (channel.size() != frames)
       throw UsageError(fmt::format("{}: channels of {} and {} samples: all must be equally long", path,
                                    frames, channel.size()));
-  std::vector<float> interleaved(frames * channels);
-  for (std::size_t i = 0; i < frames; ++i)
-    for (std::size_t c = 0; c < channels; ++c) interleaved[i * channels + c] = audio.channels[c][i];
-  write_interleaved(path, interleaved.data(), frames, static_cast<int>(channels), audio.sample_rate, subtype);
+  std::vector<const float*> pointers;
+  for (const auto& channel : audio.channels) pointers.push_back(channel.data());
+  WavWriter writer(path, static_cast<int>(channels), audio.sample_rate, subtype);
+  writer.write(pointers, frames);
+  writer.finish();
 }
 
 }  // namespace innmf::audio

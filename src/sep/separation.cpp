@@ -237,7 +237,7 @@ void validate(const SeparationOptions& o) {
     throw UsageError(fmt::format("--free {}: must be between 0 and 1000", o.free_templates));
 }
 
-std::vector<Matrix> soft_masks(const Matrix& W, const Matrix& H, const std::vector<int>& ranks,
+std::vector<Matrix> soft_masks(const Matrix& W, const Eigen::Ref<const Matrix>& H, const std::vector<int>& ranks,
                                double power, double mask_power) {
   // Λ_s = W_s H_s straight into the masks, then one pass over each frame turns them into
   // (Λ_s / max_r Λ_r)^(q/p) / Σ_s (…): no other bins × frames matrix is made (they are
@@ -280,43 +280,155 @@ std::vector<Matrix> soft_masks(const Matrix& W, const Matrix& H, const std::vect
   return masks;
 }
 
-Separation separate(const float* mixture, long n, const tf::Stft& stft,
-                    const std::vector<Matrix>& templates, const SeparationOptions& o) {
+namespace {
+
+/// V = |X|^p of frames [first, first + count) of the fitted signal: (n_bins, count).
+Matrix compressed_frames(const tf::Stft& stft, const MixtureSignals& mixture, long first, long count, double power) {
+  return model::classic::compressed(stft.analyze_frames(mixture.analysed, mixture.n, first, count), power);
+}
+
+/// V = |X|^p of every frame, (n_bins, n_frames), computed `chunk_frames` frames at a time (the
+/// complex spectra of one chunk are all that is held besides V).
+Matrix compressed_whole(const tf::Stft& stft, const MixtureSignals& mixture, long chunk_frames, double power) {
+  const long frames = stft.n_frames(mixture.n);
+  if (chunk_frames >= frames) return compressed_frames(stft, mixture, 0, frames, power);
+  Matrix V(stft.n_bins(), frames);
+  advise_huge_pages(V);
+  for (long first = 0; first < frames; first += chunk_frames) {
+    const long count = std::min(chunk_frames, frames - first);
+    V.middleCols(first, count) = compressed_frames(stft, mixture, first, count, power);
+  }
+  return V;
+}
+
+/// The value every activation starts from, sqrt(mean(V) / rank) as in
+/// classic::constant_activations, with the mean over the whole mixture taken block by block.
+float initial_activation(const tf::Stft& stft, const MixtureSignals& mixture, long block_frames, Eigen::Index rank,
+                         double power) {
+  const long frames = stft.n_frames(mixture.n);
+  double sum = 0;
+  for (long first = 0; first < frames; first += block_frames) {
+    const long count = std::min(block_frames, frames - first);
+    sum += compressed_frames(stft, mixture, first, count, power).cast<double>().sum();
+  }
+  return static_cast<float>(std::sqrt(sum / (static_cast<double>(frames) * stft.n_bins()) / static_cast<double>(rank)));
+}
+
+FitReport fit(const Matrix& V, Matrix& W, Matrix& H, const SeparationOptions& o) {
+  return o.fit == FitMethod::mu ? fit_multiplicative(V, W, H, o) : fit_rprop(V, W, H, o);
+}
+
+/// Fits H block after block of frames with W fixed (no free templates), each block from the
+/// same constant; the blocks' loss curves merge into one weighted by their entries.
+FitReport fit_in_blocks(const tf::Stft& stft, const MixtureSignals& mixture, const Matrix& W, Matrix& H,
+                        long block_frames, const SeparationOptions& o) {
+  const long frames = H.cols();
+  const float start = initial_activation(stft, mixture, block_frames, W.cols(), o.power);
+  FitReport report;
+  report.converged = true;
+  report.blocks = 0;
+  std::vector<std::pair<long, std::vector<double>>> curves;  // (frames, loss per update) per block
+  for (long first = 0; first < frames; first += block_frames) {
+    const long count = std::min(block_frames, frames - first);
+    const Matrix V = compressed_frames(stft, mixture, first, count, o.power);
+    Matrix H_block = Matrix::Constant(W.cols(), count, start);
+    Matrix W_block = W;  // fixed; the fits take it by reference for the free templates they do not have here
+    auto block = fit(V, W_block, H_block, o);
+    H.middleCols(first, count) = H_block;
+    report.iterations = std::max(report.iterations, block.iterations);
+    report.converged = report.converged && block.converged;
+    curves.emplace_back(count, std::move(block.loss));
+    ++report.blocks;
+  }
+  std::size_t longest = 0;
+  for (const auto& curve : curves) longest = std::max(longest, curve.second.size());
+  report.loss.assign(longest, 0.0);
+  for (const auto& [count, loss] : curves)
+    for (std::size_t i = 0; i < longest; ++i)
+      report.loss[i] += static_cast<double>(count) / static_cast<double>(frames) * loss[std::min(i, loss.size() - 1)];
+  return report;
+}
+
+}  // namespace
+
+FittedSources separate_blocks(const MixtureSignals& mixture, const tf::Stft& stft, const std::vector<Matrix>& templates,
+                              const SeparationOptions& o, const SourceBlockSink& sink) {
   validate(o);
   const auto n_sources = templates.size() + (o.free_templates > 0 ? 1 : 0);
   if (n_sources < 2)
     throw UsageError("separation needs at least two sources: give another --model, or --free K for "
                      "a source that has no model");
   Stopwatch watch;
-  const tf::ComplexSpectrogram X = stft.analyze(mixture, n);
-  const Matrix V = model::classic::compressed(X, o.power);
+  const long n = mixture.n, frames = stft.n_frames(n);
+  const Eigen::Index bins = stft.n_bins();
+  const long block_frames = o.block_frames > 0 ? std::min(o.block_frames, frames) : frames;
 
-  std::vector<int> ranks;
+  FittedSources result;
   Eigen::Index total_rank = o.free_templates;
   for (const auto& W_s : templates) {
-    if (W_s.rows() != V.rows())
-      throw Error(ExitCode::failure, fmt::format("templates have {} bins, the STFT {}", W_s.rows(), V.rows()));
-    ranks.push_back(static_cast<int>(W_s.cols()));
+    if (W_s.rows() != bins)
+      throw Error(ExitCode::failure, fmt::format("templates have {} bins, the STFT {}", W_s.rows(), bins));
+    result.ranks.push_back(static_cast<int>(W_s.cols()));
     total_rank += W_s.cols();
   }
-  Separation result;
-  result.W.resize(V.rows(), total_rank);
-  Eigen::Index first = 0;
+  result.W.resize(bins, total_rank);
+  Eigen::Index first_column = 0;
   for (const auto& W_s : templates) {
-    result.W.middleCols(first, W_s.cols()) = W_s;
-    first += W_s.cols();
+    result.W.middleCols(first_column, W_s.cols()) = W_s;
+    first_column += W_s.cols();
   }
-  if (o.free_templates > 0) {
-    result.W.rightCols(o.free_templates) = model::classic::random_init(V, o.free_templates, o.seed).W;
-    ranks.push_back(o.free_templates);
-  }
-  result.H = model::classic::constant_activations(V, total_rank);
-  result.fit = o.fit == FitMethod::mu ? fit_multiplicative(V, result.W, result.H, o)
-                                      : fit_rprop(V, result.W, result.H, o);
+  if (o.free_templates > 0) result.ranks.push_back(o.free_templates);
 
-  result.masks = soft_masks(result.W, result.H, ranks, o.power, o.mask_power);
-  for (const auto& mask : result.masks) result.signals.push_back(stft.synthesize(X, mask.data(), n));
+  // The fit. Free templates are shared by every frame: one fit over the whole spectrogram.
+  if (o.free_templates > 0 || block_frames == frames) {
+    const Matrix V = compressed_whole(stft, mixture, block_frames, o.power);
+    if (o.free_templates > 0)
+      result.W.rightCols(o.free_templates) = model::classic::random_init(V, o.free_templates, o.seed).W;
+    result.H = model::classic::constant_activations(V, total_rank);
+    result.fit = fit(V, result.W, result.H, o);
+  } else {
+    result.H.resize(total_rank, frames);
+    result.fit = fit_in_blocks(stft, mixture, result.W, result.H, block_frames, o);
+  }
+
+  // The resynthesis, block_frames · hop samples at a time: each block's masks and spectra cover
+  // the frames that reach its samples (a few more than its own), so the seams are exact.
+  std::vector<const float*> filtered = mixture.filtered;
+  if (filtered.empty()) filtered.push_back(mixture.analysed);
+  const long block_samples = block_frames * stft.config().hop;
+  std::vector<std::vector<std::vector<float>>> sources(n_sources, std::vector<std::vector<float>>(filtered.size()));
+  for (long begin = 0; begin < n; begin += block_samples) {
+    const long end = block_frames == frames ? n : std::min(n, begin + block_samples);
+    const tf::FrameRange range = stft.frames_covering(n, begin, end);
+    const auto masks = soft_masks(result.W, result.H.middleCols(range.first, range.count()), result.ranks, o.power,
+                                  o.mask_power);
+    for (std::size_t c = 0; c < filtered.size(); ++c) {
+      const tf::ComplexSpectrogram X = stft.analyze_frames(filtered[c], n, range.first, range.count());
+      for (std::size_t s = 0; s < n_sources; ++s)
+        sources[s][c] = stft.synthesize_samples(X, masks[s].data(), range.first, n, begin, end);
+    }
+    sink(begin, end - begin, sources);
+    if (end == n) break;
+  }
   result.fit.seconds = watch.seconds();
+  return result;
+}
+
+Separation separate(const float* mixture, long n, const tf::Stft& stft, const std::vector<Matrix>& templates,
+                    const SeparationOptions& o) {
+  Separation result;
+  const auto keep = [&](long begin, long count, const std::vector<std::vector<std::vector<float>>>& sources) {
+    result.signals.resize(sources.size());
+    for (std::size_t s = 0; s < sources.size(); ++s) {
+      result.signals[s].resize(static_cast<std::size_t>(begin + count));
+      std::copy(sources[s][0].begin(), sources[s][0].end(), result.signals[s].begin() + begin);
+    }
+  };
+  auto fitted = separate_blocks({mixture, {}, n}, stft, templates, o, keep);
+  result.masks = soft_masks(fitted.W, fitted.H, fitted.ranks, o.power, o.mask_power);
+  result.fit = std::move(fitted.fit);
+  result.W = std::move(fitted.W);
+  result.H = std::move(fitted.H);
   return result;
 }
 

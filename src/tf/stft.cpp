@@ -78,10 +78,9 @@ void Stft::require_fits(long n_samples, const std::string& what) const {
 }
 
 template <typename Sink>
-void Stft::for_each_frame(const float* signal, long n, Sink&& sink) const {
+void Stft::for_each_frame(const float* signal, long n, long first_frame, long count, Sink&& sink) const {
   const int n_fft = config_.n_fft;
   const long half = n_fft / 2;
-  const long frames = n_frames(n);
   // One level of OpenMP over frames; each thread owns its FFT buffers and writes its own rows.
 #pragma omp parallel
   {
@@ -89,48 +88,67 @@ void Stft::for_each_frame(const float* signal, long n, Sink&& sink) const {
     FftwBuffer<fftwf_complex> spectrum(static_cast<std::size_t>(n_bins()));
     float* x = frame.get();
 #pragma omp for schedule(static)
-    for (long j = 0; j < frames; ++j) {
-      const long start = j * config_.hop - half;  // first sample under the window
+    for (long r = 0; r < count; ++r) {
+      const long start = (first_frame + r) * config_.hop - half;  // first sample under the window
       for (long i = 0; i < n_fft; ++i) {
         const long s = start + i;
         x[i] = (s >= 0 && s < n) ? signal[s] * window_[static_cast<std::size_t>(i)] : 0.0f;
       }
       fftwf_execute_dft_r2c(plans_->forward, x, spectrum.get());
-      sink(j, spectrum.get());
+      sink(r, spectrum.get());
     }
   }
 }
 
-ComplexSpectrogram Stft::analyze(const float* signal, long n) const {
-  ComplexSpectrogram result(n_frames(n), n_bins());
+void Stft::require_frames(long n, long first_frame, long count) const {
+  if (first_frame < 0 || count < 0 || first_frame + count > n_frames(n))
+    throw Error(ExitCode::failure, fmt::format("frames {}..{} of an STFT of {} frames", first_frame,
+                                               first_frame + count, n_frames(n)));
+}
+
+ComplexSpectrogram Stft::analyze(const float* signal, long n) const { return analyze_frames(signal, n, 0, n_frames(n)); }
+
+ComplexSpectrogram Stft::analyze_frames(const float* signal, long n, long first_frame, long count) const {
+  require_frames(n, first_frame, count);
+  ComplexSpectrogram result(count, n_bins());
   advise_huge_pages(result);
   const int bins = n_bins();
-  for_each_frame(signal, n, [&](long j, const fftwf_complex* spectrum) {
-    std::memcpy(static_cast<void*>(result.row(j).data()), spectrum,
+  for_each_frame(signal, n, first_frame, count, [&](long r, const fftwf_complex* spectrum) {
+    std::memcpy(static_cast<void*>(result.row(r).data()), spectrum,
                 sizeof(fftwf_complex) * static_cast<std::size_t>(bins));
   });
   return result;
 }
 
 MagnitudeSpectrogram Stft::magnitude(const float* signal, long n) const {
-  MagnitudeSpectrogram result(n_frames(n), n_bins());
+  return magnitude_frames(signal, n, 0, n_frames(n));
+}
+
+MagnitudeSpectrogram Stft::magnitude_frames(const float* signal, long n, long first_frame, long count) const {
+  require_frames(n, first_frame, count);
+  MagnitudeSpectrogram result(count, n_bins());
   advise_huge_pages(result);
   const int bins = n_bins();
-  for_each_frame(signal, n, [&](long j, const fftwf_complex* spectrum) {
-    float* row = result.row(j).data();
+  for_each_frame(signal, n, first_frame, count, [&](long r, const fftwf_complex* spectrum) {
+    float* row = result.row(r).data();
     for (int k = 0; k < bins; ++k)
       row[k] = std::sqrt(spectrum[k][0] * spectrum[k][0] + spectrum[k][1] * spectrum[k][1]);
   });
   return result;
 }
 
-bool Stft::covers_every_sample() const {
-  // The envelope of synthesize() away from the signal's ends: periodic with period hop.
+std::vector<double> Stft::periodic_envelope() const {
+  // Σ_m w(i − m·hop)² away from the signal's ends: periodic with period hop.
   const int hop = config_.hop;
   std::vector<double> envelope(static_cast<std::size_t>(hop), 0.0);
   for (int i = 0; i < config_.n_fft; ++i)
     envelope[static_cast<std::size_t>(i % hop)] += static_cast<double>(window_[static_cast<std::size_t>(i)]) *
                                                     window_[static_cast<std::size_t>(i)];
+  return envelope;
+}
+
+bool Stft::covers_every_sample() const {
+  const auto envelope = periodic_envelope();
   const auto [lowest, highest] = std::minmax_element(envelope.begin(), envelope.end());
   return *lowest > 1e-8 * *highest;
 }
@@ -149,52 +167,78 @@ std::vector<float> Stft::synthesize(const ComplexSpectrogram& spectrum, long n_s
 }
 
 std::vector<float> Stft::synthesize(const ComplexSpectrogram& spectrum, const float* gains, long n_samples) const {
+  if (spectrum.rows() != n_frames(n_samples))
+    throw Error(ExitCode::failure, fmt::format("istft: {} frames for {} samples, expected {}", spectrum.rows(),
+                                               n_samples, n_frames(n_samples)));
+  return synthesize_samples(spectrum, gains, 0, n_samples, 0, n_samples);
+}
+
+FrameRange Stft::frames_covering(long n_samples, long begin, long end) const {
+  const long half = config_.n_fft / 2, hop = config_.hop;
+  // Padded position p = s + half is under frame j iff 0 ≤ p − j·hop < n_fft.
+  const long first_p = begin + half, last_p = end - 1 + half;
+  const long first = first_p >= config_.n_fft ? (first_p - config_.n_fft + hop) / hop : 0;  // ⌈(p − n_fft + 1) / hop⌉
+  const long last = std::min(n_frames(n_samples) - 1, last_p / hop);
+  return {first, std::max(first, last + 1)};
+}
+
+std::vector<float> Stft::synthesize_samples(const ComplexSpectrogram& spectrum, const float* gains, long first_frame,
+                                            long n_samples, long begin, long end) const {
   const int n_fft = config_.n_fft;
   const int hop = config_.hop;
   const int bins = n_bins();
   if (spectrum.cols() != bins)
     throw Error(ExitCode::failure, fmt::format("istft: spectrum has {} bins, expected {}",
                                                spectrum.cols(), bins));
-  const long frames = spectrum.rows();
+  if (begin < 0 || end < begin || end > n_samples)
+    throw Error(ExitCode::failure, fmt::format("istft: samples {}..{} of {}", begin, end, n_samples));
+  const FrameRange needed = frames_covering(n_samples, begin, end);
+  const long last_given = first_frame + spectrum.rows();
+  if (begin < end && (first_frame > needed.first || last_given < needed.end))
+    throw Error(ExitCode::failure, fmt::format("istft: samples {}..{} need frames {}..{}, given {}..{}", begin, end,
+                                               needed.first, needed.end, first_frame, last_given));
   const long half = n_fft / 2;
-  // Padded output: sample s of the signal is at s + half.
-  const long padded_length = (frames - 1) * hop + n_fft;
-  auto sum = zeroed_vector_on_huge_pages<double>(static_cast<std::size_t>(padded_length));
+  const long first_p = begin + half, count = end - begin;  // padded positions [first_p, first_p + count)
+  auto sum = zeroed_vector_on_huge_pages<double>(static_cast<std::size_t>(count));
   const float scale = 1.0f / static_cast<float>(n_fft);  // FFTW's inverse is unnormalised
 
-  // Frames that lie `stride` or more apart never overlap: add them in `stride` passes, each
-  // pass in parallel, so the sum at every sample is taken in the same order on any thread count.
+  // Frames that lie `stride` or more apart never overlap: add them in `stride` passes by the
+  // global frame index modulo `stride`, each pass in parallel, so the sum at every sample is
+  // taken in the same order on any thread count and for any range of samples asked for.
   const long stride = (n_fft + hop - 1) / hop;
   for (long pass = 0; pass < stride; ++pass) {
+    const long first_j = needed.first + ((pass - needed.first % stride) + stride) % stride;
 #pragma omp parallel
     {
       FftwBuffer<fftwf_complex> bins_buffer(static_cast<std::size_t>(bins));
       FftwBuffer<float> frame(static_cast<std::size_t>(n_fft));
       auto* buffer = reinterpret_cast<std::complex<float>*>(bins_buffer.get());
 #pragma omp for schedule(static)
-      for (long j = pass; j < frames; j += stride) {
-        const std::complex<float>* row = spectrum.row(j).data();
+      for (long j = first_j; j < needed.end; j += stride) {
+        const std::complex<float>* row = spectrum.row(j - first_frame).data();
         if (gains == nullptr) {
           std::copy(row, row + bins, buffer);
         } else {
-          const float* g = gains + j * bins;
+          const float* g = gains + (j - first_frame) * bins;
           for (int k = 0; k < bins; ++k) buffer[k] = row[k] * g[k];
         }
         fftwf_execute_dft_c2r(plans_->inverse, bins_buffer.get(), frame.get());
+        // The frame's samples at padded j·hop + i that fall in [first_p, first_p + count).
         const long start = j * hop;
-        for (long i = 0; i < n_fft; ++i)
-          sum[static_cast<std::size_t>(start + i)] += static_cast<double>(window_[static_cast<std::size_t>(i)]) *
-                                                      frame.get()[i] * scale;
+        const long i_first = std::max(0L, first_p - start), i_end = std::min<long>(n_fft, first_p + count - start);
+        for (long i = i_first; i < i_end; ++i)
+          sum[static_cast<std::size_t>(start + i - first_p)] +=
+              static_cast<double>(window_[static_cast<std::size_t>(i)]) * frame.get()[i] * scale;
       }
     }
   }
 
   // The sum of squared windows at padded position p, over the frames j that cover it
-  // (0 ≤ p − j·hop < n_fft): at most `stride` terms, computed where needed rather than stored
-  // (it would be another padded_length doubles).
+  // (0 ≤ p − j·hop < n_fft): at most `stride` terms, computed where needed rather than stored.
+  const long total_frames = n_frames(n_samples);
   const auto envelope = [&](long p) {
     const long first = p >= n_fft ? (p - n_fft + hop) / hop : 0;  // ⌈(p − n_fft + 1) / hop⌉
-    const long last = std::min(frames - 1, p / hop);
+    const long last = std::min(total_frames - 1, p / hop);
     double e = 0;
     for (long j = first; j <= last; ++j) {
       const double w = window_[static_cast<std::size_t>(p - j * hop)];
@@ -202,17 +246,15 @@ std::vector<float> Stft::synthesize(const ComplexSpectrogram& spectrum, const fl
     }
     return e;
   };
-  double peak_envelope = 0;
-#pragma omp parallel for reduction(max : peak_envelope) schedule(static)
-  for (long p = 0; p < padded_length; ++p) peak_envelope = std::max(peak_envelope, envelope(p));
-  const double floor = 1e-8 * peak_envelope;  // below this no frame covers the sample
-  auto out = zeroed_vector_on_huge_pages<float>(static_cast<std::size_t>(n_samples));
-  const long covered = std::min(n_samples, padded_length - half);
+  // Below this no frame covers the sample: relative to the envelope's peak away from the ends,
+  // which covers_every_sample() judges by the same measure.
+  const auto periodic = periodic_envelope();
+  const double floor = 1e-8 * *std::max_element(periodic.begin(), periodic.end());
+  auto out = zeroed_vector_on_huge_pages<float>(static_cast<std::size_t>(count));
 #pragma omp parallel for schedule(static)
-  for (long s = 0; s < covered; ++s) {
-    const long p = s + half;
-    const double e = envelope(p);
-    if (e > floor) out[static_cast<std::size_t>(s)] = static_cast<float>(sum[static_cast<std::size_t>(p)] / e);
+  for (long r = 0; r < count; ++r) {
+    const double e = envelope(first_p + r);
+    if (e > floor) out[static_cast<std::size_t>(r)] = static_cast<float>(sum[static_cast<std::size_t>(r)] / e);
   }
   return out;
 }

@@ -230,6 +230,38 @@ TEST_F(SeparationTest, FreeTemplatesCaptureTheSourceWithoutAModel) {
   EXPECT_EQ((result.W.leftCols(3) - templates[0]).cwiseAbs().maxCoeff(), 0.0f);
 }
 
+// --block: with fixed templates every frame's activations are fitted on their own, so fitting
+// and resynthesising 13 frames at a time (126 frames: 10 blocks) must give the separation of
+// the whole mixture, up to round-off, for both fits; with free templates the fit stays whole.
+TEST_F(SeparationTest, BlocksOfFramesGiveTheSeparationOfTheWhole) {
+  const std::vector<Matrix> templates{learn_templates(low_, stft_, 2), learn_templates(high_, stft_, 2)};
+  for (const auto fit : {FitMethod::mu, FitMethod::rprop}) {
+    for (const int free : {0, 2}) {
+      SeparationOptions options;
+      options.fit = fit;
+      options.tolerance = 0;  // the same number of updates in every block
+      options.iterations = 60;
+      options.learning_rate = 0.01;
+      options.free_templates = free;
+      const auto whole = separate(mixture_.data(), kSamples, stft_, templates, options);
+      options.block_frames = 13;
+      const auto blocks = separate(mixture_.data(), kSamples, stft_, templates, options);
+      const std::string what = fit_method_name(fit) + (free ? " with free templates" : "");
+      ASSERT_EQ(stft_.n_frames(kSamples), 126) << what;
+      EXPECT_EQ(whole.fit.blocks, 1) << what;
+      EXPECT_EQ(blocks.fit.blocks, free ? 1 : 10) << what;
+      ASSERT_EQ(blocks.fit.loss.size(), whole.fit.loss.size()) << what;
+      EXPECT_NEAR(blocks.fit.loss.back(), whole.fit.loss.back(), 1e-5 * whole.fit.loss.back()) << what;
+      EXPECT_LT((blocks.H - whole.H).cwiseAbs().maxCoeff(), 1e-4f * whole.H.cwiseAbs().maxCoeff()) << what;
+      ASSERT_EQ(blocks.signals.size(), whole.signals.size()) << what;
+      for (std::size_t s = 0; s < whole.signals.size(); ++s) {
+        ASSERT_EQ(blocks.signals[s].size(), static_cast<std::size_t>(kSamples)) << what;
+        EXPECT_GT(snr_db(whole.signals[s], blocks.signals[s]), 80) << what << ", source " << s;
+      }
+    }
+  }
+}
+
 TEST_F(SeparationTest, OneSourceIsAnError) {
   const std::vector<Matrix> templates{learn_templates(low_, stft_, 2)};
   EXPECT_THROW(separate(mixture_.data(), kSamples, stft_, templates, SeparationOptions{}), UsageError);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+struct sf_private_tag;  // libsndfile's SNDFILE, opaque
+
 namespace innmf::audio {
 
 /// What a file's header says, read without decoding the samples.
@@ -54,6 +56,32 @@ void write_wav(const std::string& path, const Audio& audio, const std::string& s
 /// The same for several channels (interleaved in the file). Throws UsageError if the channels
 /// differ in length or there are none.
 void write_wav(const std::string& path, const MultichannelAudio& audio, const std::string& subtype = "pcm16");
+
+/// A WAV file written block by block (`innmf separate` streams a long recording's sources):
+/// 16-bit PCM ("pcm16") or 32-bit float ("float"); RF64 if `expected_frames` would outgrow
+/// WAV's 4 GiB (a plain WAV otherwise, which every reader knows). The file is
+/// complete once finish() returns; destroying an unfinished writer closes what was written.
+/// Throws InputError naming the file if it cannot be created or written (a full disk).
+class WavWriter {
+ public:
+  WavWriter(const std::string& path, int channels, double sample_rate, const std::string& subtype,
+            std::uint64_t expected_frames = 0);
+  ~WavWriter();
+  WavWriter(const WavWriter&) = delete;
+  WavWriter& operator=(const WavWriter&) = delete;
+
+  /// Appends `frames` samples of every channel (channels[c] points at channel c's).
+  void write(const std::vector<const float*>& channels, std::size_t frames);
+  /// Appends `frames` frames of interleaved samples.
+  void write_interleaved(const float* interleaved, std::size_t frames);
+  /// Closes the file, writing its header's sizes.
+  void finish();
+
+ private:
+  std::string path_;
+  int channels_;
+  ::sf_private_tag* file_ = nullptr;
+};
 
 /// Throws InputError naming `path` if any sample is NaN or infinite.
 void check_finite(const std::string& path, const Audio& audio);

@@ -14,6 +14,7 @@
 // in classic_nmf.hpp.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ struct SeparationOptions {
   double mask_power = 1.0;           ///< [--mask-power] q of the masks, > 0
   int free_templates = 0;            ///< [--free] K extra templates learned on the mixture
   std::uint64_t seed = 0;            ///< [--seed] initial values of the free templates
+  long block_frames = 0;             ///< [--block, in frames] frames fitted and resynthesised at
+                                     ///< a time (0: all): bounds memory on long mixtures
   double beta = 1.0;                 ///< β of the fit: the models' (not an option)
   double power = 0.5;                ///< p: the models approximate |X|^p (not an option)
 };
@@ -48,10 +51,35 @@ struct SeparationOptions {
 void validate(const SeparationOptions& options);
 
 struct FitReport {
-  int iterations = 0;           ///< updates made
-  bool converged = false;       ///< stopped early by --tol
-  std::vector<double> loss;     ///< mean D_β(V | WH) per entry, [0] at the start
+  int iterations = 0;           ///< updates made (in blocks: the most any block made)
+  bool converged = false;       ///< stopped early by --tol (in blocks: every block did)
+  /// Mean D_β(V | WH) per entry, [0] at the start; in blocks, after update i, the mean over
+  /// every entry with each block at its i-th update or its last.
+  std::vector<double> loss;
   double seconds = 0;           ///< wall time of the fit [s]
+  long blocks = 1;              ///< blocks of frames fitted one after another (1 with --free)
+};
+
+/// The signals of a mixture: the one whose STFT the activations are fitted on (a multichannel
+/// mixture's mono mix-down) and the ones the masks filter into sources (that signal itself, or
+/// each channel of the mixture), `n` samples each.
+struct MixtureSignals {
+  const float* analysed = nullptr;
+  std::vector<const float*> filtered;  ///< empty: `analysed` alone
+  long n = 0;
+};
+
+/// Receives the separated audio in order, one block of samples at a time:
+/// sources[s][c] holds `count` samples of source s in filtered signal c, from sample `begin`.
+using SourceBlockSink =
+    std::function<void(long begin, long count, const std::vector<std::vector<std::vector<float>>>& sources)>;
+
+/// What separate_blocks learned: the fit and the factors it ended with.
+struct FittedSources {
+  FitReport fit;
+  model::classic::Matrix W;  ///< (n_bins, ΣK_s + free) the templates used (free ones learned)
+  model::classic::Matrix H;  ///< (ΣK_s + free, n_frames) fitted activations
+  std::vector<int> ranks;    ///< columns of W per source, in `templates` order, then the free source
 };
 
 struct Separation {
@@ -67,7 +95,20 @@ struct Separation {
   std::vector<model::classic::Matrix> masks;
 };
 
-/// Separates `mixture` (`n` samples) analysed by `stft` into one signal per template set.
+/// Separates a mixture into one signal per template set (then the free source), block by block:
+/// with options.block_frames > 0, only that many frames' spectrograms and masks are held at a
+/// time, and `sink` gets each block's samples as soon as they are resynthesised. With fixed
+/// templates every frame's activations are fitted on its own, so blocks change nothing but
+/// --tol's stopping point (judged per block) and the round-off; free templates are shared by
+/// every frame, so with --free the fit holds the whole spectrogram (only the resynthesis is in
+/// blocks). The activations start from one constant for the whole mixture in either case.
+/// Errors as `separate`.
+FittedSources separate_blocks(const MixtureSignals& mixture, const tf::Stft& stft,
+                              const std::vector<model::classic::Matrix>& templates, const SeparationOptions& options,
+                              const SourceBlockSink& sink);
+
+/// Separates `mixture` (`n` samples) analysed by `stft` into one signal per template set, in
+/// memory (separate_blocks with a sink that keeps everything).
 /// `templates[s]` is (stft.n_bins(), K_s), non-negative. Throws UsageError if fewer than two
 /// sources result (templates plus the free source), NumericalError if the fit diverges.
 Separation separate(const float* mixture, long n, const tf::Stft& stft,
@@ -82,7 +123,7 @@ std::vector<float> apply_mask(const tf::Stft& stft, const model::classic::Matrix
 /// The masks of `separate` for sources made of the column blocks `ranks` of W and the row
 /// blocks of H: masks[s] (n_bins, n_frames). Exposed for tests.
 std::vector<model::classic::Matrix> soft_masks(const model::classic::Matrix& W,
-                                               const model::classic::Matrix& H,
+                                               const Eigen::Ref<const model::classic::Matrix>& H,
                                                const std::vector<int>& ranks, double power,
                                                double mask_power);
 

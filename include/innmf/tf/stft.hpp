@@ -25,6 +25,13 @@ struct StftConfig {
   WindowKind window = WindowKind::sqrt_hann;    ///< the paper's analysis/synthesis window
 };
 
+/// Frames [first, end) of an STFT: the frames a block of samples needs.
+struct FrameRange {
+  long first = 0;
+  long end = 0;  ///< one past the last
+  long count() const { return end - first; }
+};
+
 /// Frames × bins, row-major: row j is frame j (time-major, like a point set's order).
 using ComplexSpectrogram =
     Eigen::Matrix<std::complex<float>, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -63,6 +70,10 @@ class Stft {
   ComplexSpectrogram analyze(const float* signal, long n) const;
   /// (n_frames, n_bins) |X|: the same as analyze(...).cwiseAbs() without the complex matrix.
   MagnitudeSpectrogram magnitude(const float* signal, long n) const;
+  /// Rows first_frame … first_frame + count − 1 of analyze(signal, n) (the same bits), without
+  /// the others: block-wise processing of a long signal.
+  ComplexSpectrogram analyze_frames(const float* signal, long n, long first_frame, long count) const;
+  MagnitudeSpectrogram magnitude_frames(const float* signal, long n, long first_frame, long count) const;
 
   /// Inverse by weighted overlap-add: the synthesis window equals the analysis window and the
   /// sum of squared windows is divided out, so istft(stft(x)) == x wherever that sum is
@@ -72,6 +83,13 @@ class Stft {
   /// `gains` holds n_frames × n_bins real factors in `spectrum`'s order (frame-major; a
   /// column-major (bins, frames) matrix has this layout); nullptr means all ones.
   std::vector<float> synthesize(const ComplexSpectrogram& spectrum, const float* gains, long n_samples) const;
+  /// Samples [begin, end) of synthesize(S, G, n_samples) (the same bits) from the rows of S and G
+  /// for frames first_frame … first_frame + spectrum.rows() − 1 only, which must include
+  /// frames_covering(n_samples, begin, end) (else Error): block-wise resynthesis of a long signal.
+  std::vector<float> synthesize_samples(const ComplexSpectrogram& spectrum, const float* gains, long first_frame,
+                                        long n_samples, long begin, long end) const;
+  /// The frames of an STFT of `n_samples` samples whose windows reach samples [begin, end).
+  FrameRange frames_covering(long n_samples, long begin, long end) const;
 
   /// t_j [s] for j = 0..n_frames-1 and f_k [Hz] for k = 0..n_bins-1.
   std::vector<float> frame_times(long n_frames, double sample_rate) const;
@@ -80,7 +98,9 @@ class Stft {
  private:
   struct Plans;
   template <typename Sink>
-  void for_each_frame(const float* signal, long n, Sink&& sink) const;
+  void for_each_frame(const float* signal, long n, long first_frame, long count, Sink&& sink) const;
+  void require_frames(long n, long first_frame, long count) const;
+  std::vector<double> periodic_envelope() const;  ///< (hop) Σ_m w(i − m·hop)², i = 0..hop−1
 
   StftConfig config_;
   std::vector<float> window_;
