@@ -11,11 +11,14 @@ import tempfile
 import time
 
 
-def commands(work, out):
+def commands(work, out, scoring):
+    """The commands timed, by name; without `scoring` those that run BSS Eval are left out."""
     mix, es, ru = (os.path.join(work, f) for f in ("mix.wav", "es.wav", "ru.wav"))
     models = ["--model", os.path.join(work, "es.h5"), "--model", os.path.join(work, "ru.h5")]
-    return {
+    timed_commands = {
         "separate": ["separate", mix, *models, "-o", out, "-q"],
+        # The whole mixture's spectrogram at once (the only way before --block).
+        "separate --block 0": ["separate", mix, *models, "--block", "0", "-o", out + "_whole", "-q"],
         "separate --ref": ["separate", mix, *models, "-o", out, "--ref", es, "--ref", ru, "-q"],
         # One model and 20 templates learned on the mixture; 10 updates keep the baseline's
         # run short (each update of the fit is a fixed cost).
@@ -26,13 +29,19 @@ def commands(work, out):
         "eval": ["eval", "--ref", es, "--ref", ru, "--est", os.path.join(out, "es.wav"),
                  "--est", os.path.join(out, "ru.wav"), "-q"],
     }
+    if not scoring:
+        del timed_commands["separate --ref"], timed_commands["eval"]
+    return timed_commands
 
 
-def timed(binary, args):
-    """(wall seconds, peak RSS in MB) of one run; raises if it fails."""
+def timed(binary, args, usage_errors_allowed=False):
+    """(wall seconds, peak RSS in MB) of one run; raises if it fails, except that with
+    `usage_errors_allowed` a usage error (exit 2: an older baseline without an option) gives None."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         done = subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%e %M", binary, *args],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode == 2 and usage_errors_allowed:
+            return None
         if done.returncode != 0:
             raise SystemExit(f"{binary} {' '.join(args)} failed:\n{done.stderr}")
         seconds, kilobytes = report.read().split()[-2:]
@@ -47,6 +56,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--json", required=True)
     ap.add_argument("--command", default="")
+    ap.add_argument("--scoring", type=int, default=1, help="1: also time --ref and eval (BSS Eval)")
     a = ap.parse_args()
     binaries = {"candidate": a.binary, **({"baseline": a.baseline} if a.baseline else {})}
     samples = {}  # (label, command) -> [(seconds, MB)]
@@ -54,30 +64,35 @@ def main():
     for _ in range(a.repeats):
         for label, binary in binaries.items():
             out = os.path.join(a.work, f"separated_{label}")
-            for name, args in commands(a.work, out).items():
-                samples.setdefault((label, name), []).append(timed(binary, args))
+            for name, args in commands(a.work, out, a.scoring).items():
+                run = timed(binary, args, usage_errors_allowed=label == "baseline")
+                if run is not None:
+                    samples.setdefault((label, name), []).append(run)
 
     rows = []
-    for name in commands(a.work, "").keys():
+    for name in commands(a.work, "", a.scoring).keys():
         row = {"command": name}
         for label in binaries:
-            runs = samples[label, name]
+            runs = samples.get((label, name))
             row[label] = {"median_seconds": statistics.median(s for s, _ in runs),
-                          "peak_mb": max(m for _, m in runs), "seconds": [s for s, _ in runs]}
-        if "baseline" in binaries:
+                          "peak_mb": max(m for _, m in runs), "seconds": [s for s, _ in runs]} if runs else None
+        if "baseline" in binaries and row["baseline"]:
             row["time_ratio"] = row["baseline"]["median_seconds"] / row["candidate"]["median_seconds"]
             row["memory_ratio"] = row["baseline"]["peak_mb"] / row["candidate"]["peak_mb"]
         rows.append(row)
 
     duration = float(subprocess.run(["soxi", "-D", os.path.join(a.work, "mix.wav")], capture_output=True,
                                     text=True, check=True).stdout)
-    print(f"\n3-minute mixture: {duration:.1f} s at 44.1 kHz; median wall time and peak resident memory over "
+    print(f"\nmixture: {duration:.1f} s at 44.1 kHz; median wall time and peak resident memory over "
           f"{a.repeats} round(s); {os.cpu_count()} CPUs ({os.environ.get('BENCH_CPU', platform.processor())})\n")
     if "baseline" in binaries:
         print("| command | baseline | candidate | time ratio | baseline memory | candidate memory | memory ratio |")
         print("|---|---|---|---|---|---|---|")
         for r in rows:
             b, c = r["baseline"], r["candidate"]
+            if b is None:  # the baseline does not have this command's options
+                print(f"| {r['command']} | n/a | {c['median_seconds']:.2f} s | | n/a | {c['peak_mb']:.0f} MB | |")
+                continue
             print(f"| {r['command']} | {b['median_seconds']:.2f} s | {c['median_seconds']:.2f} s | "
                   f"{r['time_ratio']:.2f}× | {b['peak_mb']:.0f} MB | {c['peak_mb']:.0f} MB | {r['memory_ratio']:.2f}× |")
     else:

@@ -332,7 +332,7 @@ FitReport fit_in_blocks(const tf::Stft& stft, const MixtureSignals& mixture, con
     const long count = std::min(block_frames, frames - first);
     const Matrix V = compressed_frames(stft, mixture, first, count, o.power);
     Matrix H_block = Matrix::Constant(W.cols(), count, start);
-    Matrix W_block = W;  // fixed; the fits take it by reference for the free templates they do not have here
+    Matrix W_block = W;  // the fits take W by reference to move free templates; there are none here
     auto block = fit(V, W_block, H_block, o);
     H.middleCols(first, count) = H_block;
     report.iterations = std::max(report.iterations, block.iterations);
