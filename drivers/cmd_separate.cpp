@@ -213,6 +213,7 @@ SeparateResult run_separate(SeparateOptions& o) {
   std::string loudest;
   // With --ref, the scored estimates: each source's mono mix-down, kept whole.
   std::vector<std::vector<float>> estimates(references.size());
+  for (auto& estimate : estimates) estimate.reserve(static_cast<std::size_t>(n));
   const auto write_block = [&](long begin, long count, const std::vector<std::vector<std::vector<float>>>& sources) {
     for (std::size_t s = 0; s < sources.size(); ++s) {
       std::vector<const float*> channels;

@@ -156,10 +156,11 @@ TEST(Stft, BlocksOfFramesAndSamplesGiveTheBitsOfTheWhole) {
                                                    begin, end);
       pieced.insert(pieced.end(), samples.begin(), samples.end());
       // One frame short at either side is refused, not silently wrong.
-      if (range.first > 0)
+      if (range.first > 0) {
         EXPECT_THROW(stft.synthesize_samples(rows.bottomRows(range.count() - 1), gains.data(), range.first + 1,
                                              c.n, begin, end),
                      Error);
+      }
     }
     EXPECT_TRUE(pieced == whole) << c.n_fft << "/" << c.hop;
   }
