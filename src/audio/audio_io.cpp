@@ -118,16 +118,13 @@ AudioInfo probe_audio(const std::string& path) {
 
 namespace {
 
-/// A file's samples as libsndfile gives them: frame after frame, channel after channel.
-struct InterleavedSamples {
-  std::vector<float> samples;
-  std::size_t channels = 0;
-  double sample_rate = 0;  ///< Hz
-};
-
-/// Reads `path` whole; the checks of read_audio (missing, not audio, empty, truncated, NaN/Inf
-/// in any channel, so that a NaN cannot hide behind a mix-down).
-InterleavedSamples read_interleaved(const std::string& path) {
+/// Reads `path` in chunks of interleaved frames (frame after frame, channel after channel),
+/// handing each to `consume(chunk, frames, first_frame, header)` (only the chunk is held: a caller that
+/// keeps channels or a mix-down holds no second copy of a long file); the checks of read_audio
+/// (missing, not audio, empty, truncated, NaN/Inf in any channel, so that a NaN cannot hide
+/// behind a mix-down). Returns the header: the channels and rate of the frames handed over.
+template <typename Consumer>
+SF_INFO read_in_chunks(const std::string& path, Consumer&& consume) {
   require_exists(path);
   SF_INFO info{};
   SoundFile file(path, SFM_READ, info);
@@ -141,58 +138,65 @@ InterleavedSamples read_interleaved(const std::string& path) {
         "re-download it",
         path));
 
-  InterleavedSamples result;
-  result.channels = static_cast<std::size_t>(info.channels);
-  result.sample_rate = info.samplerate;
-  result.samples = zeroed_vector_on_huge_pages<float>(static_cast<std::size_t>(info.frames) * result.channels);
-  const sf_count_t got = sf_readf_float(file.get(), result.samples.data(), info.frames);
-  if (got != info.frames) {
-    // (libsndfile's error text only when it has one: a stream that simply ends says "No Error.")
-    const std::string reason =
-        sf_error(file.get()) != SF_ERR_NO_ERROR ? fmt::format(" ({})", sf_strerror(file.get())) : std::string();
-    throw InputError(fmt::format(
-        "{}: truncated or corrupt: read {} of the {} samples its header promises{}: re-export or re-download it",
-        path, got, info.frames, reason));
-  }
-  for (std::size_t i = 0; i < result.samples.size(); ++i) {
-    if (!std::isfinite(result.samples[i])) {
-      const auto frame = i / result.channels;
+  const auto channels = static_cast<std::size_t>(info.channels);
+  constexpr sf_count_t kChunkFrames = 1 << 16;
+  std::vector<float> chunk(static_cast<std::size_t>(std::min<sf_count_t>(kChunkFrames, info.frames)) * channels);
+  for (sf_count_t first = 0; first < info.frames;) {
+    const sf_count_t wanted = std::min(kChunkFrames, info.frames - first);
+    const sf_count_t got = sf_readf_float(file.get(), chunk.data(), wanted);
+    if (got != wanted) {
+      // (libsndfile's error text only when it has one: a stream that simply ends says "No Error.")
+      const std::string reason =
+          sf_error(file.get()) != SF_ERR_NO_ERROR ? fmt::format(" ({})", sf_strerror(file.get())) : std::string();
       throw InputError(fmt::format(
-          "{}: sample {} (at {:.3f} s, channel {}) is {}: the file is corrupt, re-export it", path,
-          frame, frame / result.sample_rate, i % result.channels + 1,
-          std::isnan(result.samples[i]) ? "NaN" : "infinite"));
+          "{}: truncated or corrupt: read {} of the {} samples its header promises{}: re-export or re-download it",
+          path, first + std::max<sf_count_t>(got, 0), info.frames, reason));
     }
+    const std::size_t values = static_cast<std::size_t>(got) * channels;
+    for (std::size_t i = 0; i < values; ++i) {
+      if (!std::isfinite(chunk[i])) {
+        const auto frame = static_cast<std::size_t>(first) + i / channels;
+        throw InputError(fmt::format(
+            "{}: sample {} (at {:.3f} s, channel {}) is {}: the file is corrupt, re-export it", path,
+            frame, frame / static_cast<double>(info.samplerate), i % channels + 1,
+            std::isnan(chunk[i]) ? "NaN" : "infinite"));
+      }
+    }
+    consume(chunk.data(), static_cast<std::size_t>(got), static_cast<std::size_t>(first), info);
+    first += got;
   }
-  return result;
+  return info;
 }
 
-/// The mean of `channels` interleaved channels: summed in channel order, then scaled (one
+/// The mean of `channels` channels at one frame: summed in channel order, then scaled (one
 /// arithmetic for read_audio and MultichannelAudio::mono_mixdown, so that both give equal bits).
 template <typename ChannelSample>
-void mix_down(std::size_t frames, std::size_t channels, ChannelSample sample, std::vector<float>& mono) {
-  mono = zeroed_vector_on_huge_pages<float>(frames);
-  const float scale = 1.0f / static_cast<float>(channels);
-  for (std::size_t i = 0; i < frames; ++i) {
-    float sum = 0;
-    for (std::size_t c = 0; c < channels; ++c) sum += sample(i, c);
-    mono[i] = sum * scale;
-  }
+float mean_of_channels(std::size_t channels, ChannelSample sample) {
+  float sum = 0;
+  for (std::size_t c = 0; c < channels; ++c) sum += sample(c);
+  return sum * (1.0f / static_cast<float>(channels));
 }
 
 }  // namespace
 
 Audio read_audio(const std::string& path) {
-  const auto file = read_interleaved(path);
   Audio audio;
-  audio.sample_rate = file.sample_rate;
-  const std::size_t channels = file.channels;
-  mix_down(file.samples.size() / channels, channels,
-           [&](std::size_t i, std::size_t c) { return file.samples[i * channels + c]; }, audio.samples);
+  bool audible = false;  // a non-zero sample in some channel
+  const SF_INFO info =
+      read_in_chunks(path, [&](const float* chunk, std::size_t frames, std::size_t first, const SF_INFO& header) {
+        const auto channels = static_cast<std::size_t>(header.channels);
+        if (first == 0) audio.samples = zeroed_vector_on_huge_pages<float>(static_cast<std::size_t>(header.frames));
+        for (std::size_t i = 0; i < frames; ++i) {
+          const float* frame = chunk + i * channels;
+          audio.samples[first + i] = mean_of_channels(channels, [&](std::size_t c) { return frame[c]; });
+        }
+        audible = audible || std::any_of(chunk, chunk + frames * channels, [](float v) { return v != 0.0f; });
+      });
+  audio.sample_rate = info.samplerate;
   // Channels that cancel (left = −right, a polarity-inverted channel) leave a silent mix-down of
   // audible audio: every command would analyse nothing, silently.
   const auto zero = [](float v) { return v == 0.0f; };
-  if (channels > 1 && std::all_of(audio.samples.begin(), audio.samples.end(), zero) &&
-      !std::all_of(file.samples.begin(), file.samples.end(), zero))
+  if (info.channels > 1 && audible && std::all_of(audio.samples.begin(), audio.samples.end(), zero))
     throw InputError(fmt::format("{}: its channels cancel in the mono mix-down (e.g. left = −right), which innmf "
                                  "analyses: take one channel (e.g. `sox {} left.wav remix 1`)",
                                  path, path));
@@ -200,25 +204,26 @@ Audio read_audio(const std::string& path) {
 }
 
 MultichannelAudio read_audio_channels(const std::string& path) {
-  auto file = read_interleaved(path);
   MultichannelAudio audio;
-  audio.sample_rate = file.sample_rate;
-  if (file.channels == 1) {  // already one channel's samples: moved, not copied (hours of audio are GBs)
-    audio.channels.push_back(std::move(file.samples));
-    return audio;
-  }
-  const std::size_t channels = file.channels, frames = file.samples.size() / channels;
-  for (std::size_t c = 0; c < channels; ++c) audio.channels.push_back(zeroed_vector_on_huge_pages<float>(frames));
-  for (std::size_t i = 0; i < frames; ++i)
-    for (std::size_t c = 0; c < channels; ++c) audio.channels[c][i] = file.samples[i * channels + c];
+  const SF_INFO info =
+      read_in_chunks(path, [&](const float* chunk, std::size_t frames, std::size_t first, const SF_INFO& header) {
+        const auto channels = static_cast<std::size_t>(header.channels);
+        if (first == 0)
+          for (std::size_t c = 0; c < channels; ++c)
+            audio.channels.push_back(zeroed_vector_on_huge_pages<float>(static_cast<std::size_t>(header.frames)));
+        for (std::size_t i = 0; i < frames; ++i)
+          for (std::size_t c = 0; c < channels; ++c) audio.channels[c][first + i] = chunk[i * channels + c];
+      });
+  audio.sample_rate = info.samplerate;
   return audio;
 }
 
 Audio MultichannelAudio::mono_mixdown() const {
   Audio audio;
   audio.sample_rate = sample_rate;
-  mix_down(frames(), channels.size(), [&](std::size_t i, std::size_t c) { return channels[c][i]; },
-           audio.samples);
+  audio.samples = zeroed_vector_on_huge_pages<float>(frames());
+  for (std::size_t i = 0; i < audio.samples.size(); ++i)
+    audio.samples[i] = mean_of_channels(channels.size(), [&](std::size_t c) { return channels[c][i]; });
   return audio;
 }
 
