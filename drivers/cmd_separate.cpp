@@ -228,12 +228,7 @@ SeparateResult run_separate(SeparateOptions& o) {
       writers[s]->write(channels, static_cast<std::size_t>(count));
       if (s >= estimates.size()) continue;
       estimates[s].resize(static_cast<std::size_t>(begin + count));
-      const float share = 1.0f / static_cast<float>(channels.size());
-      for (long i = 0; i < count; ++i) {
-        float sum = 0;
-        for (const float* channel : channels) sum += channel[i];
-        estimates[s][static_cast<std::size_t>(begin + i)] = channels.size() == 1 ? sum : sum * share;
-      }
+      audio::mix_down(channels, static_cast<std::size_t>(count), estimates[s].data() + begin);
     }
   };
   sep::MixtureSignals signals{mixture.samples.data(), {}, n};

@@ -17,24 +17,30 @@
 #include "innmf/core/huge_pages.hpp"
 
 namespace innmf::audio {
-namespace {
 
-/// Owns an open SNDFILE (STYLE.md §12).
+/// Owns an open SNDFILE (STYLE.md §12). Declared in audio_io.hpp for WavWriter.
 class SoundFile {
  public:
   SoundFile(const std::string& path, int mode, SF_INFO& info)
       : handle_(sf_open(path.c_str(), mode, &info)) {}
-  ~SoundFile() {
-    if (handle_) sf_close(handle_);
-  }
+  ~SoundFile() { close(); }
   SoundFile(const SoundFile&) = delete;
   SoundFile& operator=(const SoundFile&) = delete;
   SNDFILE* get() const { return handle_; }
   explicit operator bool() const { return handle_ != nullptr; }
+  /// Closes the file now: libsndfile's error code (a writer's header is written here, so a full
+  /// disk shows), 0 if it was not open.
+  int close() {
+    const int error = handle_ ? sf_close(handle_) : 0;
+    handle_ = nullptr;
+    return error;
+  }
 
  private:
   SNDFILE* handle_;
 };
+
+namespace {
 
 void require_exists(const std::string& path) {
   std::error_code ec;
@@ -169,7 +175,7 @@ SF_INFO read_in_chunks(const std::string& path, Consumer&& consume) {
 }
 
 /// The mean of `channels` channels at one frame: summed in channel order, then scaled (one
-/// arithmetic for read_audio and MultichannelAudio::mono_mixdown, so that both give equal bits).
+/// arithmetic for read_audio and mix_down, so that both give equal bits).
 template <typename ChannelSample>
 float mean_of_channels(std::size_t channels, ChannelSample sample) {
   float sum = 0;
@@ -218,12 +224,18 @@ MultichannelAudio read_audio_channels(const std::string& path) {
   return audio;
 }
 
+void mix_down(const std::vector<const float*>& channels, std::size_t frames, float* mono) {
+  for (std::size_t i = 0; i < frames; ++i)
+    mono[i] = mean_of_channels(channels.size(), [&](std::size_t c) { return channels[c][i]; });
+}
+
 Audio MultichannelAudio::mono_mixdown() const {
   Audio audio;
   audio.sample_rate = sample_rate;
   audio.samples = zeroed_vector_on_huge_pages<float>(frames());
-  for (std::size_t i = 0; i < audio.samples.size(); ++i)
-    audio.samples[i] = mean_of_channels(channels.size(), [&](std::size_t c) { return channels[c][i]; });
+  std::vector<const float*> pointers;
+  for (const auto& channel : channels) pointers.push_back(channel.data());
+  mix_down(pointers, audio.samples.size(), audio.samples.data());
   return audio;
 }
 
@@ -258,26 +270,24 @@ WavWriter::WavWriter(const std::string& path, int channels, double sample_rate, 
   const std::uint64_t data_bytes = expected_frames * static_cast<std::uint64_t>(channels) * bytes_per_sample;
   const bool large = data_bytes > 0xFFFFFFFFull - 1024;  // less the header's chunks
   info.format |= large ? SF_FORMAT_RF64 : SF_FORMAT_WAV;
-  file_ = sf_open(path.c_str(), SFM_WRITE, &info);
-  if (!file_)
+  file_ = std::make_unique<SoundFile>(path, SFM_WRITE, info);
+  if (!*file_)
     throw InputError(fmt::format("{}: cannot create ({}): check that the folder exists and is "
                                  "writable",
                                  path, sf_strerror(nullptr)));
   // Clip instead of wrapping around when converting float to integer PCM.
-  sf_command(file_, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  sf_command(file_->get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
   // No PEAK chunk in float files: it holds a timestamp, and equal samples must give equal files.
-  sf_command(file_, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
+  sf_command(file_->get(), SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
 }
 
-WavWriter::~WavWriter() {
-  if (file_) sf_close(file_);
-}
+WavWriter::~WavWriter() = default;
 
 void WavWriter::write_interleaved(const float* interleaved, std::size_t frames) {
-  if (!file_) throw Error(ExitCode::failure, fmt::format("{}: written after it was finished", path_));
+  if (!*file_) throw Error(ExitCode::failure, fmt::format("{}: written after it was finished", path_));
   const auto n = static_cast<sf_count_t>(frames);
-  if (sf_writef_float(file_, interleaved, n) != n)
-    throw InputError(fmt::format("{}: write failed ({}): is the disk full?", path_, sf_strerror(file_)));
+  if (sf_writef_float(file_->get(), interleaved, n) != n)
+    throw InputError(fmt::format("{}: write failed ({}): is the disk full?", path_, sf_strerror(file_->get())));
 }
 
 void WavWriter::write(const std::vector<const float*>& channels, std::size_t frames) {
@@ -291,11 +301,8 @@ void WavWriter::write(const std::vector<const float*>& channels, std::size_t fra
 }
 
 void WavWriter::finish() {
-  if (!file_) return;
-  SNDFILE* file = file_;
-  file_ = nullptr;
   // The header's sizes are written on closing: a full disk can fail here.
-  if (sf_close(file) != 0)
+  if (file_->close() != 0)
     throw InputError(fmt::format("{}: closing failed ({}): is the disk full?", path_, sf_strerror(nullptr)));
 }
 

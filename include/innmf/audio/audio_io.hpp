@@ -3,10 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
-
-struct sf_private_tag;  // libsndfile's SNDFILE, opaque
 
 namespace innmf::audio {
 
@@ -57,6 +56,8 @@ void write_wav(const std::string& path, const Audio& audio, const std::string& s
 /// differ in length or there are none.
 void write_wav(const std::string& path, const MultichannelAudio& audio, const std::string& subtype = "pcm16");
 
+class SoundFile;  // an open libsndfile handle (audio_io.cpp)
+
 /// A WAV file written block by block (`innmf separate` streams a long recording's sources):
 /// 16-bit PCM ("pcm16") or 32-bit float ("float"); RF64 if `expected_frames` would outgrow
 /// WAV's 4 GiB (a plain WAV otherwise, which every reader knows). The file is
@@ -80,8 +81,12 @@ class WavWriter {
  private:
   std::string path_;
   int channels_;
-  ::sf_private_tag* file_ = nullptr;
+  std::unique_ptr<SoundFile> file_;
 };
+
+/// mono[i] = the mean of channels[c][i] over c, for i < frames: the arithmetic of read_audio and
+/// MultichannelAudio::mono_mixdown (the same bits), for channels held elsewhere.
+void mix_down(const std::vector<const float*>& channels, std::size_t frames, float* mono);
 
 /// Throws InputError naming `path` if any sample is NaN or infinite.
 void check_finite(const std::string& path, const Audio& audio);
