@@ -425,19 +425,10 @@ Separation separate(const float* mixture, long n, const tf::Stft& stft, const st
     }
   };
   auto fitted = separate_blocks({mixture, {}, n}, stft, templates, o, keep);
-  result.masks = soft_masks(fitted.W, fitted.H, fitted.ranks, o.power, o.mask_power);
   result.fit = std::move(fitted.fit);
   result.W = std::move(fitted.W);
   result.H = std::move(fitted.H);
   return result;
-}
-
-std::vector<float> apply_mask(const tf::Stft& stft, const Matrix& mask, const float* signal, long n) {
-  const tf::ComplexSpectrogram X = stft.analyze(signal, n);
-  if (mask.rows() != X.cols() || mask.cols() != X.rows())
-    throw Error(ExitCode::failure, fmt::format("a mask of {} bins × {} frames for an STFT of {} × {}", mask.rows(),
-                                               mask.cols(), X.cols(), X.rows()));
-  return stft.synthesize(X, mask.data(), n);
 }
 
 }  // namespace innmf::sep

@@ -121,15 +121,10 @@ ComplexSpectrogram Stft::analyze_frames(const float* signal, long n, long first_
 }
 
 MagnitudeSpectrogram Stft::magnitude(const float* signal, long n) const {
-  return magnitude_frames(signal, n, 0, n_frames(n));
-}
-
-MagnitudeSpectrogram Stft::magnitude_frames(const float* signal, long n, long first_frame, long count) const {
-  require_frames(n, first_frame, count);
-  MagnitudeSpectrogram result(count, n_bins());
+  MagnitudeSpectrogram result(n_frames(n), n_bins());
   advise_huge_pages(result);
   const int bins = n_bins();
-  for_each_frame(signal, n, first_frame, count, [&](long r, const fftwf_complex* spectrum) {
+  for_each_frame(signal, n, 0, n_frames(n), [&](long r, const fftwf_complex* spectrum) {
     float* row = result.row(r).data();
     for (int k = 0; k < bins; ++k)
       row[k] = std::sqrt(spectrum[k][0] * spectrum[k][0] + spectrum[k][1] * spectrum[k][1]);

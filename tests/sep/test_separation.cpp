@@ -118,7 +118,8 @@ TEST_F(SeparationTest, TwoModelsRecoverTheirSources) {
 
 TEST_F(SeparationTest, MasksFilterTheChannelsOfAStereoMixture) {
   // A stereo mixture, low panned left and high right; its mix-down is separated and the masks
-  // filter each channel: every source keeps its pan, and per channel the sources add up.
+  // filter each channel (separate_blocks' filtered signals, as `innmf separate` gives them): every
+  // source keeps its pan, and per channel the sources add up.
   std::vector<float> left(kSamples), right(kSamples), mono(kSamples);
   for (long n = 0; n < kSamples; ++n) {
     left[n] = 0.9f * low_[n] + 0.3f * high_[n];
@@ -127,13 +128,22 @@ TEST_F(SeparationTest, MasksFilterTheChannelsOfAStereoMixture) {
   }
   const std::vector<Matrix> templates{learn_templates(low_, stft_, 3), learn_templates(high_, stft_, 3)};
   const auto result = separate(mono.data(), kSamples, stft_, templates, SeparationOptions{});
-  ASSERT_EQ(result.masks.size(), 2u);
+  // sources[s][c]: source s in filtered signal c = mono, left, right.
+  std::vector<std::vector<std::vector<float>>> sources;
+  const auto keep = [&](long begin, long count, const std::vector<std::vector<std::vector<float>>>& block) {
+    ASSERT_EQ(begin, 0);  // one block: the mixture is shorter than any block
+    ASSERT_EQ(count, kSamples);
+    sources = block;
+  };
+  separate_blocks({mono.data(), {mono.data(), left.data(), right.data()}, kSamples}, stft_, templates,
+                  SeparationOptions{}, keep);
+  ASSERT_EQ(sources.size(), 2u);
   // Applied to the signal that was separated, a mask gives that signal's source bit for bit.
-  EXPECT_EQ(apply_mask(stft_, result.masks[1], mono.data(), kSamples), result.signals[1]);
-  const auto low_left = apply_mask(stft_, result.masks[0], left.data(), kSamples);
-  const auto low_right = apply_mask(stft_, result.masks[0], right.data(), kSamples);
-  const auto high_left = apply_mask(stft_, result.masks[1], left.data(), kSamples);
-  const auto high_right = apply_mask(stft_, result.masks[1], right.data(), kSamples);
+  EXPECT_EQ(sources[1][0], result.signals[1]);
+  const auto& low_left = sources[0][1];
+  const auto& low_right = sources[0][2];
+  const auto& high_left = sources[1][1];
+  const auto& high_right = sources[1][2];
   const auto scaled = [](const std::vector<float>& x, float gain) {
     std::vector<float> y(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) y[i] = gain * x[i];
@@ -151,8 +161,9 @@ TEST_F(SeparationTest, MasksFilterTheChannelsOfAStereoMixture) {
   EXPECT_GT(snr_db(left, sum_left), 60);
   // Linear: the channels' sources mix down to the source separated from the mix-down.
   EXPECT_GT(snr_db(result.signals[0], mixdown_of_low), 100);
-  const Matrix wrong_shape = Matrix::Ones(result.masks[0].rows() + 1, result.masks[0].cols());
-  EXPECT_THROW(apply_mask(stft_, wrong_shape, left.data(), kSamples), Error);
+  // A spectrum of the wrong shape for the STFT is refused, not resynthesised.
+  const tf::ComplexSpectrogram wrong_shape = tf::ComplexSpectrogram::Zero(stft_.n_frames(kSamples), stft_.n_bins() + 1);
+  EXPECT_THROW(stft_.synthesize_samples(wrong_shape, nullptr, 0, kSamples, 0, kSamples), Error);
 }
 
 TEST_F(SeparationTest, MultiplicativeFitNeverIncreasesTheLoss) {

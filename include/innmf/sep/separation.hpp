@@ -89,10 +89,6 @@ struct Separation {
   FitReport fit;
   model::classic::Matrix H;     ///< (ΣK_s + free, n_frames) fitted activations
   model::classic::Matrix W;     ///< (n_bins, ΣK_s + free) the templates used (free ones learned)
-  /// The soft masks, one per signal: (n_bins, n_frames), summing to one in every T-F cell.
-  /// apply_mask gives them to other signals of the same length (the channels of a stereo
-  /// mixture whose mono mix-down was separated).
-  std::vector<model::classic::Matrix> masks;
 };
 
 /// Separates a mixture into one signal per template set (then the free source), block by block:
@@ -115,13 +111,10 @@ Separation separate(const float* mixture, long n, const tf::Stft& stft,
                     const std::vector<model::classic::Matrix>& templates,
                     const SeparationOptions& options);
 
-/// The inverse STFT of `mask` ⊙ STFT(signal): `signal` (`n` samples) filtered by a mask of
-/// `separate` (mask (stft.n_bins(), frames of n samples)). Linear in `signal`: the masked
-/// channels of a multichannel mixture mix down to the masked mix-down.
-std::vector<float> apply_mask(const tf::Stft& stft, const model::classic::Matrix& mask, const float* signal, long n);
 
-/// The masks of `separate` for sources made of the column blocks `ranks` of W and the row
-/// blocks of H: masks[s] (n_bins, n_frames). Exposed for tests.
+/// The masks of separate_blocks for sources made of the column blocks `ranks` of W and the row
+/// blocks of H (one block's frames, or all): masks[s] (n_bins, H.cols()), summing to one in every
+/// T-F cell.
 std::vector<model::classic::Matrix> soft_masks(const model::classic::Matrix& W,
                                                const Eigen::Ref<const model::classic::Matrix>& H,
                                                const std::vector<int>& ranks, double power,

@@ -73,7 +73,6 @@ class Stft {
   /// Rows first_frame … first_frame + count − 1 of analyze(signal, n) (the same bits), without
   /// the others: block-wise processing of a long signal.
   ComplexSpectrogram analyze_frames(const float* signal, long n, long first_frame, long count) const;
-  MagnitudeSpectrogram magnitude_frames(const float* signal, long n, long first_frame, long count) const;
 
   /// Inverse by weighted overlap-add: the synthesis window equals the analysis window and the
   /// sum of squared windows is divided out, so istft(stft(x)) == x wherever that sum is
