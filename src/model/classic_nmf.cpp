@@ -875,9 +875,13 @@ void validate(const MuOptions& options) {
                                  options.loss_every));
 }
 
+double initial_scale(double mean_of_V, Eigen::Index rank) {
+  return std::sqrt(mean_of_V / static_cast<double>(rank));
+}
+
 Factors random_init(const Eigen::Ref<const Matrix>& V, int rank, std::uint64_t seed) {
   require_rank(rank);
-  const double scale = std::sqrt(V.cast<double>().mean() / rank);
+  const double scale = initial_scale(V.cast<double>().mean(), rank);
   std::mt19937_64 generator(seed);
   const auto uniform = [&generator] {
     return (static_cast<double>(generator() >> 11) + 0.5) * 0x1.0p-53;  // in (0, 1)
@@ -893,7 +897,7 @@ Factors random_init(const Eigen::Ref<const Matrix>& V, int rank, std::uint64_t s
 
 Matrix constant_activations(const Eigen::Ref<const Matrix>& V, Eigen::Index rank) {
   require_rank(rank);
-  const double value = std::sqrt(V.cast<double>().mean() / static_cast<double>(rank));
+  const double value = initial_scale(V.cast<double>().mean(), rank);
   return Matrix::Constant(rank, V.cols(), static_cast<float>(value));
 }
 

@@ -301,8 +301,8 @@ Matrix compressed_whole(const tf::Stft& stft, const MixtureSignals& mixture, lon
   return V;
 }
 
-/// The value every activation starts from, sqrt(mean(V) / rank) as in
-/// classic::constant_activations, with the mean over the whole mixture taken block by block.
+/// The value every activation starts from, that of classic::constant_activations, with the mean
+/// of V over the whole mixture taken block by block.
 float initial_activation(const tf::Stft& stft, const MixtureSignals& mixture, long block_frames, Eigen::Index rank,
                          double power) {
   const long frames = stft.n_frames(mixture.n);
@@ -311,7 +311,7 @@ float initial_activation(const tf::Stft& stft, const MixtureSignals& mixture, lo
     const long count = std::min(block_frames, frames - first);
     sum += compressed_frames(stft, mixture, first, count, power).cast<double>().sum();
   }
-  return static_cast<float>(std::sqrt(sum / (static_cast<double>(frames) * stft.n_bins()) / static_cast<double>(rank)));
+  return static_cast<float>(model::classic::initial_scale(sum / (static_cast<double>(frames) * stft.n_bins()), rank));
 }
 
 FitReport fit(const Matrix& V, Matrix& W, Matrix& H, const SeparationOptions& o) {

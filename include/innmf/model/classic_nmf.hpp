@@ -85,6 +85,9 @@ Factors random_init(const Eigen::Ref<const Matrix>& V, int rank, std::uint64_t s
 /// H (K, n_frames) with every entry √(mean(V) / K): the start scikit-learn's solver="mu" uses
 /// for the factor it fits while the other is fixed (NMF.transform).
 Matrix constant_activations(const Eigen::Ref<const Matrix>& V, Eigen::Index rank);
+/// √(mean_of_V / K), the scale of random_init and the value of constant_activations, for a
+/// caller that takes V's mean block by block (separation of a long mixture).
+double initial_scale(double mean_of_V, Eigen::Index rank);
 
 /// The loss after `iteration` updates (0: at the start), reported as soon as it is known.
 struct MuProgress {
