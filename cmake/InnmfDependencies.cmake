@@ -12,8 +12,6 @@ find_package(PkgConfig REQUIRED)
 # FFTW's CMake config is incomplete in Debian (no single-precision target): use pkg-config.
 pkg_check_modules(FFTW3F REQUIRED IMPORTED_TARGET fftw3f)
 pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3)  # double: BSS Eval
-# BSS Eval's long transforms on the OpenMP threads (libfftw3-dev ships it; no pkg-config file).
-find_library(FFTW3_OMP_LIBRARY NAMES fftw3_omp HINTS ${FFTW3_LIBRARY_DIRS} REQUIRED)
 pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
 pkg_check_modules(SOXR REQUIRED IMPORTED_TARGET soxr)
 

@@ -7,8 +7,9 @@
 #
 # INNMF_BINARY defaults to build/drivers/innmf of this checkout; BASELINE_BINARY (optional, ""
 # for none) is another build to compare with, e.g. the previous commit's; REPEATS defaults to 3;
-# MINUTES, the mixture's length, to 3 (beyond 10 the --ref and eval rows are left out: BSS Eval
-# holds every signal's spectrum, about 2.5 GB per 10 minutes).
+# MINUTES, the mixture's length, to 3 (beyond 30 the --ref and eval rows are left out: builds
+# before BSS Eval was streamed held every signal's spectrum, about 2.5 GB per 10 minutes, and a
+# baseline may be one).
 # Input: Debian's es and ru Asterisk prompts (CC-BY-SA), MINUTES of each in sorted path order
 # (repeated from the start when a language has fewer), resampled to 44.1 kHz and mixed at 0 dB;
 # the two models are iN-NMF trained for 50 epochs on data/speech's training clips resampled
@@ -54,4 +55,4 @@ BENCH_CPU=$(lscpu | awk -F: '/^Model name/ {gsub(/^[ \t]+/, "", $2); print $2; e
 BENCH_COMMIT=$(git -C "$repo_dir" rev-parse --short HEAD 2>/dev/null || echo unknown) \
   /usr/bin/python3 "$script_dir/compare.py" --binary "$binary" --baseline "$baseline" --repeats "$repeats" \
   --work "$work_dir" --json "$repo_dir/bench/out/long_audio$suffix.json" --command "bench/long_audio/run.sh $*" \
-  --scoring "$((minutes <= 10))"
+  --scoring "$((minutes <= 30))"

@@ -8,8 +8,25 @@
 #include "innmf/core/error.hpp"
 
 namespace innmf::mpi {
+namespace {
+
+/// Whether a launcher (mpirun/mpiexec, srun, a PMI-aware batch system) started this process:
+/// each leaves its rank in the environment. Otherwise MPI_Init makes a singleton of one rank.
+bool started_by_launcher() {
+  for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMIX_NAMESPACE", "PMI_RANK", "PMI_FD"})
+    if (std::getenv(variable)) return true;
+  return false;
+}
+
+}  // namespace
 
 Environment::Environment(int& argc, char**& argv) {
+  // A singleton (`innmf …` without mpirun) has no PMIx server to prove its identity to, yet
+  // PMIx's munge credential module, where libmunge is installed (Slurm machines) but its
+  // daemon is not running, retries the daemon's socket for 2 s before giving up: 2 s added to
+  // every command, even --help. Its "native" module needs no daemon. Launched ranks keep what
+  // their launcher negotiates, and a PMIX_MCA_psec the user set is kept.
+  if (!started_by_launcher()) setenv("PMIX_MCA_psec", "native", /*overwrite=*/0);
   int provided = MPI_THREAD_SINGLE;
   if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
     throw Error(ExitCode::failure, "MPI_Init_thread failed: check the MPI installation");

@@ -1,7 +1,6 @@
 #include "innmf/sep/bss_eval.hpp"
 
 #include <fftw3.h>
-#include <omp.h>
 
 #include <Eigen/LU>
 #include <Eigen/SVD>
@@ -10,13 +9,14 @@
 #include <cmath>
 #include <complex>
 #include <fmt/format.h>
+#include <exception>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <numeric>
 #include <optional>
 
 #include "innmf/core/error.hpp"
-#include "innmf/core/huge_pages.hpp"
 
 namespace innmf::sep {
 namespace {
@@ -29,12 +29,8 @@ std::mutex& fftw_double_planner_mutex() {
   return mutex;
 }
 
-/// Transform length [samples] from which RealFft's plans use every OpenMP thread: 2¹⁸, about
-/// 6 s of 44.1 kHz audio.
-constexpr long kThreadedFftLength = 1L << 18;
-
-/// Real FFTs of one length n (double precision), planned once. The transforms run on the
-/// plans' own aligned buffers, so one object serves one thread at a time.
+/// Real FFTs of one length n (double precision), planned once, on the plans' own aligned
+/// buffers: one object serves one thread at a time.
 class RealFft {
  public:
   explicit RealFft(long n)
@@ -48,14 +44,8 @@ class RealFft {
     }
     const int size = static_cast<int>(n);
     std::lock_guard<std::mutex> lock(fftw_double_planner_mutex());
-    // Minutes of audio make transforms of 2²⁴ doubles, 25 of them for two sources: those run
-    // on the OpenMP threads (FFTW's omp library). Short ones stay on one thread, where threads
-    // would only add their start-up.
-    static const bool threads_ready = fftw_init_threads() != 0;
-    fftw_plan_with_nthreads(threads_ready && n >= kThreadedFftLength ? omp_get_max_threads() : 1);
     forward_ = fftw_plan_dft_r2c_1d(size, real_, complex_, FFTW_ESTIMATE);
     inverse_ = fftw_plan_dft_c2r_1d(size, complex_, real_, FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
-    fftw_plan_with_nthreads(1);
     if (!forward_ || !inverse_) {
       release_plans();
       release();
@@ -72,50 +62,32 @@ class RealFft {
   RealFft(const RealFft&) = delete;
   RealFft& operator=(const RealFft&) = delete;
 
-  /// Unnormalised spectrum of x[0..count) zero-padded to n (count <= n).
+  long size() const { return n_; }
+  std::size_t bins() const { return static_cast<std::size_t>(n_ / 2 + 1); }
+
+  /// Unnormalised spectrum, into `spectrum` (bins() values), of the `length` samples
+  /// x[begin, begin + length) zero-padded to n, where x is `signal` (n_signal samples) extended
+  /// by zeros on both sides: begin may be negative and the range may pass the end.
   template <typename T>
-  Spectrum forward(const T* x, long count) {
-    assert(count <= n_);
+  void forward(const T* signal, long n_signal, long begin, long length, std::complex<double>* spectrum) {
+    assert(length <= n_);
     std::fill(real_, real_ + n_, 0.0);
-    std::copy(x, x + count, real_);
+    const long first = std::max(begin, 0L), last = std::min(begin + length, n_signal);
+    for (long t = first; t < last; ++t) real_[t - begin] = signal[t];
     fftw_execute(forward_);
-    const auto* bins = reinterpret_cast<const std::complex<double>*>(complex_);
-    auto spectrum = zeroed_vector_on_huge_pages<std::complex<double>>(static_cast<std::size_t>(n_ / 2 + 1));
-    std::copy(bins, bins + n_ / 2 + 1, spectrum.begin());
-    return spectrum;
+    const auto* out = reinterpret_cast<const std::complex<double>*>(complex_);
+    std::copy(out, out + bins(), spectrum);
   }
 
-  /// forward() without the copy: the n/2+1 bins in the plan's own buffer, valid until the next
-  /// transform (a fresh 2²⁴-point spectrum costs more in page faults than its FFT).
-  template <typename T>
-  const std::complex<double>* forward_in_place(const T* x, long count) {
-    assert(count <= n_);
-    std::fill(real_, real_ + n_, 0.0);
-    std::copy(x, x + count, real_);
-    fftw_execute(forward_);
-    return reinterpret_cast<const std::complex<double>*>(complex_);
-  }
-
-  /// n times the circular cross-correlation of the signals whose spectra are `a` and `b`,
-  /// r[k] = Σ_m a[m + k] · b[m], indices mod n (mir_eval: real(ifft(A · conj(B))) without the
-  /// 1/n of ifft: multiply by scale()), in the plan's own buffer until the next transform.
-  const double* correlate_in_place(const Spectrum& a, const Spectrum& b) {
-    auto* bins = reinterpret_cast<std::complex<double>*>(complex_);
-    for (std::size_t k = 0; k < a.size(); ++k) bins[k] = a[k] * std::conj(b[k]);
+  /// n times the inverse DFT of `spectrum` (bins() values): the circular convolution of the two
+  /// signals whose forward() spectra were multiplied into it (mir_eval's real(ifft(·)) without
+  /// ifft's 1/n: multiply by scale()). In the plan's own buffer until the next transform.
+  const double* inverse(const std::complex<double>* spectrum) {
+    std::copy(spectrum, spectrum + bins(), reinterpret_cast<std::complex<double>*>(complex_));
     fftw_execute(inverse_);
     return real_;
   }
   double scale() const { return 1.0 / static_cast<double>(n_); }
-
-  /// The real signal (length n) whose forward() is `spectrum`: the inverse DFT, scaled by 1/n.
-  std::vector<double> inverse(const Spectrum& spectrum) {
-    std::copy(spectrum.begin(), spectrum.end(), reinterpret_cast<std::complex<double>*>(complex_));
-    fftw_execute(inverse_);
-    auto x = zeroed_vector_on_huge_pages<double>(static_cast<std::size_t>(n_));
-    const double scale = 1.0 / static_cast<double>(n_);
-    std::transform(real_, real_ + n_, x.begin(), [scale](double v) { return v * scale; });
-    return x;
-  }
 
  private:
   void release_plans() {
@@ -136,6 +108,69 @@ class RealFft {
   fftw_plan forward_ = nullptr;
   fftw_plan inverse_ = nullptr;
 };
+
+/// Spectra of one block: `count` spectra of `bins` bins each, contiguous.
+class BlockSpectra {
+ public:
+  BlockSpectra(std::size_t count, std::size_t bins) : bins_(bins), values_(count * bins) {}
+  std::complex<double>* operator[](std::size_t k) { return values_.data() + k * bins_; }
+  const std::complex<double>* operator[](std::size_t k) const { return values_.data() + k * bins_; }
+
+ private:
+  std::size_t bins_;
+  std::vector<std::complex<double>> values_;
+};
+
+/// Sums of per-block partial results over a range of blocks that come out the same on any
+/// number of threads: the blocks are cut into groups of kBlocksPerGroup, each group is summed
+/// in block order by one thread, then the groups' sums in group order.
+constexpr long kBlocksPerGroup = 4;
+
+/// For group g of the n_blocks blocks, calls add_block(block, fft, workspace, partial) for each
+/// of its blocks in order (partial: that group's `width` sums, zeroed; fft: the thread's
+/// transforms of `fft_size` points; workspace: the thread's make_workspace()), on every OpenMP
+/// thread; returns the sums over all groups, added in group order.
+template <typename MakeWorkspace, typename AddBlock>
+std::vector<double> sum_over_blocks(long n_blocks, std::size_t width, long fft_size, MakeWorkspace make_workspace,
+                                    AddBlock add_block) {
+  const long n_groups = (n_blocks + kBlocksPerGroup - 1) / kBlocksPerGroup;
+  std::vector<double> partials(static_cast<std::size_t>(n_groups) * width, 0.0);
+  std::exception_ptr failure;
+  const auto keep_first_failure = [&failure] {
+#pragma omp critical(innmf_bss_eval_failure)
+    if (!failure) failure = std::current_exception();
+  };
+#pragma omp parallel
+  {
+    // Every thread takes part in the loop even if its transforms failed (a thread that left
+    // the worksharing construct would hang the others at its barrier).
+    std::unique_ptr<RealFft> fft;
+    std::optional<decltype(make_workspace())> workspace;
+    try {
+      fft = std::make_unique<RealFft>(fft_size);
+      workspace = make_workspace();
+    } catch (...) {
+      fft.reset();
+      keep_first_failure();
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (long g = 0; g < n_groups; ++g) {
+      if (!fft) continue;
+      try {
+        double* partial = partials.data() + static_cast<std::size_t>(g) * width;
+        for (long block = g * kBlocksPerGroup; block < std::min(n_blocks, (g + 1) * kBlocksPerGroup); ++block)
+          add_block(block, *fft, *workspace, partial);
+      } catch (...) {
+        keep_first_failure();
+      }
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+  std::vector<double> sums(width, 0.0);
+  for (long g = 0; g < n_groups; ++g)
+    for (std::size_t k = 0; k < width; ++k) sums[k] += partials[static_cast<std::size_t>(g) * width + k];
+  return sums;
+}
 
 /// The least-squares solver of one Gram system G c = d, factored once: LU with partial
 /// pivoting, as numpy.linalg.solve (LAPACK gesv). Where gesv would stop at an exactly zero
@@ -244,40 +279,99 @@ double SeparationScores::mean_sar() const { return mean(sar); }
 double SeparationScores::mean_si_sdr() const { return mean(si_sdr); }
 
 PairCriteria bss_eval_pairs(const std::vector<std::vector<float>>& references,
-                            const std::vector<std::vector<float>>& estimates, int filter_taps) {
-  // mir_eval.separation._project and _bss_decomp_mtifilt, with what does not depend on the
-  // estimate (spectra of the references, Gram matrices and their factorisations) done once.
+                            const std::vector<std::vector<float>>& estimates, int filter_taps,
+                            long block_samples) {
+  // mir_eval.separation._project and _bss_decomp_mtifilt, streamed: mir_eval transforms whole
+  // signals (FFTs of 2^⌈log2(n + taps − 1)⌉ points, ~2.5 GB for 10 minutes of two 44.1 kHz
+  // sources); here the correlations (pass 1) and the projections with their energies (pass 2)
+  // are summed block by block, so memory does not grow with the signals' length. The only
+  // whole-signal quantities are the Gram systems' entries and the five energies of each pair.
   const long n_ref = static_cast<long>(references.size());
   const long n_est = static_cast<long>(estimates.size());
   const long taps = filter_taps;
   assert(n_ref >= 1 && taps >= 1);
   const long n = static_cast<long>(references.front().size());  // samples per signal
   const long padded = n + taps - 1;  // length of the projections: signal + filter tail
-  long n_fft = 1;                    // 2^ceil(log2(padded)), as mir_eval
-  while (n_fft < padded) n_fft *= 2;
-  RealFft fft(n_fft);
+  const long lags = 2 * taps - 1;    // correlation lags −(taps − 1) … taps − 1
+  // Block length L [samples] and transform size M ≥ L + 2(taps − 1): a block's correlations
+  // read its samples with taps − 1 on each side, its projections with taps − 1 before it.
+  long fft_size = 1;
+  if (block_samples > 0) {
+    while (fft_size < block_samples + 2 * (taps - 1)) fft_size *= 2;
+  } else {
+    fft_size = 1L << 16;  // 64,514 samples a block at 512 taps: 1.5 s of 44.1 kHz
+    while (fft_size < 4 * taps) fft_size *= 2;
+    block_samples = fft_size - 2 * (taps - 1);
+  }
+  const long block = block_samples;
+  const std::size_t bins = static_cast<std::size_t>(fft_size / 2 + 1);
+  const auto signal_of = [&](long k) -> const std::vector<float>& {  // references, then estimates
+    return k < n_ref ? references[static_cast<std::size_t>(k)] : estimates[static_cast<std::size_t>(k - n_ref)];
+  };
 
-  std::vector<Spectrum> reference_spectra;
-  for (const auto& r : references) reference_spectra.push_back(fft.forward(r.data(), n));
+  // Pass 1. r_ij[k] = Σ_m s_i[m + k] s_j[m] for the reference pairs i ≥ j at every lag, and
+  // r_ie[−a] = ⟨s_i delayed by a, e⟩ for every reference i and estimate e at a = 0 … taps − 1.
+  // A block m ∈ [b, b + L): y_i = s_i[b − (taps − 1), b + L + taps − 1), x = signal[b, b + L),
+  // and the circular correlation Σ_u y[u + d] x[u] (never wrapped: u + d < L + 2 taps − 2 ≤ M)
+  // at d = k + taps − 1.
+  const long n_pairs = n_ref * (n_ref + 1) / 2;
+  const auto pair_index = [](long i, long j) { return i * (i + 1) / 2 + j; };  // i ≥ j
+  const std::size_t inner_offset = static_cast<std::size_t>(n_pairs * lags);
+  const std::size_t pass1_width = inner_offset + static_cast<std::size_t>(n_ref * n_est * taps);
+  struct CorrelationWorkspace {
+    BlockSpectra extended, plain;  // y of each reference; x of each reference, then estimate
+    std::vector<std::complex<double>> product;
+  };
+  const auto correlations = sum_over_blocks(
+      (n + block - 1) / block, pass1_width, fft_size,
+      [&] {
+        return CorrelationWorkspace{BlockSpectra(static_cast<std::size_t>(n_ref), bins),
+                                    BlockSpectra(static_cast<std::size_t>(n_ref + n_est), bins),
+                                    std::vector<std::complex<double>>(bins)};
+      },
+      [&](long b, RealFft& fft, CorrelationWorkspace& w, double* partial) {
+        const long begin = b * block;
+        for (long i = 0; i < n_ref; ++i)
+          fft.forward(signal_of(i).data(), n, begin - (taps - 1), block + 2 * (taps - 1), w.extended[i]);
+        for (long k = 0; k < n_ref + n_est; ++k) fft.forward(signal_of(k).data(), n, begin, block, w.plain[k]);
+        const auto correlate = [&](long i, long k) {  // y of reference i with x of signal k
+          const auto* y = w.extended[i];
+          const auto* x = w.plain[k];
+          for (std::size_t f = 0; f < bins; ++f) w.product[f] = y[f] * std::conj(x[f]);
+          return fft.inverse(w.product.data());
+        };
+        for (long i = 0; i < n_ref; ++i) {
+          for (long j = 0; j <= i; ++j) {
+            const double* r = correlate(i, j);
+            double* sums = partial + pair_index(i, j) * lags;
+            for (long d = 0; d < lags; ++d) sums[d] += r[d] * fft.scale();
+          }
+          for (long e = 0; e < n_est; ++e) {
+            const double* r = correlate(i, n_ref + e);
+            double* sums = partial + inner_offset + (i * n_est + e) * taps;
+            for (long a = 0; a < taps; ++a) sums[a] += r[taps - 1 - a] * fft.scale();
+          }
+        }
+      });
+  const auto correlation = [&](long i, long j, long k) {  // r_ij[k], i ≥ j, |k| < taps
+    return correlations[static_cast<std::size_t>(pair_index(i, j) * lags + k + taps - 1)];
+  };
 
   // Gram matrix of the delayed references: block (i, j) element (a, b) is
-  // ⟨s_i delayed by a, s_j delayed by b⟩ = r_ij[(b - a) mod n_fft]. Filled as mir_eval leaves
-  // it: block (i, j) for i > j from r_ij, its mirror the transpose, diagonal blocks transposed.
+  // ⟨s_i delayed by a, s_j delayed by b⟩ = r_ij[b − a]. Filled as mir_eval leaves it: block
+  // (i, j) for i > j from r_ij, its mirror the transpose, diagonal blocks transposed.
   const long size = n_ref * taps;
   Eigen::MatrixXd gram(size, size);
   for (long i = 0; i < n_ref; ++i) {
     for (long j = 0; j <= i; ++j) {
-      // r = correlation(reference i, reference j); only its lags −taps < k < taps are read.
-      const double* r = fft.correlate_in_place(reference_spectra[i], reference_spectra[j]);
-      const double scale = fft.scale();
-      Eigen::MatrixXd block(taps, taps);
+      Eigen::MatrixXd gram_block(taps, taps);
       for (long a = 0; a < taps; ++a)
-        for (long b = 0; b < taps; ++b) block(a, b) = r[(b - a + n_fft) % n_fft] * scale;
+        for (long b = 0; b < taps; ++b) gram_block(a, b) = correlation(i, j, b - a);
       if (i == j) {
-        gram.block(i * taps, i * taps, taps, taps) = block.transpose();
+        gram.block(i * taps, i * taps, taps, taps) = gram_block.transpose();
       } else {
-        gram.block(i * taps, j * taps, taps, taps) = block;
-        gram.block(j * taps, i * taps, taps, taps) = block.transpose();
+        gram.block(i * taps, j * taps, taps, taps) = gram_block;
+        gram.block(j * taps, i * taps, taps, taps) = gram_block.transpose();
       }
     }
   }
@@ -285,54 +379,92 @@ PairCriteria bss_eval_pairs(const std::vector<std::vector<float>>& references,
   std::vector<GramSolver> each_reference;  // the diagonal blocks: one reference alone
   for (long j = 0; j < n_ref; ++j) each_reference.emplace_back(gram.block(j * taps, j * taps, taps, taps));
 
-  // Σ_i filters_i * s_i (full convolutions, first `padded` samples): filters (taps, count),
-  // column k applied to reference first + k.
-  const auto project = [&](const Eigen::VectorXd& filters, long first, long count) {
-    auto sum = zeroed_vector_on_huge_pages<std::complex<double>>(static_cast<std::size_t>(n_fft / 2 + 1));
-    for (long k = 0; k < count; ++k) {
-      const auto* h = fft.forward_in_place(filters.data() + k * taps, taps);
-      const auto& s = reference_spectra[static_cast<std::size_t>(first + k)];
-      for (std::size_t f = 0; f < sum.size(); ++f) sum[f] += h[f] * s[f];
+  // The distortion filters' spectra at M points: for estimate e, its projection on all
+  // references (filter i applied to reference i) and on each reference j alone.
+  BlockSpectra filters_on_all(static_cast<std::size_t>(n_est * n_ref), bins);
+  BlockSpectra filters_on_own(static_cast<std::size_t>(n_est * n_ref), bins);
+  {
+    RealFft fft(fft_size);
+    for (long e = 0; e < n_est; ++e) {
+      Eigen::VectorXd inner(size);
+      for (long i = 0; i < n_ref; ++i)
+        for (long a = 0; a < taps; ++a)
+          inner(i * taps + a) = correlations[inner_offset + static_cast<std::size_t>((i * n_est + e) * taps + a)];
+      const Eigen::VectorXd on_all = all_references.solve(inner);
+      for (long i = 0; i < n_ref; ++i) {
+        fft.forward(on_all.data() + i * taps, taps, 0, taps, filters_on_all[e * n_ref + i]);
+        const Eigen::VectorXd on_own = each_reference[i].solve(inner.segment(i * taps, taps));
+        fft.forward(on_own.data(), taps, 0, taps, filters_on_own[e * n_ref + i]);
+      }
     }
-    auto x = fft.inverse(sum);
-    x.resize(static_cast<std::size_t>(padded));
-    return x;
+  }
+
+  // Pass 2. For t ∈ [0, n + taps − 1): the projections P_all = Σ_i h_i * s_i and P_own = h_j * s_j
+  // (full convolutions; a block's output t ∈ [b, b + L) needs s[b − (taps − 1), b + L), at
+  // u + taps − 1 of the circular convolution), then _bss_decomp_mtifilt and _bss_source_crit's
+  // five energies, element by element in mir_eval's order.
+  constexpr long kEnergies = 5;  // target, distortion, interference, target + interference, artefacts
+  struct ProjectionWorkspace {
+    BlockSpectra references;
+    std::vector<std::complex<double>> product;
+    std::vector<double> on_all;  // one block of P_all
   };
+  const auto energies = sum_over_blocks(
+      (padded + block - 1) / block, static_cast<std::size_t>(n_est * n_ref * kEnergies), fft_size,
+      [&] {
+        return ProjectionWorkspace{BlockSpectra(static_cast<std::size_t>(n_ref), bins),
+                                   std::vector<std::complex<double>>(bins),
+                                   std::vector<double>(static_cast<std::size_t>(block))};
+      },
+      [&](long b, RealFft& fft, ProjectionWorkspace& w, double* partial) {
+        const long begin = b * block;
+        const long count = std::min(block, padded - begin);
+        for (long i = 0; i < n_ref; ++i)
+          fft.forward(references[static_cast<std::size_t>(i)].data(), n, begin - (taps - 1), block + taps - 1,
+                      w.references[i]);
+        for (long e = 0; e < n_est; ++e) {
+          std::fill(w.product.begin(), w.product.end(), std::complex<double>());
+          for (long i = 0; i < n_ref; ++i) {
+            const auto* h = filters_on_all[e * n_ref + i];
+            const auto* s = w.references[i];
+            for (std::size_t f = 0; f < bins; ++f) w.product[f] += h[f] * s[f];
+          }
+          const double* all = fft.inverse(w.product.data());
+          for (long u = 0; u < count; ++u) w.on_all[u] = all[u + taps - 1] * fft.scale();
+          const auto& estimate = estimates[static_cast<std::size_t>(e)];
+          for (long j = 0; j < n_ref; ++j) {
+            const auto* h = filters_on_own[e * n_ref + j];
+            const auto* s = w.references[j];
+            for (std::size_t f = 0; f < bins; ++f) w.product[f] = h[f] * s[f];
+            const double* own = fft.inverse(w.product.data());
+            const auto& reference = references[static_cast<std::size_t>(j)];
+            double* sums = partial + (e * n_ref + j) * kEnergies;
+            for (long u = 0; u < count; ++u) {
+              const long t = begin + u;
+              const double s_true = t < n ? reference[t] : 0.0;
+              const double e_spat = own[u + taps - 1] * fft.scale() - s_true;
+              const double e_interf = w.on_all[u] - s_true - e_spat;
+              double e_artif = -s_true - e_spat - e_interf;
+              if (t < n) e_artif += estimate[t];
+              const double s_filt = s_true + e_spat;
+              sums[0] += s_filt * s_filt;
+              sums[1] += (e_interf + e_artif) * (e_interf + e_artif);
+              sums[2] += e_interf * e_interf;
+              sums[3] += (s_filt + e_interf) * (s_filt + e_interf);
+              sums[4] += e_artif * e_artif;
+            }
+          }
+        }
+      });
 
   PairCriteria out{Eigen::MatrixXd(n_est, n_ref), Eigen::MatrixXd(n_est, n_ref),
                    Eigen::MatrixXd(n_est, n_ref)};
   for (long e = 0; e < n_est; ++e) {
-    const auto& estimate = estimates[static_cast<std::size_t>(e)];
-    const auto estimate_spectrum = fft.forward(estimate.data(), n);
-    // ⟨s_i delayed by a, estimate⟩ = r_ie[(-a) mod n_fft].
-    Eigen::VectorXd inner(size);
-    for (long i = 0; i < n_ref; ++i) {
-      const double* r = fft.correlate_in_place(reference_spectra[i], estimate_spectrum);
-      for (long a = 0; a < taps; ++a) inner(i * taps + a) = r[(n_fft - a) % n_fft] * fft.scale();
-    }
-    const auto on_all = project(all_references.solve(inner), 0, n_ref);
     for (long j = 0; j < n_ref; ++j) {
-      const auto on_own = project(each_reference[j].solve(inner.segment(j * taps, taps)), j, 1);
-      // _bss_decomp_mtifilt then _bss_source_crit, element by element in mir_eval's order.
-      const auto& reference = references[static_cast<std::size_t>(j)];
-      double target = 0, distortion = 0, interference = 0, target_and_interference = 0,
-             artefacts = 0;
-      for (long t = 0; t < padded; ++t) {
-        const double s_true = t < n ? reference[t] : 0.0;
-        const double e_spat = on_own[t] - s_true;
-        const double e_interf = on_all[t] - s_true - e_spat;
-        double e_artif = -s_true - e_spat - e_interf;
-        if (t < n) e_artif += estimate[t];
-        const double s_filt = s_true + e_spat;
-        target += s_filt * s_filt;
-        distortion += (e_interf + e_artif) * (e_interf + e_artif);
-        interference += e_interf * e_interf;
-        target_and_interference += (s_filt + e_interf) * (s_filt + e_interf);
-        artefacts += e_artif * e_artif;
-      }
-      out.sdr(e, j) = safe_db(target, distortion);
-      out.sir(e, j) = safe_db(target, interference);
-      out.sar(e, j) = safe_db(target_and_interference, artefacts);
+      const double* sums = energies.data() + (e * n_ref + j) * kEnergies;
+      out.sdr(e, j) = safe_db(sums[0], sums[1]);
+      out.sir(e, j) = safe_db(sums[0], sums[2]);
+      out.sar(e, j) = safe_db(sums[3], sums[4]);
     }
   }
   return out;

@@ -2,7 +2,7 @@
 """check_eval_mir_eval.py signals DIR
    check_eval_mir_eval.py compare INNMF DIR [MPIRUN...]
 
-`signals` writes the test signals (16-bit PCM WAV, mono, 8 kHz, 2 s) into DIR:
+`signals` writes the test signals (16-bit PCM WAV, mono, 8 kHz, 9 s) into DIR:
   - DIR/<case>/ref<i>.wav and DIR/<case>/est<j>.wav for each case below;
   - DIR/silent.wav (all zeros) beside DIR/noise.wav, for the bad-input tests.
 Cases (sources are broadband noise coloured by resonances at different frequencies):
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 RATE = 8000
-SECONDS = 2.0
+SECONDS = 9.0  # 72,000 samples: two of innmf's BSS Eval blocks, a seam inside the filters' reach
 CASES = ["mixtures", "filtered", "swapped", "one_source"]
 
 

@@ -40,13 +40,16 @@ struct PairCriteria {
 /// BSS Eval of every estimate against every reference (mir_eval's `_bss_decomp_mtifilt` and
 /// `_bss_source_crit`): each estimate is projected by least squares onto the delayed copies
 /// (delays 0 … filter_taps-1 samples) of its reference alone and of all references; the
-/// residuals are interference and artefacts. Correlations and filtering by FFT (FFTW, double),
-/// Gram systems solved by LU with partial pivoting (as numpy.linalg.solve), falling back to a
-/// minimum-norm least-squares solution when a Gram matrix is exactly singular. No checks: the
-/// signals must be non-empty, of one length, and the references not silent.
+/// residuals are interference and artefacts. Gram systems solved by LU with partial pivoting
+/// (as numpy.linalg.solve), falling back to a minimum-norm least-squares solution when a Gram
+/// matrix is exactly singular. Where mir_eval transforms whole signals, the correlations and the
+/// projections are summed over blocks of `block_samples` samples (0: 64,514 at 512 taps) by FFT
+/// (FFTW, double) on the OpenMP threads: memory does not grow with the length, and the result
+/// does not depend on the number of threads. No checks: the signals must be non-empty, of one
+/// length, and the references not silent.
 PairCriteria bss_eval_pairs(const std::vector<std::vector<float>>& references,
                             const std::vector<std::vector<float>>& estimates,
-                            int filter_taps = kDistortionFilterTaps);
+                            int filter_taps = kDistortionFilterTaps, long block_samples = 0);
 
 /// The permutation mir_eval's `bss_eval_sources` picks: among all permutations in
 /// lexicographic order (itertools.permutations), the first with the largest mean of
