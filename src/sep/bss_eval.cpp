@@ -21,8 +21,6 @@
 namespace innmf::sep {
 namespace {
 
-using Spectrum = std::vector<std::complex<double>>;  // n/2+1 bins of a real signal of length n
-
 /// FFTW's double-precision planner (plan creation and destruction) is not thread-safe.
 std::mutex& fftw_double_planner_mutex() {
   static std::mutex mutex;
@@ -62,7 +60,6 @@ class RealFft {
   RealFft(const RealFft&) = delete;
   RealFft& operator=(const RealFft&) = delete;
 
-  long size() const { return n_; }
   std::size_t bins() const { return static_cast<std::size_t>(n_ / 2 + 1); }
 
   /// Unnormalised spectrum, into `spectrum` (bins() values), of the `length` samples
