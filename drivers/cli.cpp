@@ -168,6 +168,24 @@ CLI::Validator unsigned_64_bit() {
       "");
 }
 
+CLI::Validator sample_rate() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        double rate = 0;
+        try {
+          std::size_t used = 0;
+          rate = std::stod(value, &used);
+          if (used != value.size()) rate = -1;
+        } catch (const std::exception&) {
+          rate = -1;
+        }
+        if (rate == 0 || (rate >= audio::kMinTargetRate && rate <= audio::kMaxTargetRate)) return "";
+        return fmt::format("{} is out of range: give 0 (no resampling) or a rate from {} to {} Hz", value,
+                           audio::kMinTargetRate, audio::kMaxTargetRate);
+      },
+      "");
+}
+
 void add_common_options(CLI::App& sub, CommonOptions& common) {
   sub.add_option("--threads", common.threads,
                  "OpenMP threads per rank (0: OpenMP's default, i.e. OMP_NUM_THREADS or all cores)")
@@ -236,7 +254,7 @@ AnyAudio at_rate(AnyAudio audio, const std::string& path, double rate, bool resa
                                  "resample it yourself",
                                  path, audio.sample_rate, rate, how_to_resample));
   log::info("resampling {} from {} Hz to {} Hz", path, audio.sample_rate, rate);
-  return audio::resample(audio, rate);
+  return audio::resample(audio, rate, path);
 }
 }  // namespace
 

@@ -36,6 +36,10 @@ void add_common_options(CLI::App& sub, CommonOptions& common);
 /// recorded as given.
 CLI::Validator unsigned_64_bit();
 
+/// Accepts a --sr value: 0 (no resampling) or a rate from audio::kMinTargetRate to
+/// audio::kMaxTargetRate [Hz].
+CLI::Validator sample_rate();
+
 /// Adds --config FILE.toml to the main app (call before adding subcommands): a TOML reader
 /// (toml++) that fills the options of whichever subcommand runs. See README, "Config files".
 void add_config_option(CLI::App& app);

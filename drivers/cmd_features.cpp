@@ -59,7 +59,8 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
                   "evaluates the templates at a bounded set of frequencies (0: exact; at most Nyquist/16)");
   sub->add_option("--sr", options->config.sample_rate,
                   "Resample every file to this rate [Hz] (0: keep the files' rate, which must "
-                  "then be the same for all)");
+                  "then be the same for all)")
+      ->check(cli::sample_rate());
   sub->add_option("--clip-seconds", options->config.clip_seconds,
                   "Cut longer files into equal clips of at most this length [s]");
   sub->add_flag("--skip-short", options->config.skip_short,

@@ -87,7 +87,7 @@ Spectrogram analyse(const std::vector<std::string>& files, const NmfOptions& o, 
   for (const auto& file : files) {
     auto audio = audio::read_audio(file);
     if (o.sample_rate > 0) {
-      audio = audio::resample(audio, o.sample_rate);
+      audio = audio::resample(audio, o.sample_rate, file);
     } else if (s.sample_rate == 0) {
       s.sample_rate = audio.sample_rate;
       first_file = file;
@@ -208,7 +208,8 @@ Command add_nmf_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--window", o.window, "Analysis window: sqrt-hann, hann, hamming, blackman");
   sub->add_option("--sr", o.sample_rate,
                   "Resample every file to this rate [Hz] (0: keep the files' rate, which must then be "
-                  "the same for all)");
+                  "the same for all)")
+      ->check(cli::sample_rate());
   sub->add_option("--beta", o.mu.beta,
                   "β of the β-divergence: 1 generalised KL (the paper's), 0 Itakura-Saito, 2 Euclidean, any real");
   sub->add_option("--power", o.power, "Compression p: W·H approximates magnitude^p");
@@ -239,12 +240,15 @@ Command add_nmf_command(CLI::App& app, CommonOptions& common) {
                 o.stft.hop, o.stft.n_fft, o.window, o.stft.n_fft / 2);
     classic::validate(o.mu);
     if (o.rank < 1) throw UsageError(fmt::format("--rank {}: must be at least 1", o.rank));
+    // As `innmf train`: more templates than bins can reproduce any spectrogram exactly (and a
+    // --rank 100000 took 7 GB to do so).
+    if (o.rank > o.stft.n_fft / 2 + 1)
+      throw UsageError(fmt::format("--rank {} is larger than the {} frequencies of the {}-point STFT: choose a rank "
+                                   "below that",
+                                   o.rank, o.stft.n_fft / 2 + 1, o.stft.n_fft));
     if (!(o.power > 0) || !(o.power <= model::kMaxPower))
       throw UsageError(fmt::format("--power {}: must be in (0, {}] (0.5: square root of the magnitudes)", o.power,
                                    model::kMaxPower));
-    if (o.sample_rate < 0 || !std::isfinite(o.sample_rate))
-      throw UsageError(fmt::format("--sr {}: must be a positive rate in Hz (or 0 to keep the files' rate)",
-                                   o.sample_rate));
     io::require_writable_path(o.output, "-o");
     if (!o.metrics.empty()) io::require_writable_path(o.metrics, "--metrics");
     io::refuse_shared_outputs({{"-o", o.output}, {"--metrics", o.metrics}});

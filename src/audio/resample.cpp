@@ -2,6 +2,7 @@
 
 #include <soxr.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -9,11 +10,16 @@
 
 namespace innmf::audio {
 
-Audio resample(const Audio& audio, double target_rate) {
+Audio resample(const Audio& audio, double target_rate, const std::string& source) {
+  const std::string from = source.empty() ? std::string() : source + ": ";
   if (!(target_rate > 0) || !(audio.sample_rate > 0))
-    throw UsageError(fmt::format("cannot resample from {} Hz to {} Hz: rates must be positive",
+    throw UsageError(fmt::format("{}cannot resample from {} Hz to {} Hz: rates must be positive", from,
                                  audio.sample_rate, target_rate));
   if (target_rate == audio.sample_rate) return audio;
+  if (std::max(target_rate, audio.sample_rate) / std::min(target_rate, audio.sample_rate) > kMaxResampleRatio)
+    throw UsageError(fmt::format("{}cannot resample from {} Hz to {} Hz: the rates are more than {}× apart; "
+                                 "resample in two steps (e.g. with sox) or choose a nearer rate",
+                                 from, audio.sample_rate, target_rate, kMaxResampleRatio));
 
   Audio out;
   out.sample_rate = target_rate;
@@ -38,11 +44,11 @@ Audio resample(const Audio& audio, double target_rate) {
   return out;
 }
 
-MultichannelAudio resample(const MultichannelAudio& audio, double target_rate) {
+MultichannelAudio resample(const MultichannelAudio& audio, double target_rate, const std::string& source) {
   MultichannelAudio out;
   out.sample_rate = target_rate;
   for (const auto& channel : audio.channels)
-    out.channels.push_back(resample(Audio{channel, audio.sample_rate}, target_rate).samples);
+    out.channels.push_back(resample(Audio{channel, audio.sample_rate}, target_rate, source).samples);
   return out;
 }
 

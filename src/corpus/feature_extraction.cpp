@@ -274,7 +274,7 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
       }
       if (audio.sample_rate != rate) {
         ScopedPhase phase(times, "resample");
-        audio = audio::resample(audio, rate);
+        audio = audio::resample(audio, rate, plan.path);
       }
       if (static_cast<std::int64_t>(audio.samples.size()) != plan.samples)
         throw InputError(fmt::format("{}: decoded {} samples, its header promised {}: the file "

@@ -109,6 +109,17 @@ InnmfModelRecord read_innmf_model(const std::string& path) {
   if (static_cast<std::int64_t>(r.template_phases.size()) != r.n_fourier || r.rank < 1)
     throw InputError(fmt::format("{}: inconsistent model (rank {}, {} phases for n_fourier {})", path,
                                  r.rank, r.template_phases.size(), r.n_fourier));
+  // A NaN weight makes every template NaN downstream, where the error would blame the fit.
+  const auto finite = [](const auto& values) {
+    return std::all_of(values.begin(), values.end(), [](auto v) { return std::isfinite(v); });
+  };
+  for (const auto& [values_finite, dataset] :
+       {std::pair{finite(r.template_params), "/templates/params"}, {finite(r.template_phases), "/templates/phases"},
+        {finite(r.activation_params), "/activations/params"}, {finite(r.activation_phases), "/activations/phases"}})
+    if (!values_finite)
+      throw InputError(fmt::format("{}: {} holds NaN or infinite values: the model is corrupt; retrain it or "
+                                   "restore a copy",
+                                   path, dataset));
   if (!std::is_sorted(r.training_freqs.begin(), r.training_freqs.end()) ||
       std::adjacent_find(r.training_freqs.begin(), r.training_freqs.end()) != r.training_freqs.end() ||
       std::any_of(r.training_freqs.begin(), r.training_freqs.end(), [](double f) { return !std::isfinite(f); }))

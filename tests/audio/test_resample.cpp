@@ -45,6 +45,17 @@ TEST(Resample, SameRateIsIdentityAndBadRateIsRefused) {
   EXPECT_EQ(audio::resample(in, 8000).samples, in.samples);
   EXPECT_THROW(audio::resample(in, 0), UsageError);
   EXPECT_THROW(audio::resample(in, -16000), UsageError);
+  // libsoxr crashed at extreme ratios (44.1 kHz to 0.01 Hz): more than 1024× apart is refused,
+  // naming the file; 1024× itself is converted.
+  try {
+    audio::resample(in, 8000.0 * 1025, "in.wav");
+    ADD_FAILURE() << "a ratio of 1025 was resampled";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("in.wav: cannot resample from 8000 Hz to 8200000 Hz"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(audio::resample(in, 8000.0 / 1025), UsageError);
+  EXPECT_EQ(audio::resample(in, 8000.0 * 1024).samples.size(), std::size_t{102400});
 }
 
 TEST(Resample, ChannelsAreResampledAlike) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "innmf/audio/audio_io.hpp"
@@ -239,5 +240,29 @@ TEST_F(SeparationTemplateSampling, UnorderedTrainingFrequenciesAreRefused) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("training_freqs"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("bad.h5"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(SeparationTemplateSampling, NonFiniteWeightsAreRefusedNamingTheDataset) {
+  // A NaN weight made every template NaN, and separate then blamed classic NMF's fit ("the loss
+  // is NaN at the start (--beta 1)"), naming neither the file nor the problem.
+  const auto record = io::read_innmf_model(model_);
+  ASSERT_FALSE(record.template_params.empty());
+  ASSERT_FALSE(record.activation_params.empty());
+  for (const bool in_templates : {true, false}) {
+    auto corrupt = record;
+    auto& params = in_templates ? corrupt.template_params : corrupt.activation_params;
+    params[params.size() / 2] = in_templates ? std::nanf("") : std::numeric_limits<float>::infinity();
+    const auto path = dir_ / (in_templates ? "nan_templates.h5" : "inf_activations.h5");
+    io::write_innmf_model(path, corrupt);
+    try {
+      sep::SourceModel::load(path);
+      FAIL() << "a model with a non-finite weight was loaded";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(in_templates ? "/templates/params" : "/activations/params"),
+                std::string::npos)
+          << e.what();
+    }
   }
 }
