@@ -96,6 +96,7 @@ class TomlConfig : public CLI::Config {
 
   void add_table(const toml::table& table, std::map<std::string, std::vector<std::string>>& values,
                  bool own_table) const {
+    std::map<std::string, std::string> keys_here;  // option name → its key in this table
     for (const auto& [raw_key, node] : table) {
       const std::string key(raw_key.str());
       if (node.is_table()) {
@@ -110,6 +111,10 @@ class TomlConfig : public CLI::Config {
         throw CLI::ConfigError(fmt::format("--config {}: unknown option '{}' for `innmf {}`",
                                            path_, key, sub_->get_name()));
       }
+      // n_fft and n-fft are one option: both in one table is a contradiction, not a choice.
+      if (const auto [spelled, inserted] = keys_here.emplace(name, key); !inserted)
+        throw CLI::ConfigError(fmt::format("--config {}: '{}' and '{}' are the same option: keep one", path_,
+                                           spelled->second, key));
       if (values.count(name)) continue;  // the subcommand's own table was read first and wins
       std::vector<std::string> inputs;
       if (const auto* array = node.as_array()) {

@@ -1,5 +1,6 @@
 // innmf features AUDIO... -o POINTS.h5: audio → time-frequency point set.
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -14,6 +15,39 @@
 #include "innmf/tf/stft.hpp"
 
 namespace innmf::cli {
+
+namespace {
+
+/// Warns once for each option given (on the command line or in a config file) that no part of
+/// the representation reads: `--repr stft --fmin 100` analyses as if --fmin were not there.
+void warn_of_unused_options(const CLI::App& sub, const std::string& repr,
+                            const std::vector<tf::RepresentationPart>& parts) {
+  using Kind = tf::RepresentationKind;
+  const auto uses = [&](std::initializer_list<Kind> kinds) {
+    return std::any_of(parts.begin(), parts.end(), [&](const tf::RepresentationPart& part) {
+      return std::find(kinds.begin(), kinds.end(), part.kind) != kinds.end();
+    });
+  };
+  const struct {
+    const char* option;
+    bool used;
+    const char* readers;
+  } options[] = {
+      {"--fmin", uses({Kind::cqt, Kind::wavelet}), "cqt and wavelet"},
+      {"--fmax", uses({Kind::cqt, Kind::wavelet}), "cqt and wavelet"},
+      {"--bins-per-octave", uses({Kind::cqt}), "cqt"},
+      {"--scales-per-octave", uses({Kind::wavelet}), "wavelet"},
+      {"--omega0", uses({Kind::wavelet}), "wavelet"},
+      {"--peak-threshold", uses({Kind::sines}), "sines"},
+      {"--max-peaks", uses({Kind::sines}), "sines"},
+      {"--f-quantum", uses({Kind::sines}), "sines"},
+  };
+  for (const auto& o : options)
+    if (!o.used && sub.get_option(o.option)->count() > 0)
+      log::warn("{} is for {} points: --repr {} does not read it", o.option, o.readers, repr);
+}
+
+}  // namespace
 
 Command add_features_command(CLI::App& app, CommonOptions& common) {
   auto* sub = app.add_subcommand("features", "Audio files → time-frequency point set (HDF5)");
@@ -93,8 +127,10 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
     files.resize(n_files);
     for (auto& file : files) comm.broadcast(file);
 
+    const auto parts = tf::parse_representation(config.representation, config.stft);
+    warn_of_unused_options(*sub, options->repr, parts);
     std::string transform;
-    for (const auto& part : tf::parse_representation(config.representation, config.stft)) {
+    for (const auto& part : parts) {
       if (part.kind == tf::RepresentationKind::stft || part.kind == tf::RepresentationKind::sines) {
         const tf::Stft frames(part.stft);
         if (!frames.covers_every_sample())

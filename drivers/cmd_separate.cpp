@@ -66,7 +66,6 @@ void check_models(const std::vector<sep::SourceModel>& models, double sample_rat
                                    "at its own bins, so the mixture must be at that rate: give --sr {}",
                                    model.path(), model.header().sample_rate, model.header().sample_rate));
   }
-  for (const auto& model : models) sep::warn_if_band_not_covered(model, sample_rate);
 }
 
 /// Throws UsageError before any work unless `folder` exists or can be made: its nearest
@@ -153,6 +152,9 @@ SeparateResult run_separate(SeparateOptions& o) {
   sep::check_references(references, o.references);  // silent or unusable: say so before the work
 
   o.stft.n_fft = choose_n_fft(models, o.stft.n_fft);
+  // (after the errors a user must fix first: a warning and then "give --n-fft" reads as if the
+  // warning were the problem)
+  for (const auto& model : models) sep::warn_if_band_not_covered(model, rate);
   if (o.stft.hop == 0) o.stft.hop = std::max(1, o.stft.n_fft / 4);
   o.stft.window = tf::parse_window(sep::choose_window(models, o.window));
   const tf::Stft stft(o.stft);

@@ -14,7 +14,8 @@
 #   - info on an export file (prints what it is);
 #   - eval of signals shorter than BSS Eval's 512-tap filters;
 #   - a diverging training (--lr 1e3) warns that the loss rose, and still writes its model; a
-#     diverging Rprop fit in separate warns.
+#     diverging Rprop fit in separate warns;
+#   - features warns of options that no part of its --repr reads.
 # FIXTURE is make_separation_models.sh's folder (low.h5, high.h5, low.wav, mix.wav, …).
 set -euo pipefail
 innmf=$1 python=$2 fixture=$3 out=$4
@@ -145,4 +146,15 @@ grep -q "warning: the fit's loss rose from .* lower --lr (now 100)" rprop.txt ||
 grep -q "warning: the loss rose from .* training diverged .*lower --lr" diverged.txt ||
   { echo "FAIL: no divergence warning"; cat diverged.txt; exit 1; }
 [[ -f diverged.h5 ]] || { echo "FAIL: no model after a diverged run"; exit 1; }
-echo "OK: refusals keep the inputs and name the option; a diverged run warns"
+# Options of other representations are not silently dropped: each warns once, and the point
+# file is still written (a config file may set them for every run).
+"$innmf" features low.wav -o stft_points.h5 --fmin 100 --max-peaks 3 2> unused.txt
+for option in "--fmin is for cqt and wavelet points: --repr stft does not read it" \
+              "--max-peaks is for sines points: --repr stft does not read it"; do
+  [[ $(grep -c -- "warning: $option" unused.txt) == 1 ]] || { echo "FAIL: no single warning '$option'"; cat unused.txt; exit 1; }
+done
+[[ -f stft_points.h5 ]] || { echo "FAIL: no point file after the warnings"; exit 1; }
+"$innmf" features low.wav -o cqt_points.h5 --repr stft,cqt --fmin 100 2> used.txt
+! grep -q "does not read it" used.txt || { echo "FAIL: --fmin of a cqt part called unused"; cat used.txt; exit 1; }
+
+echo "OK: refusals keep the inputs and name the option; a diverged run warns; unused options warn"
