@@ -92,8 +92,8 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
                   "Sines: round peak frequencies to multiples of this [Hz] so that training "
                   "evaluates the templates at a bounded set of frequencies (0: exact; at most Nyquist/16)");
   sub->add_option("--sr", options->config.sample_rate,
-                  "Resample every file to this rate [Hz] (0: keep the files' rate, which must "
-                  "then be the same for all)")
+                  "Resample every file to this rate [Hz], 1000 to 1000000 (0: keep the files' rate, "
+                  "which must then be the same for all)")
       ->check(cli::sample_rate());
   sub->add_option("--clip-seconds", options->config.clip_seconds,
                   "Cut longer files into equal clips of at most this length [s]");

@@ -325,8 +325,8 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--window", o.window,
                   "Analysis window: sqrt-hann, hann, hamming, blackman (default: the models')");
   sub->add_option("--sr", o.sample_rate,
-                  "Resample the mixture and references to this rate [Hz] (libsoxr); needed when "
-                  "the models were trained at another rate")
+                  "Resample the mixture and references to this rate [Hz], 1000 to 1000000 (libsoxr); "
+                  "needed when the models were trained at another rate")
       ->check(cli::sample_rate());
   sub->add_option("--fit", o.fit, "How the activations are fitted: mu (multiplicative updates) or "
                                   "rprop (the paper's gradient fit)")
