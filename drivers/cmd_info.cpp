@@ -51,16 +51,6 @@ Command add_info_command(CLI::App& app, CommonOptions& common) {
                                          "checkpoints): for its points run `innmf features {} -o POINTS.h5`",
                                          path, path));
         }
-        // An HDF5 signature but no format: a truncated or damaged file, of a kind it cannot say.
-        if (format.empty() && io::h5::is_hdf5_file(path)) {
-          try {
-            io::h5::open_file_read(path);
-          } catch (const InputError&) {
-            throw InputError(fmt::format("{}: HDF5 cannot open it (truncated or corrupt?): write it again with the "
-                                         "innmf command that made it (features, train, nmf or export), or restore a copy",
-                                         path));
-          }
-        }
         if (format == "innmf.export") {
           // Files of innmf that are not inputs of other commands: what they are and what reads them.
           text = options->json ? nlohmann::json{{"file", options->files[i]}, {"format", format}}.dump()

@@ -242,10 +242,10 @@ Command add_nmf_command(CLI::App& app, CommonOptions& common) {
     if (o.rank < 1) throw UsageError(fmt::format("--rank {}: must be at least 1", o.rank));
     // As `innmf train`: more templates than bins can reproduce any spectrogram exactly (and a
     // --rank 100000 took 7 GB to do so).
-    if (o.rank > o.stft.n_fft / 2 + 1)
+    if (o.rank > stft.n_bins())
       throw UsageError(fmt::format("--rank {} is larger than the {} frequencies of the {}-point STFT: choose a rank "
                                    "below that",
-                                   o.rank, o.stft.n_fft / 2 + 1, o.stft.n_fft));
+                                   o.rank, stft.n_bins(), o.stft.n_fft));
     if (!(o.power > 0) || !(o.power <= model::kMaxPower))
       throw UsageError(fmt::format("--power {}: must be in (0, {}] (0.5: square root of the magnitudes)", o.power,
                                    model::kMaxPower));

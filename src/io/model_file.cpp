@@ -127,8 +127,15 @@ void write_classic_model(const std::string& path, const ClassicModel& m) {
 
 std::string peek_format(const std::string& path) {
   if (!h5::is_hdf5_file(path)) return "";
+  h5::Id file;
   try {
-    const auto file = h5::open_file_read(path);
+    file = h5::open_file_read(path);
+  } catch (const InputError&) {
+    throw InputError(fmt::format("{}: HDF5 cannot open it (truncated or corrupt?): write it again with the innmf "
+                                 "command that made it (features, train, nmf or export), or restore a copy",
+                                 path));
+  }
+  try {
     if (!h5::has_attribute(file, "format")) return "";
     return h5::read_string_attribute(file, "format");
   } catch (const InputError&) {

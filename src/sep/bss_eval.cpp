@@ -1,6 +1,7 @@
 #include "innmf/sep/bss_eval.hpp"
 
 #include <fftw3.h>
+#include <omp.h>
 
 #include <Eigen/LU>
 #include <Eigen/SVD>
@@ -137,7 +138,9 @@ std::vector<double> sum_over_blocks(long n_blocks, std::size_t width, long fft_s
 #pragma omp critical(innmf_bss_eval_failure)
     if (!failure) failure = std::current_exception();
   };
-#pragma omp parallel
+  // (no more threads than groups: each plans its transforms and allocates a block's spectra)
+  const int threads = static_cast<int>(std::max(1L, std::min<long>(omp_get_max_threads(), n_groups)));
+#pragma omp parallel num_threads(threads)
   {
     // Every thread takes part in the loop even if its transforms failed (a thread that left
     // the worksharing construct would hang the others at its barrier).

@@ -81,7 +81,9 @@ std::string stft_representation_json(int n_fft, int hop, const std::string& wind
 void write_classic_model(const std::string& path, const ClassicModel& model);
 
 /// The root `format` attribute of an innmf HDF5 file, or "" for anything else (missing, not
-/// HDF5, no attribute). Never throws: for choosing a reader.
+/// HDF5, no attribute): for choosing a reader. Throws InputError naming the file only for one
+/// that starts as HDF5 but that HDF5 cannot open (truncated or damaged): no reader could say
+/// more of it, whatever its kind.
 std::string peek_format(const std::string& path);
 
 /// A model file of any kind opened for reading. The constructor checks the format, version,
