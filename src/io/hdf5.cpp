@@ -65,9 +65,11 @@ Id create_file(const std::string& path) {
                   "creating HDF5 file " + path));
 }
 
-Id open_file_read(const std::string& path) {
+Id open_file_read(const std::string& path, const std::string& what_to_do) {
   silence_hdf5_errors();
-  return Id(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "opening HDF5 file " + path));
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) throw InputError("HDF5 cannot open it (truncated or corrupt?): " + what_to_do);
+  return Id(file);
 }
 
 Id create_group(hid_t parent, const std::string& name) {

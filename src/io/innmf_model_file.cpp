@@ -61,7 +61,7 @@ InnmfModelRecord read_innmf_model(const std::string& path) {
   }
   InnmfModelRecord r;
   try {
-    auto file = h5::open_file_read(path);
+    auto file = h5::open_file_read(path, "retrain it or restore a copy");
     const auto format = h5::has_attribute(file, "format") ? h5::read_string_attribute(file, "format") : "";
     if (format != kModelFormat)
       throw InputError(fmt::format("is {} file, not a model: give a file written by `innmf train`",

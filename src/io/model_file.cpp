@@ -129,11 +129,10 @@ std::string peek_format(const std::string& path) {
   if (!h5::is_hdf5_file(path)) return "";
   h5::Id file;
   try {
-    file = h5::open_file_read(path);
-  } catch (const InputError&) {
-    throw InputError(fmt::format("{}: HDF5 cannot open it (truncated or corrupt?): write it again with the innmf "
-                                 "command that made it (features, train, nmf or export), or restore a copy",
-                                 path));
+    file = h5::open_file_read(path, "write it again with the innmf command that made it (features, train, nmf "
+                                    "or export), or restore a copy");
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", path, e.what()));
   }
   try {
     if (!h5::has_attribute(file, "format")) return "";
@@ -153,12 +152,7 @@ ModelFile::ModelFile(const std::string& path) : path_(path) {
     throw InputError(fmt::format("{}: not an HDF5 file: {}", path, kWhatToGive));
   }
   try {
-    file_ = h5::open_file_read(path);
-  } catch (const InputError&) {
-    throw InputError(fmt::format("{}: HDF5 cannot open it (truncated or corrupt?): {}", path,
-                                 kWhatToGive));
-  }
-  try {
+    file_ = h5::open_file_read(path, kWhatToGive);
     if (!h5::has_attribute(file_, "format"))
       throw InputError(fmt::format("no 'format' attribute, not written by innmf: {}", kWhatToGive));
     const auto format = h5::read_string_attribute(file_, "format");

@@ -122,13 +122,7 @@ PointFile::PointFile(const std::string& path) : path_(path) {
         "{}: not an HDF5 file (corrupt or truncated?): regenerate it with `innmf features`", path));
   }
   try {
-    file_ = h5::open_file_read(path);
-  } catch (const InputError&) {
-    throw InputError(fmt::format("{}: HDF5 cannot open it (truncated or corrupt?): regenerate it "
-                                 "with `innmf features`",
-                                 path));
-  }
-  try {
+    file_ = h5::open_file_read(path, "regenerate it with `innmf features`");
     if (!h5::has_attribute(file_, "format"))
       throw InputError("no 'format' attribute: not written by innmf");
     const auto format = h5::read_string_attribute(file_, "format");

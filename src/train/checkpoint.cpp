@@ -144,13 +144,7 @@ Checkpoint read_checkpoint(const std::string& path, const std::string& compatibi
   }
   Checkpoint c;
   try {
-    auto file = [&] {
-      try {
-        return h5::open_file_read(path);
-      } catch (const InputError&) {  // an HDF5 signature, then a cut-off or damaged file
-        throw InputError("HDF5 cannot open it (truncated or corrupt?): resume from another checkpoint or start afresh");
-      }
-    }();
+    auto file = h5::open_file_read(path, "resume from another checkpoint or start afresh");
     const auto format = h5::has_attribute(file, "format") ? h5::read_string_attribute(file, "format") : "";
     if (format != kFormat)
       throw InputError(fmt::format("is not a checkpoint (format '{}'): give a file written by --checkpoint", format));

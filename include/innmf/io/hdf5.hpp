@@ -39,7 +39,10 @@ hid_t check(hid_t status, const std::string& what);
 bool is_hdf5_file(const std::string& path);
 
 Id create_file(const std::string& path);  ///< truncates an existing file
-Id open_file_read(const std::string& path);
+/// Opens `path` read-only. A file HDF5 cannot open (cut off, damaged) throws InputError
+/// "HDF5 cannot open it (truncated or corrupt?): <what_to_do>", without the path: callers name
+/// the file as for every other error of theirs.
+Id open_file_read(const std::string& path, const std::string& what_to_do = "restore a copy or write it again");
 Id create_group(hid_t parent, const std::string& name);
 Id open_group(hid_t parent, const std::string& name);
 bool exists(hid_t parent, const std::string& path);
