@@ -40,6 +40,7 @@ nlohmann::json run_reconstruct(ReconstructOptions& o) {
   const auto audio = read_audio_at_rate(o.audio, header.sample_rate, o.resample,
                                         fmt::format("--resample (the rate {} was trained at)", o.model));
   sep::warn_if_band_not_covered(model, audio.sample_rate);
+  sep::warn_if_trained_on_peaks_alone(model);
   o.stft.window = tf::parse_window(sep::choose_window({model}, o.window));
   const tf::Stft stft(o.stft);
   const long n = static_cast<long>(audio.samples.size());

@@ -154,7 +154,10 @@ SeparateResult run_separate(SeparateOptions& o) {
   o.stft.n_fft = choose_n_fft(models, o.stft.n_fft);
   // (after the errors a user must fix first: a warning and then "give --n-fft" reads as if the
   // warning were the problem)
-  for (const auto& model : models) sep::warn_if_band_not_covered(model, rate);
+  for (const auto& model : models) {
+    sep::warn_if_band_not_covered(model, rate);
+    sep::warn_if_trained_on_peaks_alone(model);
+  }
   if (o.stft.hop == 0) o.stft.hop = std::max(1, o.stft.n_fft / 4);
   o.stft.window = tf::parse_window(sep::choose_window(models, o.window));
   const tf::Stft stft(o.stft);

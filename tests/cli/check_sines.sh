@@ -4,7 +4,8 @@
 #   half-way between bins 62 and 63) on the tone and on a silent file → the silent clip is
 #   reported and kept empty, not an error → h5py: every interior frame's strongest peak within
 #   0.5 Hz of 1 kHz at A/2 = 0.25 → --f-quantum 2 rounds frequencies to even Hz → train (the
-#   empty clip left out, knots at the hop).
+#   empty clip left out, knots at the hop) → reconstruct warns of a model of peaks alone, not of
+#   a hybrid of peaks and an STFT.
 set -euo pipefail
 innmf=$1 python=$2 out=$3 tone=$4
 rm -rf "$out" && mkdir -p "$out"
@@ -72,3 +73,15 @@ if grep -q "distinct frequencies" "$out/noise_train_q.log"; then
   cat "$out/noise_train_q.log"; echo "the advice stays with --f-quantum 1"; exit 1
 fi
 echo "OK: train advises --f-quantum on continuous frequencies"
+# A model of peaks alone fits an STFT poorly: reconstruct (as separate) says so and names the
+# hybrid; a model of peaks and an STFT gets no such warning.
+"$innmf" reconstruct "$out/model.h5" "$tone" --n-fft 512 2> "$out/reconstruct.log" > /dev/null
+grep -q "model.h5 was trained on sinusoidal peaks alone: .* train on \`--repr sines,stft:1000\`" "$out/reconstruct.log" ||
+  { cat "$out/reconstruct.log"; echo "no warning about a model of peaks alone"; exit 1; }
+"$innmf" features "$tone" -o "$out/hybrid.h5" --repr sines,stft:512 -q
+"$innmf" train "$out/hybrid.h5" -o "$out/hybrid_model.h5" --rank 2 --hidden 16 --epochs 1 -q
+"$innmf" reconstruct "$out/hybrid_model.h5" "$tone" --n-fft 512 2> "$out/reconstruct_hybrid.log" > /dev/null
+if grep -q "peaks alone" "$out/reconstruct_hybrid.log"; then
+  cat "$out/reconstruct_hybrid.log"; echo "a hybrid model is warned about as peaks alone"; exit 1
+fi
+echo "OK: reconstruct warns of a model of peaks alone"

@@ -92,6 +92,13 @@ class SourceModel {
 /// `option` names where the model came from in the message ("--model", "MODEL").
 void warn_if_band_not_covered(const SourceModel& model, double sample_rate);
 
+/// Warns when `model` was trained on sinusoidal peaks alone (every part of its representation
+/// is sines): peaks say where a source's partials are but never where it is silent, so nothing
+/// kept its templates low between the partials, and they separate and reconstruct STFTs far
+/// worse than templates trained with an STFT (bench/RESULTS.md, "Separation across
+/// representations"). Names the hybrid that fixes it.
+void warn_if_trained_on_peaks_alone(const SourceModel& model);
+
 /// The window to analyse with: `requested` if given (a warning when it differs from a model's:
 /// magnitudes scale differently), else the window the first model that states one was trained
 /// with (a warning when the models disagree), else "sqrt-hann" (the paper's).
