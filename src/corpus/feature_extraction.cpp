@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <omp.h>
 #include <optional>
 
 #include "innmf/audio/audio_io.hpp"
@@ -141,7 +142,14 @@ std::string clip_name(const FilePlan& plan, std::size_t k) {
 constexpr int kTagClipHeader = 11;
 constexpr int kTagClipData = 12;
 
-void send_clip(const mpi::Comm& comm, const tf::ClipPoints& points) {
+/// Sends a clip's points to rank 0, or (nullptr) the marker of a rank that failed to make them.
+void send_clip(const mpi::Comm& comm, const tf::ClipPoints* clip) {
+  if (!clip) {
+    const std::int64_t failed[4] = {-1, 0, 0, 0};
+    comm.send(failed, 4, 0, kTagClipHeader);
+    return;
+  }
+  const tf::ClipPoints& points = *clip;
   const std::int64_t header[4] = {static_cast<std::int64_t>(points.times.size()),
                                   static_cast<std::int64_t>(points.freqs.size()),
                                   static_cast<std::int64_t>(points.t.size()),
@@ -154,9 +162,11 @@ void send_clip(const mpi::Comm& comm, const tf::ClipPoints& points) {
   comm.send(payload.data(), payload.size(), 0, kTagClipData);
 }
 
-tf::ClipPoints receive_clip(const mpi::Comm& comm, int source) {
+/// A clip's points from `source`, or nothing if that rank failed to make them.
+std::optional<tf::ClipPoints> receive_clip(const mpi::Comm& comm, int source) {
   std::int64_t header[4] = {};
   comm.receive(header, 4, source, kTagClipHeader);
+  if (header[0] < 0) return std::nullopt;
   tf::ClipPoints points;
   points.times.resize(static_cast<std::size_t>(header[0]));
   points.freqs.resize(static_cast<std::size_t>(header[1]));
@@ -173,6 +183,151 @@ tf::ClipPoints receive_clip(const mpi::Comm& comm, int source) {
   }
   return points;
 }
+
+/// Bytes a clip's points take in memory.
+std::size_t bytes_of(const tf::ClipPoints& points) {
+  return sizeof(float) *
+         (points.times.size() + points.freqs.size() + points.t.size() + points.f.size() + points.m.size());
+}
+
+/// Per clip, what the clip table needs before any point is written:
+/// [count, n_times, n_freqs, 1 if some magnitude is not 0].
+constexpr std::size_t kLayoutFields = 4;
+
+/// A rank's own clips. transform_all() transforms every own file once, for the clip table, and
+/// keeps clips' points up to a memory budget; take() hands them over in clip order, transforming
+/// the clips beyond the budget again from their file, a batch of consecutive clips at a time.
+class OwnClips {
+ public:
+  OwnClips(const std::vector<FilePlan>& plans, const std::vector<int>& file_owner, int rank, double rate,
+           std::vector<std::unique_ptr<Frontend>>& frontends, PhaseTimes& times)
+      : plans_(plans), file_owner_(file_owner), rank_(rank), rate_(rate), frontends_(frontends), times_(times) {
+    for (std::size_t i = 0; i < plans_.size(); ++i)
+      for (std::size_t k = 0; k < plans_[i].clips.size(); ++k) file_of_clip_.push_back(i);
+    held_.resize(file_of_clip_.size());
+    counts_.assign(file_of_clip_.size(), 0);
+    dropped_.assign(file_of_clip_.size(), false);
+  }
+
+  /// Fills the own clips' entries of `layout` (kLayoutFields per clip).
+  void transform_all(std::size_t budget, std::vector<std::uint64_t>& layout) {
+    std::size_t held_bytes = 0;
+    for (std::size_t i = 0; i < plans_.size(); ++i) {
+      if (file_owner_[i] != rank_) continue;
+      load(i);
+      const std::size_t n_clips = plans_[i].clips.size();
+      for (std::size_t first = 0; first < n_clips; first += batch_size()) {
+        auto batch = transform(first, std::min(batch_size(), n_clips - first));
+        for (std::size_t b = 0; b < batch.size(); ++b) {
+          const std::size_t c = plans_[i].first_clip + first + b;
+          auto& points = batch[b];
+          layout[kLayoutFields * c] = counts_[c] = points.size();
+          layout[kLayoutFields * c + 1] = points.times.size();
+          layout[kLayoutFields * c + 2] = points.freqs.size();
+          layout[kLayoutFields * c + 3] = std::any_of(points.m.begin(), points.m.end(), [](float m) { return m != 0; });
+          if (held_bytes + bytes_of(points) <= budget) {
+            held_bytes += bytes_of(points);
+            held_[c] = std::move(points);
+          } else {
+            dropped_[c] = true;
+          }
+        }
+      }
+    }
+    const auto n_dropped = std::count(dropped_.begin(), dropped_.end(), true);
+    if (n_dropped > 0)
+      log::debug("rank {}: {} clips beyond {} MB of points are transformed again while writing", rank_, n_dropped,
+                 budget >> 20);
+  }
+
+  /// Clip c's points (an own clip; take them in increasing c), released from memory here.
+  tf::ClipPoints take(std::size_t c) {
+    if (held_[c]) {
+      tf::ClipPoints points = std::move(*held_[c]);
+      held_[c].reset();
+      return points;
+    }
+    if (!dropped_[c]) throw std::logic_error("OwnClips::take: not an own clip, or taken twice");
+    const std::size_t i = file_of_clip_[c];
+    if (loaded_ != i) load(i);
+    // This clip and the dropped clips of the same file after it, one per thread.
+    const std::size_t first = c - plans_[i].first_clip;
+    std::size_t count = 1;
+    while (count < batch_size() && first + count < plans_[i].clips.size() && dropped_[c + count]) ++count;
+    auto batch = transform(first, count);
+    for (std::size_t b = 0; b < count; ++b) {
+      if (batch[b].size() != counts_[c + b])
+        throw InputError(fmt::format("{}: changed while innmf read it (a clip had {} points, now {}): leave the "
+                                     "inputs alone while `innmf features` runs",
+                                     plans_[i].path, counts_[c + b], batch[b].size()));
+      dropped_[c + b] = false;
+      if (b > 0) held_[c + b] = std::move(batch[b]);
+    }
+    return std::move(batch[0]);
+  }
+
+ private:
+  static std::size_t batch_size() { return static_cast<std::size_t>(std::max(1, omp_get_max_threads())); }
+
+  /// Decodes file i at the point set's rate and prepares the frontends for its clips' lengths.
+  void load(std::size_t i) {
+    const auto& plan = plans_[i];
+    audio_ = {};
+    loaded_ = i;
+    {
+      ScopedPhase phase(times_, "read");
+      audio_ = audio::read_audio(plan.path);
+    }
+    if (audio_.sample_rate != rate_) {
+      ScopedPhase phase(times_, "resample");
+      audio_ = audio::resample(audio_, rate_, plan.path);
+    }
+    if (static_cast<std::int64_t>(audio_.samples.size()) != plan.samples)
+      throw InputError(fmt::format("{}: decoded {} samples, its header promised {}: the file "
+                                   "is corrupt or changed while reading",
+                                   plan.path, audio_.samples.size(), plan.samples));
+    // Plans per distinct clip length (CQT), made here, outside the parallel region.
+    for (const auto& span : plan.clips)
+      for (auto& frontend : frontends_) frontend->prepare(static_cast<long>(span.length));
+  }
+
+  /// Points of clips first .. first + count − 1 of the loaded file. Threads take whole clips
+  /// when there are several (the outermost independent loop); one clip is parallel inside the
+  /// transform instead. A clip's points do not depend on the thread count.
+  std::vector<tf::ClipPoints> transform(std::size_t first, std::size_t count) {
+    ScopedPhase phase(times_, "transform");
+    const auto& plan = plans_[loaded_];
+    std::vector<tf::ClipPoints> batch(count);
+    std::exception_ptr thread_failure;  // no exception may leave a parallel region
+    const auto n = static_cast<long>(count);
+#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+    for (long b = 0; b < n; ++b) {
+      try {
+        const auto& span = plan.clips[first + static_cast<std::size_t>(b)];
+        batch[static_cast<std::size_t>(b)] =
+            clip_points(frontends_, audio_.samples.data() + span.begin, static_cast<long>(span.length));
+      } catch (...) {
+#pragma omp critical(innmf_feature_failure)
+        if (!thread_failure) thread_failure = std::current_exception();
+      }
+    }
+    if (thread_failure) std::rethrow_exception(thread_failure);
+    return batch;
+  }
+
+  const std::vector<FilePlan>& plans_;
+  const std::vector<int>& file_owner_;
+  int rank_;
+  double rate_;
+  std::vector<std::unique_ptr<Frontend>>& frontends_;
+  PhaseTimes& times_;
+  std::vector<std::size_t> file_of_clip_;              ///< global clip index → file index
+  std::vector<std::optional<tf::ClipPoints>> held_;    ///< per global clip index
+  std::vector<bool> dropped_;                          ///< own clips to transform again
+  std::vector<std::uint64_t> counts_;                  ///< own clips' point counts, first pass
+  std::size_t loaded_ = static_cast<std::size_t>(-1);  ///< the file whose samples are in audio_
+  audio::Audio audio_;
+};
 
 }  // namespace
 
@@ -260,75 +415,27 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
     }
   }
 
-  // 2. Every rank transforms its own files.
-  std::vector<std::optional<tf::ClipPoints>> local(clips.size());
+  // 2. Every rank transforms its own files; the clip table's entries of each clip come from its
+  //    owner, and the sum over ranks is the table.
+  std::vector<std::uint64_t> layout(kLayoutFields * clips.size(), 0);
+  OwnClips own(plans, file_owner, comm.rank(), rate, frontends, times);
   failure = nullptr;
   try {
-    for (std::size_t i = 0; i < plans.size(); ++i) {
-      if (file_owner[i] != comm.rank()) continue;
-      const auto& plan = plans[i];
-      audio::Audio audio;
-      {
-        ScopedPhase phase(times, "read");
-        audio = audio::read_audio(plan.path);
-      }
-      if (audio.sample_rate != rate) {
-        ScopedPhase phase(times, "resample");
-        audio = audio::resample(audio, rate, plan.path);
-      }
-      if (static_cast<std::int64_t>(audio.samples.size()) != plan.samples)
-        throw InputError(fmt::format("{}: decoded {} samples, its header promised {}: the file "
-                                     "is corrupt or changed while reading",
-                                     plan.path, audio.samples.size(), plan.samples));
-      ScopedPhase phase(times, "transform");
-      // Plans per distinct clip length (CQT), made here, outside the parallel region.
-      for (const auto& span : plan.clips)
-        for (auto& frontend : frontends) frontend->prepare(static_cast<long>(span.length));
-      // Threads take whole clips when a file has several (the outermost independent loop);
-      // a file of one clip is parallel inside the transform instead. Each thread writes its
-      // own clip's slot, and a clip's points do not depend on the thread count.
-      const auto n_clips = static_cast<long>(plan.clips.size());
-      std::exception_ptr thread_failure;  // no exception may leave a parallel region
-#pragma omp parallel for schedule(dynamic, 1) if (n_clips > 1)
-      for (long k = 0; k < n_clips; ++k) {
-        try {
-          const auto& span = plan.clips[static_cast<std::size_t>(k)];
-          local[plan.first_clip + static_cast<std::size_t>(k)] =
-              clip_points(frontends, audio.samples.data() + span.begin, static_cast<long>(span.length));
-        } catch (...) {
-#pragma omp critical(innmf_feature_failure)
-          if (!thread_failure) thread_failure = std::current_exception();
-        }
-      }
-      if (thread_failure) std::rethrow_exception(thread_failure);
-    }
+    own.transform_all(config.held_points_bytes, layout);
   } catch (...) {
     failure = std::current_exception();
   }
   comm.agree_on_failure(failure);
 
-  // The clip table: point counts are known only now (peaks depend on the signal). Each clip's
-  // owner fills its entries; the sum over ranks is the table.
-  // [count, n_times, n_freqs, 1 if some magnitude is not 0] per clip.
-  constexpr std::size_t kFields = 4;
-  std::vector<std::uint64_t> layout(kFields * clips.size(), 0);
-  for (std::size_t c = 0; c < clips.size(); ++c) {
-    if (!local[c]) continue;
-    const auto& points = *local[c];
-    layout[kFields * c] = points.size();
-    layout[kFields * c + 1] = points.times.size();
-    layout[kFields * c + 2] = points.freqs.size();
-    layout[kFields * c + 3] = std::any_of(points.m.begin(), points.m.end(), [](float m) { return m != 0; });
-  }
   if (comm.size() > 1) comm.allreduce_sum(layout.data(), layout.size());
   for (std::size_t c = 0; c < clips.size(); ++c) {
-    clips[c].count = layout[kFields * c];
-    clips[c].n_times = layout[kFields * c + 1];
-    clips[c].n_freqs = layout[kFields * c + 2];
+    clips[c].count = layout[kLayoutFields * c];
+    clips[c].n_times = layout[kLayoutFields * c + 1];
+    clips[c].n_freqs = layout[kLayoutFields * c + 2];
     if (!comm.is_root()) continue;
     if (clips[c].count == 0)
       log::warn("{}: no points (silence, or nothing above the threshold): the clip is kept empty", clips[c].name);
-    else if (layout[kFields * c + 3] == 0)
+    else if (layout[kLayoutFields * c + 3] == 0)
       log::warn("{}: every magnitude is 0 (digital silence): the clip teaches a model nothing", clips[c].name);
   }
   const std::uint64_t total_points = io::assign_offsets(clips);
@@ -350,25 +457,28 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
       } catch (...) {
         failure = std::current_exception();
       }
+      bool peer_failed = false;  // its own message reaches every rank through agree_on_failure
       for (std::size_t c = 0; c < clips.size(); ++c) {
-        tf::ClipPoints received;
-        const tf::ClipPoints* points = nullptr;
-        if (clip_owner[c] == 0) {
-          points = &*local[c];
-        } else {
-          received = receive_clip(comm, clip_owner[c]);
-          points = &received;
+        std::optional<tf::ClipPoints> points;
+        if (clip_owner[c] != 0) {
+          points = receive_clip(comm, clip_owner[c]);
+          peer_failed = peer_failed || !points;
+        } else if (!failure) {
+          try {
+            points = own.take(c);
+          } catch (...) {
+            failure = std::current_exception();
+          }
         }
-        if (!failure) {
+        if (!failure && !peer_failed) {
           try {
             writer->write_clip(c, *points);
           } catch (...) {
             failure = std::current_exception();
           }
         }
-        if (clip_owner[c] == 0) local[c].reset();  // free as we go
       }
-      if (!failure) {
+      if (!failure && !peer_failed) {
         try {
           writer->close();
           writer.reset();
@@ -378,10 +488,18 @@ FeatureReport extract_features(const std::vector<std::string>& files, const Feat
         }
       }
     } else {
+      // After a failure the remaining clips go as "failed" markers: rank 0 is waiting for them.
       for (std::size_t c = 0; c < clips.size(); ++c) {
         if (clip_owner[c] != comm.rank()) continue;
-        send_clip(comm, *local[c]);
-        local[c].reset();
+        std::optional<tf::ClipPoints> points;
+        if (!failure) {
+          try {
+            points = own.take(c);
+          } catch (...) {
+            failure = std::current_exception();
+          }
+        }
+        send_clip(comm, points ? &*points : nullptr);
       }
     }
   }
