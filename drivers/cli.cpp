@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <cmath>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
@@ -184,9 +185,15 @@ CLI::Validator sample_rate() {
         } catch (const std::exception&) {
           rate = -1;
         }
-        if (rate == 0 || (rate >= audio::kMinTargetRate && rate <= audio::kMaxTargetRate)) return "";
-        return fmt::format("{} is out of range: give 0 (no resampling) or a rate from {} to {} Hz", value,
-                           audio::kMinTargetRate, audio::kMaxTargetRate);
+        if (!(rate == 0 || (rate >= audio::kMinTargetRate && rate <= audio::kMaxTargetRate)))
+          return fmt::format("{} is out of range: give 0 (no resampling) or a rate from {} to {} Hz", value,
+                             audio::kMinTargetRate, audio::kMaxTargetRate);
+        // Audio files store whole rates: a fractional one would be written rounded into the
+        // outputs' headers, which would then disagree with their samples.
+        if (rate != std::round(rate))
+          return fmt::format("{} is not a whole number of Hz: audio files store whole rates (e.g. {:.0f})", value,
+                             std::round(rate));
+        return "";
       },
       "");
 }

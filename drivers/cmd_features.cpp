@@ -28,23 +28,29 @@ void warn_of_unused_options(const CLI::App& sub, const std::string& repr,
       return std::find(kinds.begin(), kinds.end(), part.kind) != kinds.end();
     });
   };
+  // --n-fft and --hop size only the parts written without a size (stft:512 sets its own).
+  const bool plain_stft = std::any_of(parts.begin(), parts.end(), [](const tf::RepresentationPart& part) {
+    return (part.kind == Kind::stft || part.kind == Kind::sines) && part.spelling.find(':') == std::string::npos;
+  });
   const struct {
     const char* option;
     bool used;
     const char* readers;
   } options[] = {
-      {"--fmin", uses({Kind::cqt, Kind::wavelet}), "cqt and wavelet"},
-      {"--fmax", uses({Kind::cqt, Kind::wavelet}), "cqt and wavelet"},
-      {"--bins-per-octave", uses({Kind::cqt}), "cqt"},
-      {"--scales-per-octave", uses({Kind::wavelet}), "wavelet"},
-      {"--omega0", uses({Kind::wavelet}), "wavelet"},
-      {"--peak-threshold", uses({Kind::sines}), "sines"},
-      {"--max-peaks", uses({Kind::sines}), "sines"},
-      {"--f-quantum", uses({Kind::sines}), "sines"},
+      {"--n-fft", plain_stft, "stft and sines parts without a size of their own (stft:N:H sets it)"},
+      {"--hop", plain_stft, "stft and sines parts without a size of their own (stft:N:H sets it)"},
+      {"--fmin", uses({Kind::cqt, Kind::wavelet}), "cqt and wavelet points"},
+      {"--fmax", uses({Kind::cqt, Kind::wavelet}), "cqt and wavelet points"},
+      {"--bins-per-octave", uses({Kind::cqt}), "cqt points"},
+      {"--scales-per-octave", uses({Kind::wavelet}), "wavelet points"},
+      {"--omega0", uses({Kind::wavelet}), "wavelet points"},
+      {"--peak-threshold", uses({Kind::sines}), "sines points"},
+      {"--max-peaks", uses({Kind::sines}), "sines points"},
+      {"--f-quantum", uses({Kind::sines}), "sines points"},
   };
   for (const auto& o : options)
     if (!o.used && sub.get_option(o.option)->count() > 0)
-      log::warn("{} is for {} points: --repr {} does not read it", o.option, o.readers, repr);
+      log::warn("{} is for {}: --repr {} does not read it", o.option, o.readers, repr);
 }
 
 }  // namespace
@@ -92,7 +98,7 @@ Command add_features_command(CLI::App& app, CommonOptions& common) {
                   "Sines: round peak frequencies to multiples of this [Hz] so that training "
                   "evaluates the templates at a bounded set of frequencies (0: exact; at most Nyquist/16)");
   sub->add_option("--sr", options->config.sample_rate,
-                  "Resample every file to this rate [Hz], 1000 to 1000000 (0: keep the files' rate, "
+                  "Resample every file to this whole rate [Hz], 1000 to 1000000 (0: keep the files' rate, "
                   "which must then be the same for all)")
       ->check(cli::sample_rate());
   sub->add_option("--clip-seconds", options->config.clip_seconds,

@@ -207,7 +207,7 @@ Command add_nmf_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--hop", o.stft.hop, "STFT hop [samples]");
   sub->add_option("--window", o.window, "Analysis window: sqrt-hann, hann, hamming, blackman");
   sub->add_option("--sr", o.sample_rate,
-                  "Resample every file to this rate [Hz], 1000 to 1000000 (0: keep the files' rate, "
+                  "Resample every file to this whole rate [Hz], 1000 to 1000000 (0: keep the files' rate, "
                   "which must then be the same for all)")
       ->check(cli::sample_rate());
   sub->add_option("--beta", o.mu.beta,

@@ -262,7 +262,9 @@ SeparateResult run_separate(SeparateOptions& o) {
                         {"fit", o.fit},
                         {"template_sampling", o.template_sampling},
                         {"iters", separation.fit.iterations},
-                        {"converged", separation.fit.converged},
+                        // rprop has no stopping test (--tol is mu's): null, not a false "did not converge"
+                        {"converged", o.separation.fit == sep::FitMethod::mu ? nlohmann::json(separation.fit.converged)
+                                                                              : nlohmann::json(nullptr)},
                         {"loss", separation.fit.loss.back()},
                         {"blocks", separation.fit.blocks},
                         {"mask_power", o.separation.mask_power},
@@ -328,7 +330,7 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
   sub->add_option("--window", o.window,
                   "Analysis window: sqrt-hann, hann, hamming, blackman (default: the models')");
   sub->add_option("--sr", o.sample_rate,
-                  "Resample the mixture and references to this rate [Hz], 1000 to 1000000 (libsoxr); "
+                  "Resample the mixture and references to this whole rate [Hz], 1000 to 1000000 (libsoxr); "
                   "needed when the models were trained at another rate")
       ->check(cli::sample_rate());
   sub->add_option("--fit", o.fit, "How the activations are fitted: mu (multiplicative updates) or "

@@ -347,7 +347,8 @@ void validate(const FeatureConfig& config) {
     throw UsageError(fmt::format("--sr {}: must be a positive rate in Hz (or 0 to keep the files' rate)",
                                  config.sample_rate));
   if (!(config.clip_seconds > 0) || !std::isfinite(config.clip_seconds))
-    throw UsageError(fmt::format("--clip-seconds {}: must be positive", config.clip_seconds));
+    throw UsageError(fmt::format("--clip-seconds {}: must be a positive, finite length in seconds",
+                                 config.clip_seconds));
   if (config.compression < 0 || config.compression > 9)
     throw UsageError(fmt::format("--compression {}: must be 0 (none) to 9", config.compression));
 }

@@ -154,7 +154,13 @@ for option in "--fmin is for cqt and wavelet points: --repr stft does not read i
   [[ $(grep -c -- "warning: $option" unused.txt) == 1 ]] || { echo "FAIL: no single warning '$option'"; cat unused.txt; exit 1; }
 done
 [[ -f stft_points.h5 ]] || { echo "FAIL: no point file after the warnings"; exit 1; }
-"$innmf" features low.wav -o cqt_points.h5 --repr stft,cqt --fmin 100 2> used.txt
-! grep -q "does not read it" used.txt || { echo "FAIL: --fmin of a cqt part called unused"; cat used.txt; exit 1; }
+"$innmf" features low.wav -o cqt_points.h5 --repr stft,cqt --fmin 100 --n-fft 512 2> used.txt
+! grep -q "does not read it" used.txt || { echo "FAIL: --fmin or --n-fft of a part that reads it called unused"; cat used.txt; exit 1; }
+# A part with its own size ignores --n-fft and --hop.
+"$innmf" features low.wav -o sized_points.h5 --repr stft:256 --n-fft 2048 --hop 64 2> sized.txt
+for option in "--n-fft is for stft and sines parts without a size of their own (stft:N:H sets it): --repr stft:256 does not read it" \
+              "--hop is for stft and sines parts without a size of their own"; do
+  grep -qF -- "warning: $option" sized.txt || { echo "FAIL: no warning '$option'"; cat sized.txt; exit 1; }
+done
 
 echo "OK: refusals keep the inputs and name the option; a diverged run warns; unused options warn"

@@ -143,6 +143,7 @@ timeout --kill-after=10 120 "$innmf" separate "$fixture/mix.wav" "${neural[@]}" 
 # Models trained on the mixture's whole band at its rate: no band warning.
 ! grep -q "trained on frequencies up to" "$out/rprop.err" || fail "band warning for full-band models: $(cat "$out/rprop.err")"
 check_outputs "$out/rprop" "$out/rprop.jsonl" 12 low high
+grep -q '"converged":null' "$out/rprop.jsonl" || fail "rprop has no stopping test, yet converged is not null: $(cat "$out/rprop.jsonl")"
 
 # The free source is scored in separate by a last --ref, as eval scores it afterwards.
 timeout --kill-after=10 120 "$innmf" separate "$fixture/mix.wav" --model "$fixture/low.h5" --free 3 \
