@@ -135,6 +135,11 @@ SeparateResult run_separate(SeparateOptions& o) {
                                        "remix 1`)",
                                        o.mixture, o.mixture));
   }
+  if (const double share = sep::dc_power_share(mixture.samples); share > sep::kDcShareWarning)
+    log::warn("{}: a DC offset holds {:.0f} % of the mixture's power: the lowest bins go to whichever source's "
+              "templates are largest there, so one source takes the whole offset; remove it first (e.g. `sox {} "
+              "out.wav highpass 10`)",
+              o.mixture, 100 * share, o.mixture);
   const bool keep_channels = n_channels > 1 && !o.mono;
   const bool with_free = o.separation.free_templates > 0;
   check_models(models, rate, rate_given);

@@ -431,4 +431,15 @@ Separation separate(const float* mixture, long n, const tf::Stft& stft, const st
   return result;
 }
 
+double dc_power_share(const std::vector<float>& samples) {
+  if (samples.empty()) return 0;
+  double sum = 0, sum_of_squares = 0;
+  for (const float x : samples) {
+    sum += x;
+    sum_of_squares += static_cast<double>(x) * x;
+  }
+  const double n = static_cast<double>(samples.size());
+  return sum_of_squares > 0 ? std::min(1.0, (sum / n) * (sum / n) / (sum_of_squares / n)) : 0.0;
+}
+
 }  // namespace innmf::sep

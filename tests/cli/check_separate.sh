@@ -190,6 +190,19 @@ PY
 "$innmf" separate "$out/loud_mix.wav" "${neural[@]}" -o "$out/loud" 2>"$out/loud.err" >/dev/null ||
   fail "separate of a loud mixture exited with $?"
 grep -q "peaks at [0-9.]*, above full scale" "$out/loud.err" || fail "no full-scale warning: $(cat "$out/loud.err")"
+# A DC offset goes to one source: separate says so, once; the fixture's own mixture has none.
+! grep -q "DC offset" "$out/loud.err" || fail "DC warning without an offset: $(cat "$out/loud.err")"
+"$python" - "$fixture/mix.wav" "$out/dc_mix.wav" <<'PY'
+import sys
+import numpy as np
+from scipy.io import wavfile
+rate, x = wavfile.read(sys.argv[1])
+wavfile.write(sys.argv[2], rate, (x / 32768.0 + 0.2).astype(np.float32))
+PY
+"$innmf" separate "$out/dc_mix.wav" "${neural[@]}" -o "$out/dc" 2>"$out/dc.err" >/dev/null ||
+  fail "separate of a mixture with a DC offset exited with $?"
+[[ $(grep -c "dc_mix.wav: a DC offset holds [0-9]* % of the mixture's power" "$out/dc.err") == 1 ]] ||
+  fail "no single DC warning: $(cat "$out/dc.err")"
 
 # Models of other analyses: a CQT model next to an STFT one needs --n-fft, and the message says
 # which model has which; models of two windows with --window given warn once, without asking

@@ -76,6 +76,18 @@ class SeparationTest : public ::testing::Test {
   std::vector<float> low_, high_, mixture_;
 };
 
+TEST(SeparationDc, PowerShareOfTheMean) {
+  // A sinusoid of amplitude A over whole periods plus d: power A²/2 + d², of which d² is DC.
+  std::vector<float> x(8000);
+  for (std::size_t n = 0; n < x.size(); ++n) x[n] = static_cast<float>(0.5 * std::sin(2 * M_PI * 100 * n / 8000.0));
+  EXPECT_NEAR(dc_power_share(x), 0.0, 1e-9);
+  for (float& v : x) v += 0.25f;
+  EXPECT_NEAR(dc_power_share(x), 0.0625 / (0.125 + 0.0625), 1e-6);
+  EXPECT_EQ(dc_power_share(std::vector<float>(100, 0.0f)), 0.0);
+  EXPECT_EQ(dc_power_share({}), 0.0);
+  EXPECT_NEAR(dc_power_share(std::vector<float>(100, -0.3f)), 1.0, 1e-12);
+}
+
 TEST_F(SeparationTest, MasksAreFractionsThatSumToOne) {
   const Matrix W = Matrix::Random(20, 3).cwiseAbs();
   Matrix H = Matrix::Random(3, 9).cwiseAbs();

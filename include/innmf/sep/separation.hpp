@@ -120,4 +120,13 @@ std::vector<model::classic::Matrix> soft_masks(const model::classic::Matrix& W,
                                                const std::vector<int>& ranks, double power,
                                                double mask_power);
 
+/// The share of a signal's power that is its mean (DC): mean² / mean of squares, in [0, 1]
+/// (0 for silence).
+double dc_power_share(const std::vector<float>& samples);
+
+/// Above this DC share of the mixture's power, separate warns: the 0 Hz bins (and, through the
+/// window's main lobe, the next ones) go to whichever source's templates are largest there, so
+/// one source takes the whole offset (piano + drums with an offset of 0.1: 10.4 → −4.9 dB SDR).
+inline constexpr double kDcShareWarning = 0.01;
+
 }  // namespace innmf::sep
