@@ -18,12 +18,15 @@ Command add_export_command(CLI::App& app, CommonOptions& common) {
   };
   auto options = std::make_shared<Options>();
   sub->add_option("model", options->model,
-                  "Model file written by `innmf train` (or by `innmf nmf`: its matrices as they are)")
+                  "Model file written by `innmf train` (its networks, evaluated where asked) or by `innmf nmf` "
+                  "(its W, and its H as (frames, K) like an iN-NMF model's)")
       ->required();
   sub->add_option("-o,--output", options->output, "Export file to write (HDF5; plot with scripts/plot_model.py)")
       ->required();
   sub->add_option("--n-freqs", options->config.n_freqs, "Template samples from 0 Hz to --fmax");
-  sub->add_option("--fmax", options->config.fmax, "Highest template frequency [Hz] (0: the model's f_ref)");
+  sub->add_option("--fmax", options->config.fmax,
+                  "Highest template frequency [Hz] (0: the highest frequency the model was fitted at, e.g. a "
+                  "CQT's top centre; above it the networks are unconstrained)");
   sub->add_option("--time-step", options->config.time_step,
                   "Activation sample spacing [s] (0: the knot spacing, or 0.01 s for mlp activations)");
   add_common_options(*sub, common);

@@ -85,7 +85,9 @@ void export_model(const TrainedModel& model, const ExportConfig& config, const s
   ExportData e;
   copy_attributes(e, r);
   e.activations = r.activations;
-  const double fmax = config.fmax > 0 ? config.fmax : r.f_ref;
+  // By default up to the highest frequency the templates were fitted at (a CQT's top centre, the
+  // highest peak of sines; an STFT's Nyquist): above it the networks are unconstrained.
+  const double fmax = config.fmax > 0 ? config.fmax : !r.training_freqs.empty() ? r.training_freqs.back() : r.f_ref;
   e.freqs.resize(static_cast<std::size_t>(config.n_freqs));
   for (std::size_t i = 0; i < e.freqs.size(); ++i) e.freqs[i] = fmax * static_cast<double>(i) / (e.freqs.size() - 1);
   const auto W = model.templates_at(e.freqs);

@@ -21,7 +21,7 @@ namespace innmf::train {
 
 struct ExportConfig {
   int n_freqs = 1025;          ///< [--n-freqs] template samples from 0 to fmax
-  double fmax = 0;             ///< [--fmax] Hz; 0: f_ref (the training data's Nyquist)
+  double fmax = 0;             ///< [--fmax] Hz; 0: the highest training frequency (else f_ref)
   double time_step = 0;        ///< [--time-step] s; 0: the knot spacing (grid) or 0.01 s (mlp)
 };
 
