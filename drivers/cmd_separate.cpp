@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "cli.hpp"
@@ -192,19 +193,8 @@ SeparateResult run_separate(SeparateOptions& o) {
   if (!keep_channels) mixture_channels.channels = {};  // the mix-down is all that is read: free the rest
 
   // Every output goes to a temporary first and appears only once all are written; a folder
-  // made here is removed again if that fails.
-  std::error_code folder_error;
-  const bool made_folder = std::filesystem::create_directories(o.output_dir, folder_error);
-  if (folder_error)
-    throw InputError(fmt::format("-o {}: cannot create the folder: {}", o.output_dir, folder_error.message()));
-  struct RemoveIfEmpty {
-    std::string folder;
-    bool armed;
-    ~RemoveIfEmpty() {
-      std::error_code ignored;
-      if (armed && std::filesystem::is_empty(folder, ignored)) std::filesystem::remove(folder, ignored);
-    }
-  } cleanup{o.output_dir, made_folder};
+  // made here is removed again if that fails or a signal ends the run.
+  const io::OutputFolder folder(o.output_dir, "-o");  // (outlives `outputs`: their temporaries go first)
   const std::size_t n_sources = models.size() + (with_free ? 1 : 0);
   std::vector<std::unique_ptr<io::AtomicOutput>> outputs;
   std::vector<std::unique_ptr<audio::WavWriter>> writers;
@@ -292,7 +282,6 @@ SeparateResult run_separate(SeparateOptions& o) {
   result["seconds"] = watch.seconds();
   for (auto& output : outputs) output->commit();
   if (!o.metrics.empty()) write_metrics_line(o.metrics, result.dump());
-  cleanup.armed = false;
   return {result, table};
 }
 

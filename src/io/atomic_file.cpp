@@ -39,6 +39,7 @@ struct TemporarySlot {
   std::array<char, 4096> path{};
 };
 std::array<TemporarySlot, 64> temporary_slots;
+std::array<TemporarySlot, 16> folder_slots;  // OutputFolder: rmdir'd after the files are unlinked
 std::mutex slots_mutex;  // between threads registering (not taken by the handler)
 
 constexpr std::array<int, 3> kCleanupSignals{SIGINT, SIGTERM, SIGHUP};
@@ -46,6 +47,8 @@ constexpr std::array<int, 3> kCleanupSignals{SIGINT, SIGTERM, SIGHUP};
 extern "C" void remove_temporaries_and_reraise(int signal_number) {
   for (auto& slot : temporary_slots)
     if (slot.live.load(std::memory_order_acquire)) ::unlink(slot.path.data());
+  for (auto& slot : folder_slots)  // (rmdir fails on a folder that is not empty: it stays)
+    if (slot.live.load(std::memory_order_acquire)) ::rmdir(slot.path.data());
   std::signal(signal_number, SIG_DFL);
   std::raise(signal_number);
 }
@@ -70,12 +73,13 @@ void install_signal_cleanup() {
 /// (then a signal leaves that temporary file behind, as before this existed).
 namespace {
 
-int register_temporary(const std::string& path) {
+/// `slots` is one of the two lists (temporary files, folders), `n` its length.
+int register_in(TemporarySlot* slots, std::size_t n, const std::string& path) {
   install_signal_cleanup();
   if (path.size() + 1 > TemporarySlot{}.path.size()) return -1;
   const std::lock_guard<std::mutex> lock(slots_mutex);
-  for (std::size_t i = 0; i < temporary_slots.size(); ++i) {
-    auto& slot = temporary_slots[i];
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& slot = slots[i];
     if (slot.live.load(std::memory_order_relaxed)) continue;
     std::memcpy(slot.path.data(), path.c_str(), path.size() + 1);
     slot.live.store(true, std::memory_order_release);
@@ -84,11 +88,16 @@ int register_temporary(const std::string& path) {
   return -1;
 }
 
-void unregister_temporary(int slot) {
+void unregister_in(TemporarySlot* slots, int slot) {
   if (slot < 0) return;
   const std::lock_guard<std::mutex> lock(slots_mutex);
-  temporary_slots[static_cast<std::size_t>(slot)].live.store(false, std::memory_order_release);
+  slots[static_cast<std::size_t>(slot)].live.store(false, std::memory_order_release);
 }
+
+int register_temporary(const std::string& path) {
+  return register_in(temporary_slots.data(), temporary_slots.size(), path);
+}
+void unregister_temporary(int slot) { unregister_in(temporary_slots.data(), slot); }
 
 }  // namespace
 
@@ -209,6 +218,28 @@ void AtomicOutput::commit() {
   slot_ = -1;
   const fs::path folder = fs::path(path_).has_parent_path() ? fs::path(path_).parent_path() : ".";
   fsync_path(folder.string(), true);
+}
+
+OutputFolder::OutputFolder(const std::string& path, const std::string& option) {
+  std::error_code ec;
+  for (fs::path level = fs::absolute(path, ec).lexically_normal(); !level.empty() && !fs::exists(level, ec);
+       level = level.parent_path()) {
+    made_.push_back(level.string());
+    if (level == level.parent_path()) break;
+  }
+  fs::create_directories(path, ec);
+  if (ec) throw InputError(fmt::format("{} {}: cannot create the folder: {}", option, path, ec.message()));
+  // Deepest first, in the order the signal handler removes them.
+  for (const auto& folder : made_) slots_.push_back(register_in(folder_slots.data(), folder_slots.size(), folder));
+}
+
+OutputFolder::~OutputFolder() {
+  for (const int slot : slots_) unregister_in(folder_slots.data(), slot);
+  for (const auto& folder : made_) {
+    std::error_code ignored;
+    if (!fs::is_directory(folder, ignored) || !fs::is_empty(folder, ignored)) break;
+    fs::remove(folder, ignored);
+  }
 }
 
 }  // namespace innmf::io

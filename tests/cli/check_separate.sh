@@ -17,7 +17,8 @@
 # 4. `innmf reconstruct` of an iN-NMF model at 512 (its own size: sdr_freq above 20 dB), 384
 #    and 1024 (kl finite and positive); --template-sampling grid and direct give the same kl
 #    at 512 and different ones at 384.
-# 5. With MPIRUN: step 1 under mpirun gives the same bits as on one rank.
+# 5. SIGTERM during a separation leaves neither temporary files nor the folder it made.
+# 6. With MPIRUN: step 1 under mpirun gives the same bits as on one rank.
 set -u
 innmf=$1 python=$2 fixture=$3 out=$4
 shift 4
@@ -242,6 +243,19 @@ kl_of() {
 }
 [[ $(kl_of 512 grid) == "$(kl_of 512 direct)" ]] || fail "grid and direct sampling differ at the training size"
 [[ $(kl_of 384 grid) != "$(kl_of 384 direct)" ]] || fail "grid and direct sampling agree at another size"
+
+# SIGTERM during a separation into a folder it made: no temporary file and no empty folder stay.
+"$innmf" separate "$fixture/mix.wav" "${neural[@]}" --fit rprop --iters 100000000 -o "$out/term/sources" -q \
+  >/dev/null 2>"$out/term.err" &
+pid=$!
+for _ in $(seq 1 300); do [[ -d $out/term/sources ]] && break; sleep 0.1; done
+[[ -d $out/term/sources ]] || { kill -KILL "$pid"; fail "the separation made no output folder in 30 s"; }
+sleep 1  # (into the fit)
+kill -TERM "$pid"
+wait "$pid"
+code=$?
+((code == 143)) || fail "separate ended with $code after SIGTERM, expected 143: $(cat "$out/term.err")"
+[[ ! -e $out/term ]] || fail "SIGTERM left the folders it made: $(ls -AR "$out/term" 2>&1)"
 
 if ((${#mpirun[@]})); then
   timeout --kill-after=10 120 "${mpirun[@]}" "$innmf" separate "$fixture/mix.wav" "${neural[@]}" "${refs[@]}" \

@@ -37,6 +37,24 @@ class AtomicOutput {
   int slot_ = -1;  ///< the temporary file's slot in the signal-time cleanup list (−1: none)
 };
 
+/// The folder `path` for a run's outputs, made with any missing parents. The folders made here
+/// are removed again, deepest first, if they are still empty when the object goes (an error) or
+/// when SIGINT, SIGTERM or SIGHUP end the process (after the live temporary files are removed),
+/// so that a failed or interrupted run leaves no empty folder behind. A folder that holds
+/// anything, or that existed before, is never removed.
+class OutputFolder {
+ public:
+  /// Throws InputError naming `option` if the folder cannot be made.
+  OutputFolder(const std::string& path, const std::string& option);
+  ~OutputFolder();
+  OutputFolder(const OutputFolder&) = delete;
+  OutputFolder& operator=(const OutputFolder&) = delete;
+
+ private:
+  std::vector<std::string> made_;  ///< the folders made here, deepest first
+  std::vector<int> slots_;         ///< their slots in the signal-time cleanup list (−1: none)
+};
+
 /// Installs (once) the handlers that remove live temporary files on SIGINT, SIGTERM and SIGHUP,
 /// for each of them whose disposition is still the default. AtomicOutput does it when first
 /// made; code that takes one of these signals for itself (`innmf train`'s Ctrl-C and SIGTERM)
