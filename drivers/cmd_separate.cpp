@@ -185,6 +185,10 @@ SeparateResult run_separate(SeparateOptions& o) {
   if (o.block_seconds > 0)
     o.separation.block_frames = static_cast<long>(std::ceil(o.block_seconds * rate / o.stft.hop));
   const bool in_blocks = o.separation.block_frames > 0 && o.separation.block_frames < stft.n_frames(n);
+  // Before the line that announces the work. Every output goes to a temporary first and appears
+  // only once all are written; a folder made here is removed again if that fails or a signal
+  // ends the run.
+  const io::OutputFolder folder(o.output_dir, "-o");  // (outlives `outputs`: their temporaries go first)
   log::info("{}: {}{}, STFT n_fft {} hop {} {}, {} Hz, {}, fit {} ({} updates at most{})", o.mixture,
             log::counted(models.size(), "source"), with_free ? fmt::format(" + {} free templates", o.separation.free_templates) : "",
             o.stft.n_fft, o.stft.hop, tf::window_name(o.stft.window), rate, channels_note, o.fit,
@@ -192,9 +196,6 @@ SeparateResult run_separate(SeparateOptions& o) {
             in_blocks ? fmt::format(", in blocks of {} s", o.block_seconds) : std::string());
   if (!keep_channels) mixture_channels.channels = {};  // the mix-down is all that is read: free the rest
 
-  // Every output goes to a temporary first and appears only once all are written; a folder
-  // made here is removed again if that fails or a signal ends the run.
-  const io::OutputFolder folder(o.output_dir, "-o");  // (outlives `outputs`: their temporaries go first)
   const std::size_t n_sources = models.size() + (with_free ? 1 : 0);
   std::vector<std::unique_ptr<io::AtomicOutput>> outputs;
   std::vector<std::unique_ptr<audio::WavWriter>> writers;

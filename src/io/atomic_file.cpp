@@ -228,7 +228,7 @@ OutputFolder::OutputFolder(const std::string& path, const std::string& option) {
     if (level == level.parent_path()) break;
   }
   fs::create_directories(path, ec);
-  if (ec) throw InputError(fmt::format("{} {}: cannot create the folder: {}", option, path, ec.message()));
+  if (ec) throw UsageError(fmt::format("{} {}: cannot create the folder: {}", option, path, ec.message()));
   // Deepest first, in the order the signal handler removes them.
   for (const auto& folder : made_) slots_.push_back(register_in(folder_slots.data(), folder_slots.size(), folder));
 }

@@ -44,7 +44,8 @@ class AtomicOutput {
 /// anything, or that existed before, is never removed.
 class OutputFolder {
  public:
-  /// Throws InputError naming `option` if the folder cannot be made.
+  /// Throws UsageError naming `option` if the folder cannot be made (exit code 2, as for any
+  /// output path that cannot be written).
   OutputFolder(const std::string& path, const std::string& option);
   ~OutputFolder();
   OutputFolder(const OutputFolder&) = delete;
