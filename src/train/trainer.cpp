@@ -58,19 +58,22 @@ std::string representation_summary(const std::string& representation_json) {
 CorpusPlan plan_corpus(const std::vector<std::string>& files) {
   corpus::refuse_repeated_files(files);  // (one file twice would weigh its points double)
   CorpusPlan plan;
+  std::vector<std::string> file_representations;
   for (std::size_t f = 0; f < files.size(); ++f) {
     const io::PointFile file(files[f]);
     if (file.total_points() == 0)
       throw InputError(fmt::format("{}: holds no points: regenerate it with `innmf features`", files[f]));
     if (f == 0) {
       plan.representation_json = file.header().representation_json;
-    } else if (file.header().representation_json != plan.representation_json) {
+    } else if (file.header().representation_json != file_representations.front()) {
       log::warn("{} and {} hold different representations ({} and {}): their magnitudes need not share a "
-                "scale, and the model records the first; for one model of several representations write "
-                "them into one file with `innmf features --repr PART,PART` (amplitude-normalised parts)",
-                files.front(), files[f], representation_summary(plan.representation_json),
+                "scale, and the model records them as the parts of one hybrid; for one model of several "
+                "representations write them into one file with `innmf features --repr PART,PART` "
+                "(amplitude-normalised parts)",
+                files.front(), files[f], representation_summary(file_representations.front()),
                 representation_summary(file.header().representation_json));
     }
+    file_representations.push_back(file.header().representation_json);
     for (std::size_t c = 0; c < file.clips().size(); ++c) {
       const auto& clip = file.clips()[c];
       if (clip.count == 0) {  // e.g. peaks of a silent clip: nothing to fit
@@ -87,6 +90,18 @@ CorpusPlan plan_corpus(const std::vector<std::string>& files) {
         tf::default_knot_spacing(json::parse(file.header().representation_json, nullptr, false));
     if (spacing > 0) plan.knot_spacing = plan.knot_spacing == 0 ? spacing : std::min(plan.knot_spacing, spacing);
   }
+  // Files of several representations (another STFT size, another sample rate): the model records
+  // every distinct part, as a hybrid, so that separation knows each band and size it was trained on.
+  std::vector<json> parts;
+  for (const auto& text : file_representations) {
+    const auto representation = json::parse(text, nullptr, false);
+    if (representation.is_discarded() || !representation.is_object()) return plan;  // (the first is kept)
+    for (const auto& part : tf::representation_parts(representation))
+      if (std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(part);
+  }
+  if (parts.size() > 1 && std::any_of(file_representations.begin(), file_representations.end(),
+                                      [&](const std::string& text) { return text != file_representations.front(); }))
+    plan.representation_json = json{{"kind", "hybrid"}, {"parts", parts}}.dump();
   return plan;
 }
 

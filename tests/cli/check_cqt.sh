@@ -3,7 +3,7 @@
 #   features --repr cqt (a 1 kHz tone and speech) → info (text and JSON name the CQT) →
 #   h5py: scattered clips, the representation JSON, per-bin times on multiples of the bin's hop,
 #   the tone's loudest bin the one nearest 1 kHz → train (grid activations, knots at the middle bin's hop)
-#   → export.
+#   → export → a model of this CQT and an STFT records both representations.
 set -euo pipefail
 innmf=$1 python=$2 out=$3 tone=$4 speech=$5
 rm -rf "$out" && mkdir -p "$out"
@@ -93,3 +93,21 @@ band_warning="model.h5 was trained on frequencies up to 3805 Hz but the analysis
 [[ $(grep -c "$band_warning" "$out/reconstruct.err") == 1 ]] ||
   { cat "$out/reconstruct.err"; echo "reconstruct: no single band warning for a CQT model below the Nyquist"; exit 1; }
 echo "OK: separate and reconstruct warn that a CQT model's templates stop at 3805 Hz"
+
+# A model trained on two point files of different representations (this CQT and an STFT of 512)
+# records both as the parts of a hybrid, with a warning: separate then finds the STFT part's size
+# (no --n-fft needed) and that the STFT looked at the whole band (no band warning).
+"$innmf" features "$tone" -o "$out/stft512.h5" --n-fft 512 --hop 128 --sr 16000 -q
+"$innmf" train "$out/cqt.h5" "$out/stft512.h5" -o "$out/mixed.h5" --rank 4 --hidden 16 --epochs 3 -q 2>"$out/mixed.err"
+grep -q "hold different representations .* records them as the parts of one hybrid" "$out/mixed.err" ||
+  { cat "$out/mixed.err"; echo "no warning about two representations"; exit 1; }
+"$python" - "$out/mixed.h5" <<'PY'
+import json, sys, h5py
+r = json.loads(h5py.File(sys.argv[1]).attrs["representation"])
+assert r["kind"] == "hybrid" and [p["kind"] for p in r["parts"]] == ["cqt", "stft"], r
+assert r["parts"][1]["n_fft"] == 512, r
+PY
+"$innmf" separate "$tone" --model "$out/mixed.h5" --free 2 --iters 20 -q -o "$out/mixed_sep" >/dev/null \
+  2>"$out/mixed_sep.err" || { cat "$out/mixed_sep.err"; echo "separate with a CQT+STFT model failed"; exit 1; }
+! grep -q "trained on frequencies up to" "$out/mixed_sep.err" || { cat "$out/mixed_sep.err"; echo "band warning"; exit 1; }
+echo "OK: a model of two representations records both"
