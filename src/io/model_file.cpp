@@ -259,6 +259,16 @@ double ModelFile::l1_penalty() const {
   return h5::has_attribute(file_, "l1") ? h5::read_double_attribute(file_, "l1") : 0.0;
 }
 
+std::string ModelFile::attribute_text(const std::string& name) const {
+  if (!h5::has_attribute(file_, name)) return "";
+  try {
+    return h5::read_string_attribute(file_, name);
+  } catch (const Error&) {  // a number
+    const double value = h5::read_double_attribute(file_, name);
+    return fmt::format("{:g}", value);
+  }
+}
+
 std::vector<double> ModelFile::training_frequencies() const {
   if (!h5::exists(file_, "templates/training_freqs")) return {};
   try {
@@ -303,6 +313,13 @@ ModelSummary summarize(const ModelFile& file) {
     s.iterations = static_cast<std::int64_t>(loss.size());
     if (!loss.empty()) s.final_loss = loss.back();
     s.l1 = file.l1_penalty();
+    s.architecture = file.attribute_text("architecture");
+    s.hidden = file.attribute_text("hidden");
+    s.layers = file.attribute_text("layers");
+    s.n_fourier = file.attribute_text("n_fourier");
+    s.activations = file.attribute_text("activations");
+    const auto spacing = file.attribute_text("knot_spacing");
+    s.knot_spacing = spacing.empty() ? 0.0 : std::stod(spacing);
     const auto freqs = file.training_frequencies();  // increasing
     s.n_training_freqs = freqs.size();
     if (!freqs.empty()) {
@@ -343,6 +360,13 @@ std::string to_json(const ModelSummary& s) {
     j["training_freqs"] = {{"count", s.n_training_freqs},
                            {"min_hz", stored ? json(s.min_training_freq) : json(nullptr)},
                            {"max_hz", stored ? json(s.max_training_freq) : json(nullptr)}};
+    const auto number_or_null = [](const std::string& text) { return text.empty() ? json(nullptr) : json(std::stod(text)); };
+    j["networks"] = {{"architecture", s.architecture},
+                     {"layers", number_or_null(s.layers)},
+                     {"hidden", number_or_null(s.hidden)},
+                     {"n_fourier", number_or_null(s.n_fourier)}};
+    j["activations"] = {{"kind", s.activations},
+                        {"knot_spacing_s", s.knot_spacing > 0 ? json(s.knot_spacing) : json(nullptr)}};
   }
   return j.dump(2);
 }
@@ -362,12 +386,13 @@ std::string to_text(const ModelSummary& s) {
   out += fmt::format("{:<16}{}\n", "representation", tf::describe_representation(representation));
   const auto parts = representation.is_object() ? tf::representation_parts(representation) : std::vector<json>{};
   const double representation_rate = parts.empty() ? 0.0 : parts.front().value("sample_rate", 0.0);
-  // A model trained on point files of several rates records the first file's representation and
-  // the highest rate (its frequency range).
-  const std::string other_rate =
-      representation_rate > 0 && representation_rate != h.sample_rate
-          ? std::string("; trained on several sample rates, the representation above is the first file's")
-          : std::string();
+  // A model trained on point files of several rates records each as a part, and the highest rate
+  // (its frequency range).
+  const bool several_rates = std::any_of(parts.begin(), parts.end(), [&](const json& part) {
+    return part.value("sample_rate", representation_rate) != representation_rate;
+  });
+  const std::string other_rate = several_rates ? std::string("; trained on audio of several rates: the parts above")
+                                               : std::string();
   out += fmt::format("{:<16}{} Hz (f_ref {} Hz{})\n", "sample rate", h.sample_rate, h.f_ref, other_rate);
   if (classic) {
     out += fmt::format("{:<16}{} bins, {:.1f} – {:.1f} Hz\n", "templates", s.n_freqs,
@@ -381,7 +406,16 @@ std::string to_text(const ModelSummary& s) {
                          s.min_training_freq, s.max_training_freq);
     else
       out += fmt::format("{:<16}not stored (a model file from before they were)\n", "fitted at");
-    out += fmt::format("{:<16}{} clip{}\n", "activations", s.sources, s.sources == 1 ? "" : "s");
+    if (!s.architecture.empty())
+      out += fmt::format("{:<16}{}, {} layers of width {}, {} Fourier frequencies\n", "networks", s.architecture,
+                         s.layers.empty() ? "?" : s.layers, s.hidden.empty() ? "?" : s.hidden,
+                         s.n_fourier.empty() ? "?" : s.n_fourier);
+    std::string kind;
+    if (s.activations == "grid" && s.knot_spacing > 0)
+      kind = fmt::format(", grid fields (knots every {:.2f} ms)", 1e3 * s.knot_spacing);
+    else if (!s.activations.empty())
+      kind = fmt::format(", {} fields", s.activations);
+    out += fmt::format("{:<16}{} clip{}{}\n", "activations", s.sources, s.sources == 1 ? "" : "s", kind);
   }
   const std::string steps = classic ? "updates" : "epochs";
   if (std::isfinite(s.final_loss))

@@ -48,6 +48,10 @@ PY
   --activations grid --metrics "$out/metrics.jsonl" -q
 "$innmf" info "$out/model.h5" > "$out/model_info.txt"
 grep -q "cqt" "$out/model_info.txt" || { cat "$out/model_info.txt"; echo "model info lacks the CQT"; exit 1; }
+# the networks (--hidden 16) and the activations' knots (the middle bin's hop, 19.27 ms)
+grep -q "^networks *per-component, [0-9]* layers of width 16, 10 Fourier frequencies$" "$out/model_info.txt" &&
+  grep -q "^activations *2 clips, grid fields (knots every 19.27 ms)$" "$out/model_info.txt" ||
+  { cat "$out/model_info.txt"; echo "model info lacks the networks or the knots"; exit 1; }
 "$innmf" export "$out/model.h5" -o "$out/export.h5" -q
 "$python" - "$out/cqt.h5" "$out/model.h5" "$out/metrics.jsonl" "$out/export.h5" <<'PY'
 import json, sys, math, h5py

@@ -105,6 +105,8 @@ class ModelFile {
   std::vector<double> training_frequencies() const;
   /// For summaries: the root `l1` attribute (iN-NMF: λ of the L1 penalty its loss includes), 0 if absent.
   double l1_penalty() const;
+  /// For summaries: a root attribute as text ("" if absent; numbers as written by fmt).
+  std::string attribute_text(const std::string& name) const;
   /// For summaries: the length of a 1-D dataset, 0 if absent.
   std::uint64_t length_or_zero(const std::string& dataset) const;
 
@@ -129,6 +131,10 @@ struct ModelSummary {
   double l1 = 0;                         ///< innmf: λ of the L1 penalty included in the loss (0: none)
   std::size_t n_training_freqs = 0;      ///< innmf: |U_f| the networks were fitted at (0: not stored)
   double min_training_freq = 0, max_training_freq = 0;  ///< innmf: first and last of U_f [Hz]
+  std::string architecture;              ///< innmf: "per-component" or "shared" ("" if absent)
+  std::string hidden, layers, n_fourier; ///< innmf: the template networks' sizes, as text
+  std::string activations;               ///< innmf: "grid" or "mlp"
+  double knot_spacing = 0;               ///< innmf, grid activations: knots apart [s] (0: absent)
 };
 
 ModelSummary summarize(const ModelFile& file);
