@@ -92,11 +92,16 @@ int choose_n_fft(const std::vector<sep::SourceModel>& models, int requested) {
                      });
   if (agree) return trained;
   std::vector<std::string> sizes;
-  for (const auto& model : models)
+  bool any_stft = false;
+  for (const auto& model : models) {
+    any_stft = any_stft || model.trained_n_fft() > 0;
     sizes.push_back(fmt::format("{}: {}", model.path(),
                                 model.trained_n_fft() ? fmt::format("STFT {}", model.trained_n_fft())
-                                                      : std::string("no STFT (cqt, wavelet or sines points)")));
-  throw UsageError(fmt::format("give --n-fft: the models were not all trained on one STFT size ({})",
+                                                      : std::string("no STFT (cqt or wavelet points)")));
+  }
+  throw UsageError(fmt::format("give --n-fft: {} ({})",
+                               any_stft ? "the models were not all trained on one STFT size"
+                                        : "no model was trained on an STFT, so there is no size to start from",
                                fmt::join(sizes, "; ")));
 }
 

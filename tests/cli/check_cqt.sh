@@ -79,7 +79,8 @@ PY
 # analysis window being the STFT default (the CQT's filters are no STFT window).
 "$innmf" separate "$tone" --model "$out/model.h5" --free 2 --iters 20 -q -o "$out/separated" 2>"$out/err.txt" &&
   { echo "separate without --n-fft succeeded for a CQT model"; exit 1; }
-grep -q -- "--n-fft" "$out/err.txt" || { cat "$out/err.txt"; echo "the error does not name --n-fft"; exit 1; }
+grep -q -- "give --n-fft: no model was trained on an STFT" "$out/err.txt" ||
+  { cat "$out/err.txt"; echo "the error does not name --n-fft and why"; exit 1; }
 # The error a user must fix comes alone: the band warning (below) waits until the options hold.
 ! grep -q "warning" "$out/err.txt" || { cat "$out/err.txt"; echo "a warning before the --n-fft error"; exit 1; }
 "$innmf" separate "$tone" --model "$out/model.h5" --free 2 --iters 20 --sr 16000 --n-fft 1024 -q \
