@@ -72,6 +72,7 @@ void check_models(const std::vector<sep::SourceModel>& models, double sample_rat
 /// Throws UsageError before any work unless `folder` exists or can be made: its nearest
 /// existing ancestor must be a writable folder.
 void require_creatable_folder(const std::string& folder) {
+  if (folder.empty()) throw UsageError("-o: give a folder for the separated sources (an empty path is none)");
   std::filesystem::path existing = std::filesystem::absolute(folder);
   std::error_code ec;
   while (!std::filesystem::exists(existing, ec) && existing.has_parent_path() && existing != existing.parent_path())
@@ -422,6 +423,13 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
     std::vector<std::pair<std::string, std::string>> outputs{{"--metrics", o.metrics}};
     for (const auto& stem : stems) {
       const auto path = (std::filesystem::path(o.output_dir) / (stem + ".wav")).string();
+      // Written first as ".STEM.wav.tmp-PID" beside it: 16 more bytes at most.
+      constexpr std::size_t kTemporaryBytes = 16;
+      if (path.size() + kTemporaryBytes > audio::kMaxAudioPathBytes)
+        throw UsageError(fmt::format("-o {}: the path of {}.wav would be {} bytes; libsndfile opens paths of at "
+                                     "most {}, and the temporary file's name adds up to {}: choose a shorter folder",
+                                     o.output_dir.substr(0, 60) + (o.output_dir.size() > 60 ? "…" : ""), stem,
+                                     path.size(), audio::kMaxAudioPathBytes, kTemporaryBytes));
       io::refuse_input_as_output(path, "-o", inputs);
       outputs.emplace_back("-o", path);
     }

@@ -16,6 +16,11 @@ def commands(work, out, scoring):
     mix, es, ru = (os.path.join(work, f) for f in ("mix.wav", "es.wav", "ru.wav"))
     models = ["--model", os.path.join(work, "es.h5"), "--model", os.path.join(work, "ru.h5")]
     timed_commands = {
+        # The mixture as a point set: an STFT (a grid: 4 bytes a point held) and Morlet wavelets
+        # (scattered, ~6 points a sample at 12 bytes each), whose points a rank holds up to a
+        # budget before writing.
+        "features": ["features", mix, "-o", out + "_points.h5", "-q"],
+        "features --repr wavelet": ["features", mix, "--repr", "wavelet", "-o", out + "_wavelet.h5", "-q"],
         "separate": ["separate", mix, *models, "-o", out, "-q"],
         # The whole mixture's spectrogram at once (the only way before --block).
         "separate --block 0": ["separate", mix, *models, "--block", "0", "-o", out + "_whole", "-q"],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Long recordings: wall time and peak memory of `innmf separate` (in blocks, the default; whole,
-# --block 0; --ref, --free, --fit rprop) and `innmf eval` on a 44.1 kHz speech mixture, for one or
-# two innmf binaries run side by side (interleaved rounds, so that a noisy machine hurts both alike).
+# Long recordings: wall time and peak memory of `innmf features` (STFT, wavelets), `innmf separate`
+# (in blocks, the default; whole, --block 0; --ref, --free, --fit rprop) and `innmf eval` on a
+# 44.1 kHz speech mixture, for one or two innmf binaries run side by side (interleaved rounds, so
+# that a noisy machine hurts both alike).
 #
 #   bench/long_audio/run.sh [INNMF_BINARY] [BASELINE_BINARY] [REPEATS] [MINUTES]
 #

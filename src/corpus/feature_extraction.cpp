@@ -80,10 +80,11 @@ void leave_out_short_files(std::vector<FilePlan>& plans, double rate, const Feat
   for (const auto& frontend : frontends)
     if (frontend->min_samples() > longest) {
       longest = frontend->min_samples();
-      std::string kind = frontend->describe().value("kind", std::string());
-      const bool one_window = kind == "stft" || kind == "sines";
-      std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::toupper(c); });
-      window = fmt::format("the {}'s {}window", kind, one_window ? "" : "longest ");
+      const std::string kind = frontend->describe().value("kind", std::string());
+      window = kind == "stft"    ? "the STFT's window"
+               : kind == "sines" ? "the sinusoidal analysis's STFT window"
+               : kind == "cqt"   ? "the CQT's longest window"
+                                 : "the longest wavelet";
     }
   std::vector<FilePlan> kept;
   std::vector<std::string> short_files;
@@ -115,7 +116,8 @@ void leave_out_short_files(std::vector<FilePlan>& plans, double rate, const Feat
 
 void cut_into_clips(std::vector<FilePlan>& plans, double rate, const FeatureConfig& config,
                     const std::vector<std::unique_ptr<Frontend>>& frontends) {
-  const auto max_length = static_cast<std::int64_t>(std::floor(config.clip_seconds * rate));
+  // (capped: --clip-seconds 1e15 at 44.1 kHz would overflow the cast; no file is that long)
+  const auto max_length = static_cast<std::int64_t>(std::floor(std::min(config.clip_seconds * rate, 1e18)));
   std::size_t next = 0;
   for (auto& plan : plans) {
     plan.clips = split_into_clips(plan.samples, max_length);

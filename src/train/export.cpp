@@ -69,7 +69,10 @@ void write_export(const ExportData& e, const std::string& output) {
 void export_model(const TrainedModel& model, const ExportConfig& config, const std::string& output) {
   const auto& r = model.record();
   if (config.n_freqs < 2) throw UsageError(fmt::format("--n-freqs {}: must be at least 2", config.n_freqs));
-  if (config.fmax < 0) throw UsageError(fmt::format("--fmax {}: must be ≥ 0 Hz", config.fmax));
+  if (!(config.fmax >= 0) || !std::isfinite(config.fmax))
+    throw UsageError(fmt::format("--fmax {}: must be a finite frequency ≥ 0 Hz (0: the highest the model was "
+                                 "fitted at)",
+                                 config.fmax));
   if (config.time_step < 0) throw UsageError(fmt::format("--time-step {}: must be ≥ 0 s", config.time_step));
   const double step = config.time_step > 0 ? config.time_step : (r.activations == "grid" ? r.knot_spacing : 0.01);
   // The size up front: a tiny --time-step would otherwise run for minutes and fill the disk.

@@ -459,7 +459,10 @@ void validate(const TrainConfig& config) {
     throw UsageError(fmt::format("--hidden {}, --layers {}, --n-fourier {}: each must be at least 1",
                                  m.hidden, m.layers, m.n_fourier));
   if (m.knot_spacing < 0) throw UsageError(fmt::format("--knot-spacing {}: must be ≥ 0 s", m.knot_spacing));
-  if (m.l1_activations < 0) throw UsageError(fmt::format("--l1 {}: must be ≥ 0", m.l1_activations));
+  // (1e6: far beyond any useful weight of ΣH against a divergence per point, and far from the
+  // overflow to an infinite loss that 1e308 gave)
+  if (!(m.l1_activations >= 0 && m.l1_activations <= 1e6))
+    throw UsageError(fmt::format("--l1 {}: must be a weight from 0 (none) to 1e6", m.l1_activations));
   if (config.f_quantum < 0) throw UsageError(fmt::format("--f-quantum {}: must be ≥ 0 Hz", config.f_quantum));
   if (config.checkpoint_every < 0)
     throw UsageError(fmt::format("--checkpoint-every {}: must be ≥ 0 epochs", config.checkpoint_every));

@@ -163,4 +163,12 @@ for option in "--n-fft is for stft and sines parts without a size of their own (
   grep -qF -- "warning: $option" sized.txt || { echo "FAIL: no warning '$option'"; cat sized.txt; exit 1; }
 done
 
+# An empty -o is no folder (it threw a library exception, exit 1).
+set +e
+"$innmf" separate mix.wav --model low.h5 --model high.h5 -o "" 2> empty_o.txt > /dev/null
+code=$?
+set -e
+[[ $code == 2 ]] && grep -q "^innmf separate: error: -o: give a folder for the separated sources" empty_o.txt ||
+  { echo "FAIL: separate -o '' gave exit $code"; cat empty_o.txt; exit 1; }
+
 echo "OK: refusals keep the inputs and name the option; a diverged run warns; unused options warn"

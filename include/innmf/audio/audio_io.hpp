@@ -58,6 +58,10 @@ void write_wav(const std::string& path, const MultichannelAudio& audio, const st
 
 class SoundFile;  // an open libsndfile handle (audio_io.cpp)
 
+/// The longest path libsndfile opens [bytes]: it refuses 1024 or more (SF_FILENAME_LEN), with
+/// "Supplied filename too long". Commands check their outputs against it before any work.
+inline constexpr std::size_t kMaxAudioPathBytes = 1023;
+
 /// A WAV file written block by block (`innmf separate` streams a long recording's sources):
 /// 16-bit PCM ("pcm16") or 32-bit float ("float"); RF64 if `expected_frames` would outgrow
 /// WAV's 4 GiB (a plain WAV otherwise, which every reader knows). The file is
