@@ -48,7 +48,7 @@ Command add_train_command(CLI::App& app, CommonOptions& common) {
                   "file records none)");
   sub->add_option("--l1", m.l1_activations,
                   "L1 penalty λ on the activations: adds λ times the sum of every activation value to the "
-                  "mean divergence per point (a sum against a mean: useful values shrink as the audio grows)");
+                  "mean divergence per point (a sum against a mean: useful values shrink as the audio grows); 0 to 1e6");
   sub->add_option("--optimizer", options->optimizer, "rprop (full batch, the paper's) or adam");
   sub->add_option("--activation-update", options->activation_update,
                   "How grid activations learn: gradient (by --optimizer, the paper's) or multiplicative "
