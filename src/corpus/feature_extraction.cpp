@@ -196,9 +196,11 @@ std::size_t bytes_of(const tf::ClipPoints& points) {
 /// [count, n_times, n_freqs, 1 if some magnitude is not 0].
 constexpr std::size_t kLayoutFields = 4;
 
-/// A rank's own clips. transform_all() transforms every own file once, for the clip table, and
-/// keeps clips' points up to a memory budget; take() hands them over in clip order, transforming
-/// the clips beyond the budget again from their file, a batch of consecutive clips at a time.
+/// A rank's own clips. transform_all() fills their entries of the clip table, transforming and
+/// keeping clips up to a memory budget; beyond it, a clip whose layout its length gives is not
+/// transformed yet, and one with sines is transformed for its count and dropped. take() hands
+/// the points over in clip order, transforming the clips beyond the budget from their file then,
+/// a batch of consecutive clips at a time.
 class OwnClips {
  public:
   OwnClips(const std::vector<FilePlan>& plans, const std::vector<int>& file_owner, int rank, double rate,
@@ -219,8 +221,26 @@ class OwnClips {
       load(i);
       const std::size_t n_clips = plans_[i].clips.size();
       for (std::size_t first = 0; first < n_clips; first += batch_size()) {
-        auto batch = transform(first, std::min(batch_size(), n_clips - first));
+        const std::size_t count = std::min(batch_size(), n_clips - first);
+        // A clip beyond the budget whose layout its length gives (not sines) is not transformed
+        // until it is written: its entries come from the layout and the samples.
+        std::vector<bool> later(count, false);
+        for (std::size_t b = 0; b < count; ++b) {
+          const auto& span = plans_[i].clips[first + b];
+          const auto known = clip_layout(frontends_, static_cast<long>(span.length));
+          if (!known || held_bytes + known->bytes <= budget) continue;
+          const std::size_t c = plans_[i].first_clip + first + b;
+          const float* samples = audio_.samples.data() + span.begin;
+          layout[kLayoutFields * c] = counts_[c] = known->count;
+          layout[kLayoutFields * c + 1] = known->n_times;
+          layout[kLayoutFields * c + 2] = known->n_freqs;
+          layout[kLayoutFields * c + 3] = std::any_of(samples, samples + span.length, [](float x) { return x != 0; });
+          dropped_[c] = true;
+          later[b] = true;
+        }
+        auto batch = transform(first, count, later);
         for (std::size_t b = 0; b < batch.size(); ++b) {
+          if (later[b]) continue;
           const std::size_t c = plans_[i].first_clip + first + b;
           auto& points = batch[b];
           layout[kLayoutFields * c] = counts_[c] = points.size();
@@ -238,7 +258,7 @@ class OwnClips {
     }
     const auto n_dropped = std::count(dropped_.begin(), dropped_.end(), true);
     if (n_dropped > 0)
-      log::debug("rank {}: {} clips beyond {} MB of points are transformed again while writing", rank_, n_dropped,
+      log::debug("rank {}: {} clips beyond {} MB of points are transformed while writing", rank_, n_dropped,
                  budget >> 20);
   }
 
@@ -256,7 +276,7 @@ class OwnClips {
     const std::size_t first = c - plans_[i].first_clip;
     std::size_t count = 1;
     while (count < batch_size() && first + count < plans_[i].clips.size() && dropped_[c + count]) ++count;
-    auto batch = transform(first, count);
+    auto batch = transform(first, count, std::vector<bool>(count, false));
     for (std::size_t b = 0; b < count; ++b) {
       if (batch[b].size() != counts_[c + b])
         throw InputError(fmt::format("{}: changed while innmf read it (a clip had {} points, now {}): leave the "
@@ -293,10 +313,11 @@ class OwnClips {
       for (auto& frontend : frontends_) frontend->prepare(static_cast<long>(span.length));
   }
 
-  /// Points of clips first .. first + count − 1 of the loaded file. Threads take whole clips
-  /// when there are several (the outermost independent loop); one clip is parallel inside the
-  /// transform instead. A clip's points do not depend on the thread count.
-  std::vector<tf::ClipPoints> transform(std::size_t first, std::size_t count) {
+  /// Points of clips first .. first + count − 1 of the loaded file, but for those `skip` marks
+  /// (left empty). Threads take whole clips when there are several (the outermost independent
+  /// loop); one clip is parallel inside the transform instead. A clip's points do not depend
+  /// on the thread count.
+  std::vector<tf::ClipPoints> transform(std::size_t first, std::size_t count, const std::vector<bool>& skip) {
     ScopedPhase phase(times_, "transform");
     const auto& plan = plans_[loaded_];
     std::vector<tf::ClipPoints> batch(count);
@@ -304,6 +325,7 @@ class OwnClips {
     const auto n = static_cast<long>(count);
 #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
     for (long b = 0; b < n; ++b) {
+      if (skip[static_cast<std::size_t>(b)]) continue;
       try {
         const auto& span = plan.clips[first + static_cast<std::size_t>(b)];
         batch[static_cast<std::size_t>(b)] =

@@ -1,5 +1,7 @@
 #include "innmf/corpus/frontend.hpp"
 
+#include <tuple>
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -31,6 +33,13 @@ class StftFrontend final : public Frontend {
   void require_fits(long n_samples, const std::string& what) const override { stft_.require_fits(n_samples, what); }
   tf::ClipPoints points(const float* samples, long n) const override {
     return tf::stft_points(stft_, samples, n, rate_);
+  }
+  std::optional<std::uint64_t> count(long n) const override {
+    const auto [frames, bins] = grid_shape(n);
+    return frames * bins;
+  }
+  std::pair<std::uint64_t, std::uint64_t> grid_shape(long n) const override {
+    return {static_cast<std::uint64_t>(stft_.n_frames(n)), static_cast<std::uint64_t>(stft_.n_bins())};
   }
   // |X| of a sinusoid of amplitude A at a bin centre is A·Σw/2.
   double amplitude_scale() const override { return 1.0 / window_sum(); }
@@ -72,6 +81,11 @@ class CqtFrontend final : public Frontend {
     if (found == cqts_.end()) throw std::logic_error("CqtFrontend::points before prepare");
     return tf::cqt_points(*found->second, samples);
   }
+  std::optional<std::uint64_t> count(long n) const override {
+    const auto found = cqts_.find(n);
+    if (found == cqts_.end()) throw std::logic_error("CqtFrontend::count before prepare");
+    return found->second->n_points();
+  }
 
  private:
   tf::CqtConfig config_;
@@ -109,6 +123,11 @@ class WaveletFrontend final : public Frontend {
     if (found == wavelets_.end()) throw std::logic_error("WaveletFrontend::points before prepare");
     return tf::wavelet_points(*found->second, samples);
   }
+  std::optional<std::uint64_t> count(long n) const override {
+    const auto found = wavelets_.find(n);
+    if (found == wavelets_.end()) throw std::logic_error("WaveletFrontend::count before prepare");
+    return found->second->n_points();
+  }
 
  private:
   tf::WaveletConfig config_;
@@ -134,6 +153,7 @@ class SinesFrontend final : public Frontend {
   }
   long min_samples() const override { return std::max(stft_.config().n_fft, stft_.config().hop); }
   void require_fits(long n_samples, const std::string& what) const override { stft_.require_fits(n_samples, what); }
+  std::optional<std::uint64_t> count(long /*n*/) const override { return std::nullopt; }  // the peaks found
   tf::ClipPoints points(const float* samples, long n) const override {
     auto points = tf::sines_points(stft_, samples, n, rate_, config_);
     if (f_quantum_ > 0)  // a bounded set of unique frequencies: the template networks' cost
@@ -199,6 +219,19 @@ json representation_json(const std::vector<std::unique_ptr<Frontend>>& frontends
                  {"magnitude", "every part scaled so that a sinusoid of amplitude A gives A/2"}};
   hybrid["min_hop"] = tf::finest_time_spacing(hybrid);
   return hybrid;
+}
+
+std::optional<ClipLayout> clip_layout(const std::vector<std::unique_ptr<Frontend>>& frontends, long n) {
+  ClipLayout layout;
+  for (const auto& frontend : frontends) {
+    const auto count = frontend->count(n);
+    if (!count) return std::nullopt;
+    layout.count += *count;
+  }
+  if (frontends.size() == 1) std::tie(layout.n_times, layout.n_freqs) = frontends.front()->grid_shape(n);
+  // A grid holds its axes and magnitudes; scattered points hold t, f and m each.
+  layout.bytes = sizeof(float) * (layout.n_times > 0 ? layout.n_times + layout.n_freqs + layout.count : 3 * layout.count);
+  return layout;
 }
 
 tf::ClipPoints clip_points(const std::vector<std::unique_ptr<Frontend>>& frontends, const float* samples, long n) {

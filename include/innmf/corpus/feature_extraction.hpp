@@ -33,11 +33,13 @@ struct FeatureConfig {
   int compression = 0;        ///< [--compression] deflate level 0–9 of /points/m
   std::string config_json;    ///< the resolved options, recorded in the file
   /// Points a rank keeps between transforming its clips and writing (or sending) them [bytes].
-  /// The clip table needs every clip's count before the first point is written, so the clips
-  /// are transformed first; beyond this budget a clip keeps only its count and is transformed
-  /// again from its file when its turn to be written comes (twice the transform work for that
-  /// part, in exchange for memory bounded by the budget plus one file's samples and a batch of
-  /// clips, whatever the corpus's length). Not a command-line option; tests lower it.
+  /// The clip table needs every clip's count before the first point is written. Within this
+  /// budget clips are transformed first and kept; beyond it a clip keeps only its count and is
+  /// transformed when its turn to be written comes. An STFT's, CQT's or wavelet's count follows
+  /// from the length (corpus::clip_layout), so those clips are transformed once; sines find
+  /// their peaks only by transforming, so theirs are transformed twice. Memory is then bounded
+  /// by the budget plus one file's samples and a batch of clips, whatever the corpus's length.
+  /// Not a command-line option; tests lower it.
   std::size_t held_points_bytes = std::size_t{1} << 30;
 };
 
