@@ -142,11 +142,7 @@ SeparateResult run_separate(SeparateOptions& o) {
                                        "remix 1`)",
                                        o.mixture, o.mixture));
   }
-  if (const double share = sep::dc_power_share(mixture.samples); share > sep::kDcShareWarning)
-    log::warn("{}: a DC offset holds {:.0f} % of the mixture's power: the lowest bins go to whichever source's "
-              "templates are largest there, so one source takes the whole offset; remove it first (e.g. `sox {} "
-              "out.wav highpass 10`)",
-              o.mixture, 100 * share, o.mixture);
+  sep::warn_if_dc_offset(mixture.samples, o.mixture);
   const bool keep_channels = n_channels > 1 && !o.mono;
   const bool with_free = o.separation.free_templates > 0;
   check_models(models, rate, rate_given);
@@ -423,13 +419,12 @@ Command add_separate_command(CLI::App& app, CommonOptions& common) {
     std::vector<std::pair<std::string, std::string>> outputs{{"--metrics", o.metrics}};
     for (const auto& stem : stems) {
       const auto path = (std::filesystem::path(o.output_dir) / (stem + ".wav")).string();
-      // Written first as ".STEM.wav.tmp-PID" beside it: 16 more bytes at most.
-      constexpr std::size_t kTemporaryBytes = 16;
-      if (path.size() + kTemporaryBytes > audio::kMaxAudioPathBytes)
-        throw UsageError(fmt::format("-o {}: the path of {}.wav would be {} bytes; libsndfile opens paths of at "
-                                     "most {}, and the temporary file's name adds up to {}: choose a shorter folder",
+      // libsndfile opens the temporary file, whose name is longer.
+      if (const auto temporary = io::temporary_path_for(path); temporary.size() > audio::kMaxAudioPathBytes)
+        throw UsageError(fmt::format("-o {}: the path of {}.wav would be {} bytes ({} while it is written); "
+                                     "libsndfile opens paths of at most {}: choose a shorter folder",
                                      o.output_dir.substr(0, 60) + (o.output_dir.size() > 60 ? "…" : ""), stem,
-                                     path.size(), audio::kMaxAudioPathBytes, kTemporaryBytes));
+                                     path.size(), temporary.size(), audio::kMaxAudioPathBytes));
       io::refuse_input_as_output(path, "-o", inputs);
       outputs.emplace_back("-o", path);
     }

@@ -186,12 +186,6 @@ std::optional<tf::ClipPoints> receive_clip(const mpi::Comm& comm, int source) {
   return points;
 }
 
-/// Bytes a clip's points take in memory.
-std::size_t bytes_of(const tf::ClipPoints& points) {
-  return sizeof(float) *
-         (points.times.size() + points.freqs.size() + points.t.size() + points.f.size() + points.m.size());
-}
-
 /// Per clip, what the clip table needs before any point is written:
 /// [count, n_times, n_freqs, 1 if some magnitude is not 0].
 constexpr std::size_t kLayoutFields = 4;
@@ -231,10 +225,7 @@ class OwnClips {
           if (!known || held_bytes + known->bytes <= budget) continue;
           const std::size_t c = plans_[i].first_clip + first + b;
           const float* samples = audio_.samples.data() + span.begin;
-          layout[kLayoutFields * c] = counts_[c] = known->count;
-          layout[kLayoutFields * c + 1] = known->n_times;
-          layout[kLayoutFields * c + 2] = known->n_freqs;
-          layout[kLayoutFields * c + 3] = std::any_of(samples, samples + span.length, [](float x) { return x != 0; });
+          enter(c, *known, std::any_of(samples, samples + span.length, [](float x) { return x != 0; }), layout);
           dropped_[c] = true;
           later[b] = true;
         }
@@ -243,12 +234,10 @@ class OwnClips {
           if (later[b]) continue;
           const std::size_t c = plans_[i].first_clip + first + b;
           auto& points = batch[b];
-          layout[kLayoutFields * c] = counts_[c] = points.size();
-          layout[kLayoutFields * c + 1] = points.times.size();
-          layout[kLayoutFields * c + 2] = points.freqs.size();
-          layout[kLayoutFields * c + 3] = std::any_of(points.m.begin(), points.m.end(), [](float m) { return m != 0; });
-          if (held_bytes + bytes_of(points) <= budget) {
-            held_bytes += bytes_of(points);
+          const auto known = layout_of(points);
+          enter(c, known, std::any_of(points.m.begin(), points.m.end(), [](float m) { return m != 0; }), layout);
+          if (held_bytes + known.bytes <= budget) {
+            held_bytes += known.bytes;
             held_[c] = std::move(points);
           } else {
             dropped_[c] = true;
@@ -290,6 +279,14 @@ class OwnClips {
 
  private:
   static std::size_t batch_size() { return static_cast<std::size_t>(std::max(1, omp_get_max_threads())); }
+
+  /// Clip c's entries of the clip table (`nonzero`: some magnitude is not 0).
+  void enter(std::size_t c, const ClipLayout& known, bool nonzero, std::vector<std::uint64_t>& layout) {
+    layout[kLayoutFields * c] = counts_[c] = known.count;
+    layout[kLayoutFields * c + 1] = known.n_times;
+    layout[kLayoutFields * c + 2] = known.n_freqs;
+    layout[kLayoutFields * c + 3] = nonzero;
+  }
 
   /// Decodes file i at the point set's rate and prepares the frontends for its clips' lengths.
   void load(std::size_t i) {

@@ -234,6 +234,16 @@ std::optional<ClipLayout> clip_layout(const std::vector<std::unique_ptr<Frontend
   return layout;
 }
 
+ClipLayout layout_of(const tf::ClipPoints& points) {
+  ClipLayout layout;
+  layout.count = points.size();
+  layout.n_times = points.times.size();
+  layout.n_freqs = points.freqs.size();
+  layout.bytes = sizeof(float) *
+                 (points.times.size() + points.freqs.size() + points.t.size() + points.f.size() + points.m.size());
+  return layout;
+}
+
 tf::ClipPoints clip_points(const std::vector<std::unique_ptr<Frontend>>& frontends, const float* samples, long n) {
   if (frontends.size() == 1) return frontends.front()->points(samples, n);
   tf::ClipPoints points;  // scattered: each part's own times and frequencies

@@ -188,11 +188,7 @@ AtomicOutput::AtomicOutput(std::string path, const std::string& option) : path_(
     if (!ec) path_ = resolved.string();
   }
   if (fs::exists(path_, ec)) permissions_ = static_cast<int>(fs::status(path_, ec).permissions());
-  const fs::path target(path_);
-  // Hidden, in the same folder (rename must not cross file systems), unique per process.
-  temporary_ = (target.parent_path() /
-                fmt::format(".{}.tmp-{}", target.filename().string(), ::getpid()))
-                   .string();
+  temporary_ = temporary_path_for(path_);
   slot_ = register_temporary(temporary_);
 }
 
@@ -218,6 +214,11 @@ void AtomicOutput::commit() {
   slot_ = -1;
   const fs::path folder = fs::path(path_).has_parent_path() ? fs::path(path_).parent_path() : ".";
   fsync_path(folder.string(), true);
+}
+
+std::string temporary_path_for(const std::string& path) {
+  const fs::path target(path);
+  return (target.parent_path() / fmt::format(".{}.tmp-{}", target.filename().string(), ::getpid())).string();
 }
 
 OutputFolder::OutputFolder(const std::string& path, const std::string& option) {

@@ -255,18 +255,13 @@ std::vector<double> ModelFile::training_loss() const {
   }
 }
 
-double ModelFile::l1_penalty() const {
-  return h5::has_attribute(file_, "l1") ? h5::read_double_attribute(file_, "l1") : 0.0;
+std::optional<double> ModelFile::number_attribute(const std::string& name) const {
+  if (!h5::has_attribute(file_, name)) return std::nullopt;
+  return h5::read_double_attribute(file_, name);
 }
 
-std::string ModelFile::attribute_text(const std::string& name) const {
-  if (!h5::has_attribute(file_, name)) return "";
-  try {
-    return h5::read_string_attribute(file_, name);
-  } catch (const Error&) {  // a number
-    const double value = h5::read_double_attribute(file_, name);
-    return fmt::format("{:g}", value);
-  }
+std::string ModelFile::string_attribute(const std::string& name) const {
+  return h5::has_attribute(file_, name) ? h5::read_string_attribute(file_, name) : std::string();
 }
 
 std::vector<double> ModelFile::training_frequencies() const {
@@ -312,14 +307,13 @@ ModelSummary summarize(const ModelFile& file) {
     const auto loss = file.training_loss();
     s.iterations = static_cast<std::int64_t>(loss.size());
     if (!loss.empty()) s.final_loss = loss.back();
-    s.l1 = file.l1_penalty();
-    s.architecture = file.attribute_text("architecture");
-    s.hidden = file.attribute_text("hidden");
-    s.layers = file.attribute_text("layers");
-    s.n_fourier = file.attribute_text("n_fourier");
-    s.activations = file.attribute_text("activations");
-    const auto spacing = file.attribute_text("knot_spacing");
-    s.knot_spacing = spacing.empty() ? 0.0 : std::stod(spacing);
+    s.l1 = file.number_attribute("l1").value_or(0.0);
+    s.architecture = file.string_attribute("architecture");
+    s.hidden = file.number_attribute("hidden");
+    s.layers = file.number_attribute("layers");
+    s.n_fourier = file.number_attribute("n_fourier");
+    s.activations = file.string_attribute("activations");
+    s.knot_spacing = file.number_attribute("knot_spacing");
     const auto freqs = file.training_frequencies();  // increasing
     s.n_training_freqs = freqs.size();
     if (!freqs.empty()) {
@@ -360,13 +354,12 @@ std::string to_json(const ModelSummary& s) {
     j["training_freqs"] = {{"count", s.n_training_freqs},
                            {"min_hz", stored ? json(s.min_training_freq) : json(nullptr)},
                            {"max_hz", stored ? json(s.max_training_freq) : json(nullptr)}};
-    const auto number_or_null = [](const std::string& text) { return text.empty() ? json(nullptr) : json(std::stod(text)); };
+    const auto or_null = [](const std::optional<double>& value) { return value ? json(*value) : json(nullptr); };
     j["networks"] = {{"architecture", s.architecture},
-                     {"layers", number_or_null(s.layers)},
-                     {"hidden", number_or_null(s.hidden)},
-                     {"n_fourier", number_or_null(s.n_fourier)}};
-    j["activations"] = {{"kind", s.activations},
-                        {"knot_spacing_s", s.knot_spacing > 0 ? json(s.knot_spacing) : json(nullptr)}};
+                     {"layers", or_null(s.layers)},
+                     {"hidden", or_null(s.hidden)},
+                     {"n_fourier", or_null(s.n_fourier)}};
+    j["activations"] = {{"kind", s.activations}, {"knot_spacing_s", or_null(s.knot_spacing)}};
   }
   return j.dump(2);
 }
@@ -406,13 +399,15 @@ std::string to_text(const ModelSummary& s) {
                          s.min_training_freq, s.max_training_freq);
     else
       out += fmt::format("{:<16}not stored (a model file from before they were)\n", "fitted at");
+    const auto number = [](const std::optional<double>& value) {
+      return value ? fmt::format("{:g}", *value) : std::string("?");
+    };
     if (!s.architecture.empty())
       out += fmt::format("{:<16}{}, {} layers of width {}, {} Fourier frequencies\n", "networks", s.architecture,
-                         s.layers.empty() ? "?" : s.layers, s.hidden.empty() ? "?" : s.hidden,
-                         s.n_fourier.empty() ? "?" : s.n_fourier);
+                         number(s.layers), number(s.hidden), number(s.n_fourier));
     std::string kind;
-    if (s.activations == "grid" && s.knot_spacing > 0)
-      kind = fmt::format(", grid fields (knots every {:.2f} ms)", 1e3 * s.knot_spacing);
+    if (s.activations == "grid" && s.knot_spacing && *s.knot_spacing > 0)
+      kind = fmt::format(", grid fields (knots every {:.2f} ms)", 1e3 * *s.knot_spacing);
     else if (!s.activations.empty())
       kind = fmt::format(", {} fields", s.activations);
     out += fmt::format("{:<16}{} clip{}{}\n", "activations", s.sources, s.sources == 1 ? "" : "s", kind);

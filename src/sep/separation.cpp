@@ -9,6 +9,7 @@
 
 #include "innmf/core/error.hpp"
 #include "innmf/core/huge_pages.hpp"
+#include "innmf/core/log.hpp"
 #include "innmf/core/timer.hpp"
 #include "innmf/model/beta_divergence.hpp"
 #include "innmf/nn/activations.hpp"
@@ -440,6 +441,15 @@ double dc_power_share(const std::vector<float>& samples) {
   }
   const double n = static_cast<double>(samples.size());
   return sum_of_squares > 0 ? std::min(1.0, (sum / n) * (sum / n) / (sum_of_squares / n)) : 0.0;
+}
+
+void warn_if_dc_offset(const std::vector<float>& mixture, const std::string& name) {
+  const double share = dc_power_share(mixture);
+  if (share <= kDcShareWarning) return;
+  log::warn("{}: a DC offset holds {:.0f} % of the mixture's power: the lowest bins go to whichever source's "
+            "templates are largest there, so one source takes the whole offset; remove it first (e.g. `sox {} "
+            "out.wav highpass 10`)",
+            name, 100 * share, name);
 }
 
 }  // namespace innmf::sep

@@ -46,6 +46,7 @@ TEST(ClipLayout, CountsAndShapesAreThoseOfTheTransform) {
       const auto bytes = sizeof(float) * (points.times.size() + points.freqs.size() + points.t.size() +
                                           points.f.size() + points.m.size());
       EXPECT_EQ(layout->bytes, bytes) << representation;
+      EXPECT_EQ(corpus::layout_of(points).bytes, bytes) << representation;
     }
   }
   // Peaks depend on the signal: no layout, alone or in a hybrid.

@@ -62,6 +62,8 @@ struct ClipLayout {
   std::uint64_t bytes = 0;
 };
 std::optional<ClipLayout> clip_layout(const std::vector<std::unique_ptr<Frontend>>& frontends, long n_samples);
+/// The layout of points in hand.
+ClipLayout layout_of(const tf::ClipPoints& points);
 
 /// A clip's points: the one front-end's as they are, or every part's amplitude-normalised
 /// points concatenated part by part into one scattered clip.

@@ -37,6 +37,11 @@ class AtomicOutput {
   int slot_ = -1;  ///< the temporary file's slot in the signal-time cleanup list (−1: none)
 };
 
+/// Where an AtomicOutput for `path` writes before its commit: ".NAME.tmp-PID" in the same folder
+/// (hidden; rename must not cross file systems; unique per process). For length checks of paths
+/// that a library must open (libsndfile's limit, audio::kMaxAudioPathBytes).
+std::string temporary_path_for(const std::string& path);
+
 /// The folder `path` for a run's outputs, made with any missing parents. The folders made here
 /// are removed again, deepest first, if they are still empty when the object goes (an error) or
 /// when SIGINT, SIGTERM or SIGHUP end the process (after the live temporary files are removed),

@@ -25,6 +25,7 @@
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -103,10 +104,11 @@ class ModelFile {
   std::vector<double> training_loss() const;
   /// For summaries: /templates/training_freqs [Hz] if present (iN-NMF), else empty.
   std::vector<double> training_frequencies() const;
-  /// For summaries: the root `l1` attribute (iN-NMF: λ of the L1 penalty its loss includes), 0 if absent.
-  double l1_penalty() const;
-  /// For summaries: a root attribute as text ("" if absent; numbers as written by fmt).
-  std::string attribute_text(const std::string& name) const;
+  /// For summaries: a root attribute written as a number (iN-NMF: `l1`, `hidden`, `knot_spacing`,
+  /// …), nullopt if absent.
+  std::optional<double> number_attribute(const std::string& name) const;
+  /// For summaries: a root attribute written as a string (`architecture`, `activations`), "" if absent.
+  std::string string_attribute(const std::string& name) const;
   /// For summaries: the length of a 1-D dataset, 0 if absent.
   std::uint64_t length_or_zero(const std::string& dataset) const;
 
@@ -132,9 +134,9 @@ struct ModelSummary {
   std::size_t n_training_freqs = 0;      ///< innmf: |U_f| the networks were fitted at (0: not stored)
   double min_training_freq = 0, max_training_freq = 0;  ///< innmf: first and last of U_f [Hz]
   std::string architecture;              ///< innmf: "per-component" or "shared" ("" if absent)
-  std::string hidden, layers, n_fourier; ///< innmf: the template networks' sizes, as text
+  std::optional<double> hidden, layers, n_fourier;  ///< innmf: the template networks' sizes
   std::string activations;               ///< innmf: "grid" or "mlp"
-  double knot_spacing = 0;               ///< innmf, grid activations: knots apart [s] (0: absent)
+  std::optional<double> knot_spacing;    ///< innmf, grid activations: knots apart [s]
 };
 
 ModelSummary summarize(const ModelFile& file);

@@ -124,9 +124,13 @@ std::vector<model::classic::Matrix> soft_masks(const model::classic::Matrix& W,
 /// (0 for silence).
 double dc_power_share(const std::vector<float>& samples);
 
-/// Above this DC share of the mixture's power, separate warns: the 0 Hz bins (and, through the
-/// window's main lobe, the next ones) go to whichever source's templates are largest there, so
-/// one source takes the whole offset (piano + drums with an offset of 0.1: 10.4 → −4.9 dB SDR).
+/// Above this DC share of the mixture's power, warn_if_dc_offset warns.
 inline constexpr double kDcShareWarning = 0.01;
+
+/// Warns once, naming `name`, when a DC offset holds more than kDcShareWarning of the mixture's
+/// power: the 0 Hz bins (and, through the window's main lobe, the next ones) go to whichever
+/// source's templates are largest there, so one source takes the whole offset (piano + drums
+/// with an offset of 0.1: 10.4 → −4.9 dB SDR).
+void warn_if_dc_offset(const std::vector<float>& mixture, const std::string& name);
 
 }  // namespace innmf::sep
